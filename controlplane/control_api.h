@@ -1,0 +1,54 @@
+// ControlApi: the control-plane operations that are not plain file I/O (DESIGN section 7:
+// /v1/agents, /send, /tokens, /tick|hibernate|wake, /v1/runtime). The HTTP server and tests
+// call this; it calls the same domain services the files use, so FUSE and HTTP cannot drift.
+// Every method checks the caller itself (admin-only routes answer kPermissionDenied or
+// kUnauthenticated). Results are JSON documents ready to send.
+// Thread-safety: implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "fs/base/json.h"
+#include "fs/node.h"
+
+namespace agent9 {
+
+class ControlApi {
+ public:
+  virtual ~ControlApi() = default;
+
+  // POST /v1/agents: body {"id"?, "kind"?, "config"?}. → {"id","kind","token",...}.
+  // kAlreadyExists when the id is taken; kInvalidArgument for a bad name or config.
+  virtual Result<Json> CreateAgent(const Caller& who, const Json& body) = 0;
+  // GET /v1/agents?limit=&after= → {"agents":[{"id","kind","state","created_at"}...],
+  // "next": "<id>"|null}.
+  virtual Result<Json> ListAgents(const Caller& who, size_t limit, std::string_view after) = 0;
+  // GET /v1/agents/{id} → the status document (same bytes as the status file, parsed).
+  virtual Result<Json> AgentStatus(const Caller& who, std::string_view id) = 0;
+  // DELETE /v1/agents/{id}.
+  virtual Status DeleteAgent(const Caller& who, std::string_view id) = 0;
+  // POST /v1/agents/{id}/tokens → {"token"}. Admin only.
+  virtual Result<Json> MintToken(const Caller& who, std::string_view id) = 0;
+  // POST /v1/agents/{id}/send: body = message bytes (DESIGN 4.1) → {"id","seq"}.
+  // `from` is the transport's sender name ("http"); an agent token sends as that agent.
+  virtual Result<Json> Send(const Caller& who, std::string_view id, std::string_view body,
+                            std::string_view from) = 0;
+  // POST /v1/agents/{id}/tick|hibernate|wake: verb is "tick", "hibernate" or "wake".
+  virtual Result<Json> Lifecycle(const Caller& who, std::string_view id, std::string_view verb,
+                                 std::string_view arg) = 0;
+  // GET /v1/runtime (same document as the /status file).
+  virtual Result<Json> Runtime(const Caller& who) = 0;
+  // GET /metrics: Prometheus text exposition.
+  virtual Result<std::string> Metrics(const Caller& who) = 0;
+};
+
+// Maps bearer tokens to principals. Tokens are compared in constant time and stored hashed.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // Empty token → Caller::Public(). Unknown token → kUnauthenticated.
+  virtual Result<Caller> Authenticate(std::string_view bearer_token) = 0;
+};
+
+}  // namespace agent9

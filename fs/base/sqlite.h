@@ -1,0 +1,142 @@
+// SQLite wrapper: RAII connections and statements, and Database, the one store file.
+// Database runs in WAL mode with one writer thread that batches concurrent Write() calls
+// into one transaction (group commit; each call in its own SAVEPOINT, so one failing call
+// rolls back alone) and a pool of reader connections that never wait on the writer.
+// Write() returns only after the batch committed with the configured `synchronous` level,
+// so an acknowledged write survives kill -9 (and power loss at FULL, the default).
+// Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the writer
+// thread, or the reader that borrowed it. Never call Write() from inside a Write() callback.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/base/mutex.h"
+#include "fs/base/status.h"
+
+namespace agent9 {
+
+// The one place a SQLite result code becomes a Status.
+Status SqliteError(sqlite3* db, int rc, std::string_view context);
+
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt& Bind(int idx, int64_t v);
+  Stmt& Bind(int idx, std::string_view v);
+  Stmt& BindBlob(int idx, std::span<const std::byte> v);
+  Stmt& BindNull(int idx);
+  // Steps once: true when a row is ready, false when done.
+  Result<bool> Step();
+  // Steps to completion (for statements that return no rows).
+  Status Run();
+  int64_t Int(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+  void Reset();
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class Conn {
+ public:
+  explicit Conn(sqlite3* db);
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Returns a cached prepared statement, reset and with bindings cleared. Owned by the Conn;
+  // valid until the Conn is destroyed. Not reentrant for the same SQL text.
+  Result<Stmt*> Prepare(std::string_view sql);
+  Status Exec(std::string_view sql);
+  int64_t LastInsertRowid() const;
+  int Changes() const;
+  sqlite3* raw() { return db_; }
+
+ private:
+  struct StmtDeleter {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+  };
+  sqlite3* db_;
+  std::unordered_map<std::string, std::pair<std::unique_ptr<sqlite3_stmt, StmtDeleter>, Stmt>>
+      cache_;
+};
+
+enum class SyncMode { kOff, kNormal, kFull };
+
+struct DatabaseOptions {
+  SyncMode sync = SyncMode::kFull;
+  int max_batch = 256;  // most writes one commit may hold
+};
+
+class Database {
+ public:
+  using WriteFn = std::function<Status(Conn&)>;
+  using ReadFn = std::function<Status(Conn&)>;
+
+  // Opens (creating if needed) the file; ":memory:" is not supported since readers need a
+  // shared file: tests use a temporary directory.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, DatabaseOptions opts = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies each step whose index is >= the module's recorded version, in one transaction
+  // per step. Steps are append-only: never edit a released one.
+  Status Migrate(std::string_view module, std::span<const std::string_view> steps);
+
+  // Runs fn inside the writer's transaction; returns fn's status once the batch is durable.
+  // fn's effects are rolled back when it returns an error.
+  Status Write(WriteFn fn);
+  // Runs fn on a reader connection in a read transaction (a consistent snapshot).
+  Status Read(const ReadFn& fn);
+
+  // Bytes of the database file plus its WAL.
+  int64_t SizeBytes() const;
+  const std::string& path() const { return path_; }
+
+  // Test seam: makes the Nth following Write() (1 = the next) fail with `code` before commit.
+  void InjectWriteFault(int nth, Code code);
+
+ private:
+  struct Pending {
+    WriteFn fn;
+    Status result;
+    bool done = false;
+  };
+  explicit Database(std::string path, DatabaseOptions opts);
+  Result<std::unique_ptr<Conn>> OpenConn(bool writer);
+  void WriterLoop();
+  std::unique_ptr<Conn> BorrowReader();
+  void ReturnReader(std::unique_ptr<Conn> c);
+
+  const std::string path_;
+  const DatabaseOptions opts_;
+  std::unique_ptr<Conn> writer_;  // used only by writer_thread_ (and Migrate before it starts)
+
+  Mutex mu_;
+  CondVar work_cv_;
+  CondVar done_cv_;
+  std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  int fault_countdown_ GUARDED_BY(mu_) = 0;
+  Code fault_code_ GUARDED_BY(mu_) = Code::kOk;
+
+  Mutex readers_mu_;
+  std::vector<std::unique_ptr<Conn>> readers_ GUARDED_BY(readers_mu_);
+
+  std::thread writer_thread_;
+};
+
+}  // namespace agent9
