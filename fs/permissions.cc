@@ -34,15 +34,11 @@ Who LevelFor(const Node& node, Op op) {
 
 Status CheckAccess(const Caller& who, const Node& node, Op op, const IsPublicFn& is_public) {
   if (op == Op::kSee) {
-    // The global tree (owner "") is walkable by everyone who authenticated; what they may
-    // do there is decided by the node's own access. Agent trees are visible to their owner
-    // (and the admin), and to the public only when the agent is public.
+    // The global tree (owner "") is walkable by everyone; what they may do there is decided
+    // by the node's own access. Agent trees are visible to their owner (and the admin), and
+    // to the public only when the agent is public.
     if (who.principal == Principal::kAdmin) return Status::OK();
-    if (node.owner().empty()) {
-      return who.principal == Principal::kPublic
-                 ? Status::Unauthenticated("a token is required")
-                 : Status::OK();
-    }
+    if (node.owner().empty()) return Status::OK();
     if (Allowed(who, node, Who::kPublic, is_public)) return Status::OK();
   } else if (Allowed(who, node, LevelFor(node, op), is_public)) {
     return Status::OK();

@@ -105,6 +105,12 @@ Status Conn::Exec(std::string_view sql) {
   return Status::OK();
 }
 
+void Conn::ResetAll() {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db_, nullptr); s; s = sqlite3_next_stmt(db_, s)) {
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+  }
+}
+
 int64_t Conn::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 int Conn::Changes() const { return sqlite3_changes(db_); }
 
@@ -224,6 +230,7 @@ void Database::WriterLoop() {
         } catch (const std::exception& e) {
           p->result = Status::Internal("write failed", e.what());
         }
+        writer_->ResetAll();
         if (!p->result.ok()) (void)writer_->Exec("ROLLBACK TO w");
         (void)writer_->Exec("RELEASE w");
       }
@@ -276,6 +283,7 @@ Status Database::Read(const ReadFn& fn) {
   Status st = c->Exec("BEGIN");
   if (st.ok()) {
     st = fn(*c);
+    c->ResetAll();
     (void)c->Exec("COMMIT");
   }
   ReturnReader(std::move(c));

@@ -60,6 +60,9 @@ class Conn {
   // valid until the Conn is destroyed. Not reentrant for the same SQL text.
   Result<Stmt*> Prepare(std::string_view sql);
   Status Exec(std::string_view sql);
+  // Resets every statement still stepping, so the transaction can end. Database calls it
+  // after each callback.
+  void ResetAll();
   int64_t LastInsertRowid() const;
   int Changes() const;
   sqlite3* raw() { return db_; }

@@ -131,11 +131,13 @@ class [[nodiscard]] Result {
 #define AGENT9_CONCAT_INNER_(a, b) a##b
 #define AGENT9_CONCAT_(a, b) AGENT9_CONCAT_INNER_(a, b)
 
-#define AGENT9_RETURN_IF_ERROR(expr)            \
+#define AGENT9_RETURN_IF_ERROR_IMPL_(tmp, expr) \
   do {                                          \
-    ::agent9::Status agent9_st_ = (expr);       \
-    if (!agent9_st_.ok()) return agent9_st_;    \
+    ::agent9::Status tmp = (expr);              \
+    if (!tmp.ok()) return tmp;                  \
   } while (0)
+#define AGENT9_RETURN_IF_ERROR(expr) \
+  AGENT9_RETURN_IF_ERROR_IMPL_(AGENT9_CONCAT_(agent9_st_, __COUNTER__), expr)
 
 #define AGENT9_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
@@ -143,6 +145,6 @@ class [[nodiscard]] Result {
   lhs = std::move(tmp).value()
 
 #define AGENT9_ASSIGN_OR_RETURN(lhs, expr) \
-  AGENT9_ASSIGN_OR_RETURN_IMPL_(AGENT9_CONCAT_(agent9_r_, __LINE__), lhs, expr)
+  AGENT9_ASSIGN_OR_RETURN_IMPL_(AGENT9_CONCAT_(agent9_r_, __COUNTER__), lhs, expr)
 
 }  // namespace agent9

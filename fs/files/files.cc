@@ -449,7 +449,7 @@ Stat TableDir::GetStat() const { return DirStat(mtime_ms_); }
 
 Result<std::shared_ptr<Node>> TableDir::Lookup(std::string_view name) {
   for (const auto& e : *entries_) {
-    if (e.name == name) return e.make(ChildId(id(), name));
+    if (e.name == name) return e.make(ChildId(id(), name), owner());
   }
   return Status::NotFound("no such file", name);
 }

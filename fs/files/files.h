@@ -206,7 +206,8 @@ class StreamFile final : public Node {
 struct TableEntry {
   std::string name;
   NodeType type = NodeType::kFile;
-  std::function<std::shared_ptr<Node>(NodeId id)> make;
+  // Builds the child; owner is the directory's owner (the agent id in an agent tree).
+  std::function<std::shared_ptr<Node>(NodeId id, const std::string& owner)> make;
 };
 
 class TableDir final : public Node {

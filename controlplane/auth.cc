@@ -1,0 +1,129 @@
+#include "controlplane/auth.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+
+namespace agent9 {
+namespace {
+
+constexpr std::string_view kSchema[] = {
+    R"sql(
+CREATE TABLE tokens(
+  hash TEXT PRIMARY KEY,
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tokens_agent ON tokens(agent);
+)sql",
+};
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+  return out;
+}
+
+std::string HashToken(std::string_view token) {
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  return Hex(h, sizeof h);
+}
+
+Status PosixError(std::string_view context, int err) {
+  return Status::Internal(std::string(context), std::strerror(err));
+}
+
+}  // namespace
+
+std::string NewToken() {
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  std::string t = "a9_" + Hex(raw, sizeof raw);
+  sodium_memzero(raw, sizeof raw);
+  return t;
+}
+
+Status TokenAuth::Migrate(Database& db) { return db.Migrate("auth", kSchema); }
+
+Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* clock,
+                                                   const std::string& path) {
+  std::string token;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[256];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n < 0) return PosixError("read admin token file", errno);
+    token.assign(buf, static_cast<size_t>(n));
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+      token.pop_back();
+    }
+    if (token.size() < 16) return Status::Internal("admin token file is too short", path);
+  } else if (errno == ENOENT) {
+    token = NewToken();
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return PosixError("create admin token file " + path, errno);
+    std::string line = token + "\n";
+    ssize_t w = ::write(fd, line.data(), line.size());
+    int werr = errno;
+    if (w == static_cast<ssize_t>(line.size())) ::fsync(fd);
+    ::close(fd);
+    if (w != static_cast<ssize_t>(line.size())) return PosixError("write admin token file", werr);
+  } else {
+    return PosixError("open admin token file " + path, errno);
+  }
+  ::chmod(path.c_str(), 0600);
+  return std::unique_ptr<TokenAuth>(new TokenAuth(db, clock, std::move(token)));
+}
+
+Result<Caller> TokenAuth::Authenticate(std::string_view token) {
+  if (token.empty()) return Caller::Public();
+  if (token.size() == admin_token_.size() &&
+      sodium_memcmp(token.data(), admin_token_.data(), token.size()) == 0) {
+    return Caller::Admin();
+  }
+  if (token.size() > 256) return Status::Unauthenticated("invalid token");
+  std::string hash = HashToken(token);
+  std::string agent;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT agent FROM tokens WHERE hash=?"));
+    s->Bind(1, hash);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) agent = s->Text(0);
+    return Status::OK();
+  }));
+  if (agent.empty()) return Status::Unauthenticated("invalid token");
+  return Caller::Agent(agent);
+}
+
+Result<std::string> TokenAuth::MintAgentToken(std::string_view agent) {
+  std::string token = NewToken();
+  std::string hash = HashToken(token);
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT 1 FROM agents WHERE id=?"));
+    s->Bind(1, agent);
+    AGENT9_ASSIGN_OR_RETURN(bool exists, s->Step());
+    s->Reset();
+    if (!exists) return Status::NotFound("no such agent", agent);
+    AGENT9_ASSIGN_OR_RETURN(Stmt * ins,
+                            c.Prepare("INSERT INTO tokens(hash, agent, created_at) VALUES(?,?,?)"));
+    ins->Bind(1, hash).Bind(2, agent).Bind(3, now);
+    return ins->Run();
+  }));
+  return token;
+}
+
+}  // namespace agent9

@@ -1,0 +1,160 @@
+#include "controlplane/control.h"
+
+#include "fs/base/path.h"
+#include "tick/agent_files.h"
+
+namespace agent9 {
+namespace {
+
+Status RequireAdmin(const Caller& who) {
+  if (who.principal == Principal::kAdmin) return Status::OK();
+  if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
+  return Status::PermissionDenied("this needs the admin token");
+}
+
+Result<Path> AgentPath(std::string_view id, std::string_view file) {
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  Path p = Path().Child("agents").Child(id);
+  return file.empty() ? p : p.Child(file);
+}
+
+}  // namespace
+
+Result<Json> Control::CreateAgent(const Caller& who, const Json& body) {
+  AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+  if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object");
+  for (const auto& [k, v] : body.items()) {
+    if (k != "id" && k != "kind" && k != "config") {
+      return Status::InvalidArgument("unknown field", k);
+    }
+  }
+  std::string id;
+  if (body.contains("id")) {
+    if (!body["id"].is_string()) return Status::InvalidArgument("id must be a string");
+    id = body["id"].get<std::string>();
+  } else {
+    id = "agent-" + RandomHexId(4);
+  }
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  AgentConfig config;
+  if (body.contains("config")) {
+    AGENT9_ASSIGN_OR_RETURN(config, AgentConfig::FromJson(body["config"]));
+  }
+  if (body.contains("kind")) {
+    if (!body["kind"].is_string() || !IsKnownKind(body["kind"].get<std::string>())) {
+      return Status::InvalidArgument("kind must be none, echo or exec");
+    }
+    std::string kind = body["kind"].get<std::string>();
+    if (body.contains("config") && body["config"].contains("kind") && config.kind != kind) {
+      return Status::InvalidArgument("kind and config.kind differ");
+    }
+    config.kind = kind;
+    AGENT9_ASSIGN_OR_RETURN(config, AgentConfig::FromJson(config.ToJson()));
+  }
+  AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Create(id, config));
+  AGENT9_ASSIGN_OR_RETURN(std::string token, auth_->MintAgentToken(id));
+  return Json{{"id", info.id},   {"kind", info.kind}, {"state", info.state},
+              {"pubkey", nullptr}, {"npub", nullptr},   {"token", token}};
+}
+
+Result<Json> Control::ListAgents(const Caller& who, size_t limit, std::string_view after) {
+  AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+  if (limit == 0 || limit > 1000) return Status::InvalidArgument("limit must be 1..1000");
+  if (!after.empty()) AGENT9_RETURN_IF_ERROR(ValidateAgentId(after));
+  AGENT9_ASSIGN_OR_RETURN(auto list, agents_->List(after, limit));
+  Json arr = Json::array();
+  for (const auto& a : list) {
+    arr.push_back(Json{{"id", a.id},
+                       {"kind", a.kind},
+                       {"state", a.state},
+                       {"created_at", Rfc3339(a.created_at)},
+                       {"tick_count", a.tick_count}});
+  }
+  Json next = list.size() == limit ? Json(list.back().id) : Json(nullptr);
+  return Json{{"agents", std::move(arr)}, {"next", std::move(next)}};
+}
+
+Result<Json> Control::AgentStatus(const Caller& who, std::string_view id) {
+  AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "status"));
+  AGENT9_ASSIGN_OR_RETURN(std::string text, fs_->ReadAll(p, who));
+  return ParseJson(text, "status");
+}
+
+Status Control::DeleteAgent(const Caller& who, std::string_view id) {
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  AGENT9_ASSIGN_OR_RETURN(auto dir, fs_->Walk(Path().Child("agents"), who));
+  return fs_->Remove(*dir, id, who);
+}
+
+Result<Json> Control::MintToken(const Caller& who, std::string_view id) {
+  AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  AGENT9_ASSIGN_OR_RETURN(std::string token, auth_->MintAgentToken(id));
+  return Json{{"token", token}};
+}
+
+Result<Json> Control::Send(const Caller& who, std::string_view id, std::string_view body,
+                           std::string_view from) {
+  AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "inbox"));
+  AGENT9_ASSIGN_OR_RETURN(auto inbox, fs_->Walk(p, who));
+  // The same check FileService::Create makes for a new inbox file.
+  AGENT9_RETURN_IF_ERROR(CheckAccess(who, *inbox, Op::kCreate, is_public_));
+  std::string sender = who.principal == Principal::kAgent ? who.agent_id : std::string(from);
+  AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, agents_->Enqueue(id, body, sender));
+  Json j{{"id", r.id}, {"seq", r.seq}};
+  if (r.duplicate) j["duplicate"] = true;
+  if (r.deadlettered) j["deadlettered"] = true;
+  return j;
+}
+
+Result<Json> Control::Lifecycle(const Caller& who, std::string_view id, std::string_view verb,
+                                std::string_view arg) {
+  if (verb != "tick" && verb != "hibernate" && verb != "wake") {
+    return Status::NotFound("no such action", verb);
+  }
+  AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "ctl"));
+  std::string line(verb);
+  if (!arg.empty()) {
+    line += ' ';
+    line += arg;
+  }
+  AGENT9_ASSIGN_OR_RETURN(auto node, fs_->Walk(p, who));
+  OpenFlags flags;
+  flags.read = false;
+  flags.write = true;
+  AGENT9_ASSIGN_OR_RETURN(auto h, fs_->Open(*node, flags, who));
+  AGENT9_ASSIGN_OR_RETURN(size_t n, h->Write(0, std::as_bytes(std::span(line.data(), line.size()))));
+  (void)n;
+  AGENT9_RETURN_IF_ERROR(h->Flush());
+  return AgentStatus(who, id);
+}
+
+Result<Json> Control::Runtime(const Caller& who) {
+  AGENT9_ASSIGN_OR_RETURN(std::string text, fs_->ReadAll(Path().Child("status"), who));
+  return ParseJson(text, "runtime status");
+}
+
+Result<std::string> Control::Metrics(const Caller& who) {
+  return fs_->ReadAll(Path().Child("metrics"), who);
+}
+
+std::shared_ptr<Node> MakeRootDir(std::shared_ptr<const AgentTreeDeps> deps, ContentFn status_fn,
+                                  ContentFn metrics_fn) {
+  constexpr Access kAdminRead{Who::kAdmin, Who::kNobody, Who::kNobody, Who::kNobody};
+  auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"agents", NodeType::kDir,
+       [deps](NodeId id, const std::string&) { return MakeAgentsDir(id, deps); }},
+      {"status", NodeType::kFile,
+       [status_fn](NodeId id, const std::string&) -> std::shared_ptr<Node> {
+         return std::make_shared<SnapshotFile>(id, "", kAdminRead, status_fn);
+       }},
+      {"metrics", NodeType::kFile,
+       [metrics_fn](NodeId id, const std::string&) -> std::shared_ptr<Node> {
+         return std::make_shared<SnapshotFile>(id, "", kAdminRead, metrics_fn);
+       }},
+  });
+  // Everyone who authenticated may walk through the root; listing it is for the admin.
+  return std::make_shared<TableDir>(kRootNodeId, "", kAdminRead, std::move(table));
+}
+
+}  // namespace agent9

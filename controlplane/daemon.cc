@@ -1,0 +1,121 @@
+#include "controlplane/daemon.h"
+
+#include <signal.h>
+#include <sodium.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "controlplane/http/http_server.h"
+#include "controlplane/runtime.h"
+#include "fs/base/log.h"
+#include "fs/fuse/fuse_mount.h"
+
+namespace agent9 {
+namespace {
+
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("--listen wants HOST:PORT", listen);
+  }
+  std::string host = listen.substr(0, colon);
+  std::string port_s = listen.substr(colon + 1);
+  if (port_s.empty() || port_s.size() > 5 ||
+      port_s.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("--listen port must be 0..65535", listen);
+  }
+  int port = std::stoi(port_s);
+  if (port > 65535) return Status::InvalidArgument("--listen port must be 0..65535", listen);
+  return std::make_pair(host, port);
+}
+
+Result<SyncMode> ParseSync(const std::string& s) {
+  if (s == "full") return SyncMode::kFull;
+  if (s == "normal") return SyncMode::kNormal;
+  if (s == "off") return SyncMode::kOff;
+  return Status::InvalidArgument("--sync must be full, normal or off", s);
+}
+
+int Fail(const Status& st) {
+  std::cerr << "agent9: " << st.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int RunDaemon(const ServeOptions& opts) {
+  if (opts.verbose) SetLogLevel(LogLevel::kDebug);
+  if (sodium_init() < 0) return Fail(Status::Internal("libsodium failed to initialise"));
+  auto listen = ParseListen(opts.listen);
+  if (!listen.ok()) return Fail(listen.status());
+  auto sync = ParseSync(opts.sync);
+  if (!sync.ok()) return Fail(sync.status());
+  if (!opts.config_file.empty()) {
+    return Fail(Status::Unimplemented(
+        "--config: this build has no runtime settings to load yet (providers come later)"));
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto rt = Runtime::Open(RuntimeOptions{opts.data_dir, *sync});
+  if (!rt.ok()) return Fail(rt.status());
+
+  HttpOptions http_opts;
+  http_opts.host = listen->first;
+  http_opts.port = listen->second;
+  auto http = std::make_unique<HttpServer>((*rt)->fs(), (*rt)->api(), (*rt)->auth(), http_opts);
+  auto port = http->Start();
+  if (!port.ok()) return Fail(port.status());
+
+  std::vector<std::unique_ptr<FuseMount>> mounts;
+  for (const auto& dir : opts.mounts) {
+    auto m = FuseMount::Start((*rt)->fs(), Caller::Admin(), FuseOptions{dir, opts.allow_other});
+    if (!m.ok()) return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
+    mounts.push_back(std::move(m).value());
+    LogInfo("mounted the global view at " + dir);
+  }
+  for (const auto& [agent, dir] : opts.agent_mounts) {
+    auto view = (*rt)->AgentView(agent);
+    if (!view.ok()) {
+      return Fail(Status(view.status().code(), "--mount-agent " + agent + ": " + view.status().message()));
+    }
+    auto m = FuseMount::Start(*view, Caller::Agent(agent), FuseOptions{dir, opts.allow_other});
+    if (!m.ok()) return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
+    (*rt)->NoteAgentMount(agent, dir);
+    mounts.push_back(std::move(m).value());
+    LogInfo("mounted agent " + agent + " at " + dir);
+  }
+
+  std::printf("listening http://%s:%d\n", listen->first.c_str(), *port);
+  std::fflush(stdout);
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LogInfo("SIGHUP: no runtime configuration file to reload in this build");
+      continue;
+    }
+    LogInfo(sig == SIGINT ? "SIGINT: shutting down" : "SIGTERM: shutting down");
+    break;
+  }
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) (*it)->Stop();
+  mounts.clear();
+  http->Stop();
+  http.reset();
+  rt->reset();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace agent9

@@ -1,0 +1,126 @@
+#include "controlplane/runtime.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "controlplane/control.h"
+#include "fs/base/log.h"
+#include "fs/base/path.h"
+
+namespace agent9 {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+Status MakeDirs(const std::string& dir) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
+      cur = dir.substr(0, i);
+      if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Status::Internal("create data dir " + cur, std::strerror(errno));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Runtime::~Runtime() {
+  api_.reset();
+  fs_.reset();
+  auth_.reset();
+  agents_.reset();
+  db_.reset();  // joins the writer and checkpoints
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
+  if (opts.data_dir.empty()) return Status::InvalidArgument("no data dir");
+  AGENT9_RETURN_IF_ERROR(MakeDirs(opts.data_dir));
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->opts_ = opts;
+  rt->started_ms_ = rt->clock_.NowMs();
+  DatabaseOptions dbo;
+  dbo.sync = opts.sync;
+  AGENT9_ASSIGN_OR_RETURN(rt->db_, Database::Open(opts.data_dir + "/agent9.db", dbo));
+  AGENT9_RETURN_IF_ERROR(AgentService::Migrate(*rt->db_));
+  AGENT9_RETURN_IF_ERROR(TokenAuth::Migrate(*rt->db_));
+  rt->agents_ = std::make_unique<AgentService>(rt->db_.get(), &rt->clock_);
+  AGENT9_ASSIGN_OR_RETURN(rt->auth_,
+                          TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
+  rt->trace_ = std::make_unique<TraceHub>();
+
+  Runtime* self = rt.get();
+  auto deps = std::make_shared<AgentTreeDeps>();
+  deps->agents = rt->agents_.get();
+  deps->trace = rt->trace_.get();
+  deps->calls = std::make_shared<CallCache>();
+  deps->extra_mounts = [self](const std::string& agent) {
+    std::vector<std::string> lines;
+    MutexLock l(&self->mounts_mu_);
+    for (const auto& [a, dir] : self->agent_mounts_) {
+      if (a == agent) lines.push_back(dir + "\tagent\tfuse");
+    }
+    return lines;
+  };
+  rt->deps_ = deps;
+  AgentService* agents = rt->agents_.get();
+  rt->is_public_ = [agents](std::string_view id) { return agents->IsPublic(id); };
+  TraceHub* trace = rt->trace_.get();
+  const Clock* clock = &rt->clock_;
+  rt->on_error_ = [trace, clock](const Caller& who, const Node& node, const Status& st) {
+    if (node.owner().empty()) return;
+    trace->Record(node.owner(), Json{{"ts", Rfc3339(clock->NowMs())},
+                                     {"type", "error"},
+                                     {"caller", who.Name()},
+                                     {"error", CodeName(st.code())},
+                                     {"message", st.message()}});
+  };
+
+  Database* db = rt->db_.get();
+  int64_t started = rt->started_ms_;
+  ContentFn status_fn = [agents, db, clock, started]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(int64_t n, agents->Count());
+    return PrettyJson(Json{{"version", kVersion},
+                           {"started_at", Rfc3339(started)},
+                           {"uptime_s", (clock->NowMs() - started) / 1000},
+                           {"agents", n},
+                           {"db_bytes", db->SizeBytes()}});
+  };
+  ContentFn metrics_fn = [agents, db, clock, started]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(int64_t n, agents->Count());
+    std::string out;
+    out += "# HELP agent9_agents Agents in the store.\n# TYPE agent9_agents gauge\n";
+    out += "agent9_agents " + std::to_string(n) + "\n";
+    out += "# HELP agent9_db_bytes Bytes of the database file and its WAL.\n";
+    out += "# TYPE agent9_db_bytes gauge\n";
+    out += "agent9_db_bytes " + std::to_string(db->SizeBytes()) + "\n";
+    out += "# HELP agent9_uptime_seconds Seconds since the daemon started.\n";
+    out += "# TYPE agent9_uptime_seconds gauge\n";
+    out += "agent9_uptime_seconds " + std::to_string((clock->NowMs() - started) / 1000) + "\n";
+    out += "# HELP agent9_build_info Build information.\n# TYPE agent9_build_info gauge\n";
+    out += std::string("agent9_build_info{version=\"") + kVersion + "\"} 1\n";
+    return out;
+  };
+  rt->fs_ = std::make_shared<FileService>(MakeRootDir(deps, status_fn, metrics_fn), rt->is_public_,
+                                          rt->on_error_);
+  rt->api_ = std::make_unique<Control>(rt->fs_, agents, rt->auth_.get(), rt->is_public_);
+  return rt;
+}
+
+Result<std::shared_ptr<const FileService>> Runtime::AgentView(const std::string& agent) const {
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(agent));
+  AGENT9_ASSIGN_OR_RETURN(auto root, MakeAgentDir(ChildId(kRootNodeId, "agents"), agent, deps_));
+  return std::shared_ptr<const FileService>(
+      std::make_shared<FileService>(std::move(root), is_public_, on_error_));
+}
+
+void Runtime::NoteAgentMount(const std::string& agent, const std::string& dir) {
+  MutexLock l(&mounts_mu_);
+  agent_mounts_.emplace_back(agent, dir);
+}
+
+}  // namespace agent9

@@ -1,0 +1,61 @@
+// Runtime: everything one daemon holds, wired in one place — the Database, the agent
+// services, the tree and its FileService, tokens and the ControlApi. main() builds one, the
+// transports borrow from it, tests build one over a temporary data dir.
+// Thread-safety: after Open() returns, every member is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controlplane/auth.h"
+#include "controlplane/control_api.h"
+#include "fs/base/clock.h"
+#include "fs/base/sqlite.h"
+#include "fs/file_service.h"
+#include "tick/agent_files.h"
+#include "tick/agents.h"
+#include "tick/trace.h"
+
+namespace agent9 {
+
+struct RuntimeOptions {
+  std::string data_dir;
+  SyncMode sync = SyncMode::kFull;
+};
+
+class Runtime {
+ public:
+  // Creates the data dir (0700) and its files when missing, opens and migrates the database.
+  static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& opts);
+  ~Runtime();
+
+  std::shared_ptr<const FileService> fs() const { return fs_; }
+  // The agent-local view of one agent: a FileService rooted at its directory.
+  Result<std::shared_ptr<const FileService>> AgentView(const std::string& agent) const;
+  ControlApi* api() const { return api_.get(); }
+  TokenAuth* auth() const { return auth_.get(); }
+  AgentService* agents() const { return agents_.get(); }
+  Database* db() const { return db_.get(); }
+  // Records an agent-local FUSE mount for the agent's `mounts` file.
+  void NoteAgentMount(const std::string& agent, const std::string& dir);
+
+ private:
+  Runtime() = default;
+  RuntimeOptions opts_;
+  SystemClock clock_;
+  int64_t started_ms_ = 0;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<AgentService> agents_;
+  std::unique_ptr<TokenAuth> auth_;
+  std::unique_ptr<TraceHub> trace_;
+  std::shared_ptr<AgentTreeDeps> deps_;
+  IsPublicFn is_public_;
+  ErrorSink on_error_;
+  std::shared_ptr<FileService> fs_;
+  std::unique_ptr<ControlApi> api_;
+  Mutex mounts_mu_;
+  std::vector<std::pair<std::string, std::string>> agent_mounts_ GUARDED_BY(mounts_mu_);
+};
+
+}  // namespace agent9

@@ -1,0 +1,223 @@
+#include "tick/agent_files.h"
+
+#include <gtest/gtest.h>
+
+#include "fs/file_service.h"
+#include "tests/unit/testing/temp_dir.h"
+
+namespace agent9 {
+namespace {
+
+class AgentFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(dir_.File("agent9.db"));
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(db).value();
+    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
+    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+    auto deps = std::make_shared<AgentTreeDeps>();
+    deps->agents = agents_.get();
+    deps->trace = &trace_;
+    deps->calls = std::make_shared<CallCache>();
+    auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+        {"agents", NodeType::kDir,
+         [deps](NodeId id, const std::string&) { return MakeAgentsDir(id, deps); }}});
+    fs_ = std::make_unique<FileService>(
+        std::make_shared<TableDir>(kRootNodeId, "", Access{Who::kAdmin}, table),
+        [](std::string_view) { return false; },
+        [this](const Caller& who, const Node& n, const Status& st) {
+          if (!n.owner().empty()) {
+            trace_.Record(n.owner(), Json{{"caller", who.Name()}, {"message", st.message()}});
+          }
+        });
+    auto agents_dir = fs_->Walk(P("/agents"), admin_);
+    ASSERT_TRUE(agents_dir.ok());
+    ASSERT_TRUE(fs_->Mkdir(**agents_dir, "alice", admin_).ok());
+    ASSERT_TRUE(fs_->Mkdir(**agents_dir, "bob", admin_).ok());
+  }
+
+  Path P(std::string_view s) { return *Path::Parse(s); }
+  std::string Read(std::string_view p, const Caller& who) {
+    auto r = fs_->ReadAll(P(p), who);
+    return r.ok() ? *r : "ERR " + r.status().ToString();
+  }
+  Status Write(std::string_view p, std::string_view data, const Caller& who) {
+    return fs_->WriteAll(P(p), data, who);
+  }
+  std::vector<std::string> Ls(std::string_view p, const Caller& who) {
+    std::vector<std::string> names;
+    auto dir = fs_->Walk(P(p), who);
+    if (!dir.ok()) return {"ERR " + dir.status().ToString()};
+    auto list = fs_->List(**dir, who);
+    if (!list.ok()) return {"ERR " + list.status().ToString()};
+    for (const auto& e : *list) names.push_back(e.name);
+    return names;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  TraceHub trace_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<AgentService> agents_;
+  std::unique_ptr<FileService> fs_;
+  Caller admin_ = Caller::Admin();
+  Caller alice_ = Caller::Agent("alice");
+};
+
+TEST_F(AgentFilesTest, AgentsDirectory) {
+  EXPECT_EQ(Ls("/agents", admin_), (std::vector<std::string>{"alice", "bob"}));
+  auto dir = fs_->Walk(P("/agents"), admin_);
+  EXPECT_EQ(fs_->Mkdir(**dir, "alice", admin_).code(), Code::kAlreadyExists);
+  EXPECT_EQ(fs_->Mkdir(**dir, "Not-OK", admin_).code(), Code::kInvalidArgument);
+  EXPECT_EQ(fs_->Mkdir(**dir, "eve", alice_).code(), Code::kPermissionDenied);
+  EXPECT_EQ(fs_->List(**dir, admin_, ListRange{"alice", 1})->at(0).name, "bob");
+  EXPECT_EQ(Ls("/agents/alice", admin_),
+            (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "deadletter",
+                                      "goals", "memory", "logs", "mounts"}));
+  EXPECT_EQ(fs_->Remove(**dir, "bob", alice_).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(fs_->Remove(**dir, "bob", admin_).ok());
+  EXPECT_EQ(Read("/agents/bob/status", admin_).rfind("ERR not_found", 0), 0u);
+}
+
+TEST_F(AgentFilesTest, InboxEnqueueListReadRemove) {
+  auto inbox = fs_->Walk(P("/agents/alice/inbox"), admin_);
+  ASSERT_TRUE(inbox.ok());
+  auto h = fs_->Create(**inbox, "anything", admin_);
+  ASSERT_TRUE(h.ok());
+  std::string msg = "hello\n";
+  ASSERT_TRUE((*h)->Write(0, std::as_bytes(std::span(msg.data(), msg.size()))).ok());
+  ASSERT_TRUE((*h)->Flush().ok());
+  EXPECT_TRUE(Write("/agents/alice/inbox/x", R"({"id":"k1","body":{"n":2}})", alice_).ok());
+  EXPECT_TRUE(Write("/agents/alice/inbox/y", R"({"id":"k1","body":{"n":2}})", alice_).ok());
+  EXPECT_EQ(Ls("/agents/alice/inbox", admin_), (std::vector<std::string>{"1.json", "2.json"}));
+  auto m1 = ParseJson(Read("/agents/alice/inbox/1.json", alice_));
+  ASSERT_TRUE(m1.ok());
+  EXPECT_EQ((*m1)["body"]["text"], "hello");
+  EXPECT_EQ((*m1)["from"], "operator");
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/inbox/2.json", admin_)))["from"], "alice");
+  // bob may neither send to nor read alice's inbox.
+  EXPECT_EQ(Write("/agents/alice/inbox/z", "hi", Caller::Agent("bob")).code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(Read("/agents/alice/inbox/1.json", Caller::Agent("bob")).rfind("ERR permission", 0),
+            0u);
+  // Only the admin removes messages.
+  EXPECT_EQ(fs_->Remove(**inbox, "1.json", alice_).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(fs_->Remove(**inbox, "1.json", admin_).ok());
+  EXPECT_EQ(fs_->Remove(**inbox, "1.json", admin_).code(), Code::kNotFound);
+  EXPECT_EQ(Ls("/agents/alice/inbox", admin_), (std::vector<std::string>{"2.json"}));
+  EXPECT_EQ(Read("/agents/alice/inbox/01.json", admin_).rfind("ERR not_found", 0), 0u);
+  EXPECT_EQ(Write("/agents/alice/inbox/e", "", admin_).code(), Code::kInvalidArgument);
+}
+
+TEST_F(AgentFilesTest, ConfigIsValidatedAndAdminOnly) {
+  auto cfg = ParseJson(Read("/agents/alice/config", alice_));
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ((*cfg)["inbox"]["max_depth"], 1000);
+  EXPECT_EQ(Write("/agents/alice/config", R"({"kind":"echo"})", alice_).code(),
+            Code::kPermissionDenied);
+  EXPECT_TRUE(Write("/agents/alice/config", R"({"kind":"echo","max_attempts":5})", admin_).ok());
+  EXPECT_EQ(Write("/agents/alice/config", R"({"max_attempts":0})", admin_).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/config", "garbage", admin_).code(), Code::kInvalidArgument);
+  auto now = ParseJson(Read("/agents/alice/config", admin_));
+  EXPECT_EQ((*now)["kind"], "echo");
+  EXPECT_EQ((*now)["max_attempts"], 5);
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/status", admin_)))["kind"], "echo");
+}
+
+TEST_F(AgentFilesTest, GoalsCrud) {
+  EXPECT_TRUE(Write("/agents/alice/goals/g1.json", R"({"description":"ship","priority":1})",
+                    alice_)
+                  .ok());
+  EXPECT_EQ(Write("/agents/alice/goals/g2.json", R"({"priority":1})", alice_).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/goals/g3.json", R"({"description":"x","status":"maybe"})",
+                  alice_)
+                .code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/goals/bad name.json", R"({"description":"x"})", alice_).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/goals/g4.txt", R"({"description":"x"})", alice_).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Ls("/agents/alice/goals", alice_), std::vector<std::string>{"g1.json"});
+  EXPECT_EQ(Read("/agents/alice/goals/g1.json", alice_), R"({"description":"ship","priority":1})");
+  EXPECT_TRUE(Write("/agents/alice/goals/g1.json", R"({"description":"ship it","status":"done"})",
+                    alice_)
+                  .ok());
+  EXPECT_NE(Read("/agents/alice/goals/g1.json", admin_).find("ship it"), std::string::npos);
+  auto goals = fs_->Walk(P("/agents/alice/goals"), alice_);
+  EXPECT_TRUE(fs_->Remove(**goals, "g1.json", alice_).ok());
+  EXPECT_TRUE(Ls("/agents/alice/goals", alice_).empty());
+}
+
+TEST_F(AgentFilesTest, ConversationsAppend) {
+  EXPECT_TRUE(Write("/agents/alice/memory/conversations/c1.jsonl", "{\"role\":\"user\"}\n", alice_)
+                  .ok());
+  auto node = fs_->Walk(P("/agents/alice/memory/conversations/c1.jsonl"), alice_);
+  ASSERT_TRUE(node.ok());
+  OpenFlags append{false, true, false, true};
+  auto h = fs_->Open(**node, append, alice_);
+  ASSERT_TRUE(h.ok());
+  std::string line = "{\"role\":\"agent\"}\n";
+  ASSERT_TRUE((*h)->Write(0, std::as_bytes(std::span(line.data(), line.size()))).ok());
+  ASSERT_TRUE((*h)->Flush().ok());
+  EXPECT_EQ(Read("/agents/alice/memory/conversations/c1.jsonl", alice_),
+            "{\"role\":\"user\"}\n{\"role\":\"agent\"}\n");
+  auto bad = fs_->Open(**node, append, alice_);
+  std::string junk = "not json\n";
+  ASSERT_TRUE((*bad)->Write(0, std::as_bytes(std::span(junk.data(), junk.size()))).ok());
+  EXPECT_EQ((*bad)->Flush().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Write("/agents/alice/memory/patterns/p.json", R"({"when":"x"})", alice_).ok());
+  EXPECT_EQ(Ls("/agents/alice/memory", alice_),
+            (std::vector<std::string>{"conversations", "patterns"}));
+}
+
+TEST_F(AgentFilesTest, CtlVerbs) {
+  EXPECT_TRUE(Write("/agents/alice/ctl", "hibernate\n", alice_).ok());
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/status", admin_)))["state"], "hibernated");
+  EXPECT_TRUE(Write("/agents/alice/ctl", "wake", admin_).ok());
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/status", admin_)))["state"], "active");
+  EXPECT_EQ(Write("/agents/alice/ctl", "tick", admin_).code(), Code::kUnimplemented);
+  EXPECT_EQ(Write("/agents/alice/ctl", "alarm soon", admin_).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/ctl", "alarm 100 hi", admin_).code(), Code::kUnimplemented);
+  EXPECT_EQ(Write("/agents/alice/ctl", "dance", admin_).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/ctl", "wake", Caller::Agent("bob")).code(),
+            Code::kPermissionDenied);
+  // The messages errno drops are in the agent's trace.
+  auto node = fs_->Walk(P("/agents/alice/logs/trace"), alice_);
+  ASSERT_TRUE(node.ok());
+  OpenFlags nb;
+  nb.wait_ms = 0;
+  auto h = fs_->Open(**node, nb, alice_);
+  ASSERT_TRUE(h.ok());
+  auto text = ReadToEnd(**h);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("unknown control message: dance"), std::string::npos);
+}
+
+TEST_F(AgentFilesTest, DeadletterCtl) {
+  EXPECT_TRUE(Write("/agents/alice/config",
+                    R"({"inbox":{"max_depth":1,"overflow":"deadletter"}})", admin_)
+                  .ok());
+  EXPECT_TRUE(Write("/agents/alice/inbox/a", "one", admin_).ok());
+  EXPECT_TRUE(Write("/agents/alice/inbox/b", "two", admin_).ok());
+  EXPECT_EQ(Ls("/agents/alice/deadletter", admin_), (std::vector<std::string>{"ctl", "2.json"}));
+  auto d = ParseJson(Read("/agents/alice/deadletter/2.json", admin_));
+  ASSERT_TRUE(d.ok());
+  EXPECT_NE((*d)["reason"].get<std::string>().find("inbox full"), std::string::npos);
+  EXPECT_EQ((*d)["body"]["text"], "two");
+  EXPECT_EQ(Write("/agents/alice/deadletter/ctl", "replay nine", admin_).code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(Write("/agents/alice/deadletter/ctl", "discard all", admin_).ok());
+  EXPECT_EQ(Ls("/agents/alice/deadletter", admin_), std::vector<std::string>{"ctl"});
+}
+
+TEST_F(AgentFilesTest, MountsAndState) {
+  EXPECT_EQ(Read("/agents/alice/state", alice_), "{}\n");
+  std::string mounts = Read("/agents/alice/mounts", alice_);
+  EXPECT_NE(mounts.find("/inbox/\tagent\tlocal"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agent9

@@ -1,0 +1,156 @@
+#include "tick/agents.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "tests/unit/testing/temp_dir.h"
+
+namespace agent9 {
+namespace {
+
+class AgentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(dir_.File("agent9.db"));
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(db).value();
+    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
+    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+  }
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<AgentService> agents_;
+};
+
+TEST_F(AgentsTest, CreateGetListDelete) {
+  ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());
+  EXPECT_EQ(agents_->Create("alice", AgentConfig{}).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(agents_->Create("Bad Name", AgentConfig{}).status().code(), Code::kInvalidArgument);
+  for (auto id : {"carol", "bob", "dave"}) ASSERT_TRUE(agents_->Create(id, AgentConfig{}).ok());
+  auto page = agents_->List("", 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "alice");
+  EXPECT_EQ((*page)[1].id, "bob");
+  auto next = agents_->List("bob", 10);
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].id, "carol");
+  EXPECT_EQ(*agents_->Count(), 4);
+  ASSERT_TRUE(agents_->Delete("bob").ok());
+  EXPECT_EQ(agents_->Delete("bob").code(), Code::kNotFound);
+  EXPECT_EQ(agents_->Get("bob").status().code(), Code::kNotFound);
+  EXPECT_EQ(agents_->Get("alice")->kind, "none");
+}
+
+TEST_F(AgentsTest, EnqueueOrdersAndIsIdempotentOnClientIds) {
+  ASSERT_TRUE(agents_->Create("a", AgentConfig{}).ok());
+  auto r1 = agents_->Enqueue("a", "first", "operator");
+  auto r2 = agents_->Enqueue("a", R"({"id":"m1","body":"second"})", "http");
+  auto r3 = agents_->Enqueue("a", R"({"id":"m1","body":"second again"})", "http");
+  ASSERT_TRUE(r1.ok() && r2.ok() && r3.ok());
+  EXPECT_LT(r1->seq, r2->seq);
+  EXPECT_TRUE(r3->duplicate);
+  EXPECT_EQ(r3->seq, r2->seq);
+  auto list = agents_->ListInbox("a");
+  ASSERT_EQ(list->size(), 2u);
+  auto env = ParseJson((*list)[1].envelope);
+  EXPECT_EQ((*env)["body"], "second");
+  EXPECT_EQ((*env)["from"], "http");
+  EXPECT_EQ(agents_->Enqueue("nobody", "x", "o").status().code(), Code::kNotFound);
+  EXPECT_EQ(agents_->Enqueue("a", "", "o").status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(agents_->DropInbox("a", r1->seq).ok());
+  EXPECT_EQ(*agents_->QueueDepth("a"), 1);
+}
+
+TEST_F(AgentsTest, OverflowPolicies) {
+  AgentConfig reject;
+  reject.max_depth = 2;
+  ASSERT_TRUE(agents_->Create("r", reject).ok());
+  EXPECT_TRUE(agents_->Enqueue("r", "1", "o").ok());
+  EXPECT_TRUE(agents_->Enqueue("r", "2", "o").ok());
+  EXPECT_EQ(agents_->Enqueue("r", "3", "o").status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(*agents_->QueueDepth("r"), 2);
+
+  AgentConfig dl = reject;
+  dl.overflow = Overflow::kDeadletter;
+  ASSERT_TRUE(agents_->Create("d", dl).ok());
+  for (auto m : {"1", "2", "3"}) ASSERT_TRUE(agents_->Enqueue("d", m, "o").ok());
+  EXPECT_EQ(*agents_->QueueDepth("d"), 2);
+  auto dead = agents_->ListDeadletter("d");
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_NE((*dead)[0].reason.find("inbox full"), std::string::npos);
+
+  AgentConfig drop = reject;
+  drop.overflow = Overflow::kDropOldest;
+  ASSERT_TRUE(agents_->Create("o", drop).ok());
+  for (auto m : {"1", "2", "3"}) ASSERT_TRUE(agents_->Enqueue("o", m, "o").ok());
+  auto q = agents_->ListInbox("o");
+  ASSERT_EQ(q->size(), 2u);
+  EXPECT_EQ((*ParseJson((*q)[0].envelope))["body"], 2);
+}
+
+TEST_F(AgentsTest, DeadletterReplayAndDiscard) {
+  AgentConfig dl;
+  dl.max_depth = 1;
+  dl.overflow = Overflow::kDeadletter;
+  ASSERT_TRUE(agents_->Create("d", dl).ok());
+  for (auto m : {"1", "2", "3"}) ASSERT_TRUE(agents_->Enqueue("d", m, "o").ok());
+  auto dead = agents_->ListDeadletter("d");
+  ASSERT_EQ(dead->size(), 2u);
+  ASSERT_TRUE(agents_->DropInbox("d", 1).ok());
+  EXPECT_EQ(*agents_->ReplayDeadletter("d", (*dead)[0].seq), 1);
+  EXPECT_EQ(*agents_->QueueDepth("d"), 1);
+  EXPECT_EQ(agents_->ReplayDeadletter("d", 999).status().code(), Code::kNotFound);
+  EXPECT_EQ(*agents_->DiscardDeadletter("d", -1), 1);
+  EXPECT_EQ(agents_->ListDeadletter("d")->size(), 0u);
+}
+
+TEST_F(AgentsTest, StatusDocument) {
+  ASSERT_TRUE(agents_->Create("s", AgentConfig{}).ok());
+  ASSERT_TRUE(agents_->Enqueue("s", "hi", "o").ok());
+  auto st = agents_->StatusJson("s");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  for (auto key : {"id", "kind", "state", "created_at", "last_tick_at", "last_tick_cause",
+                   "tick_count", "queue_depth", "deadletter_depth", "next_alarm_at",
+                   "storage_bytes"}) {
+    EXPECT_TRUE(st->contains(key)) << key;
+  }
+  EXPECT_EQ((*st)["queue_depth"], 1);
+  EXPECT_EQ((*st)["state"], "active");
+  EXPECT_GT((*st)["storage_bytes"].get<int64_t>(), 0);
+  ASSERT_TRUE(agents_->SetLifecycle("s", "hibernated").ok());
+  EXPECT_EQ((*agents_->StatusJson("s"))["state"], "hibernated");
+  EXPECT_EQ(agents_->SetLifecycle("s", "dancing").code(), Code::kInvalidArgument);
+}
+
+TEST_F(AgentsTest, ConcurrentSendersLoseNothing) {
+  AgentConfig big;
+  big.max_depth = 100000;
+  ASSERT_TRUE(agents_->Create("c", big).ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = agents_->Enqueue("c", Json{{"t", t}, {"i", i}}.dump(), "s" + std::to_string(t));
+        ASSERT_TRUE(r.ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto q = agents_->ListInbox("c");
+  ASSERT_EQ(q->size(), 400u);
+  // Per-sender order is kept.
+  std::map<int, int> last;
+  for (const auto& m : *q) {
+    auto body = (*ParseJson(m.envelope))["body"];
+    int t = body["t"], i = body["i"];
+    if (last.count(t)) EXPECT_GT(i, last[t]);
+    last[t] = i;
+  }
+}
+
+}  // namespace
+}  // namespace agent9

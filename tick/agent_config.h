@@ -1,0 +1,42 @@
+// AgentConfig: the validated `config` document of an agent (DESIGN section 4). Parsing is
+// strict: unknown keys, wrong types and out-of-range values are kInvalidArgument with a
+// message naming the field, so a bad write leaves the old config in place.
+// Thread-safety: value type.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fs/base/json.h"
+#include "fs/base/status.h"
+
+namespace agent9 {
+
+enum class Overflow : uint8_t { kReject, kDeadletter, kDropOldest };
+
+struct AgentConfig {
+  std::string kind = "none";  // none | echo | exec
+  std::string program;        // exec: the program to run each tick
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  int64_t timeout_ms = 10'000;
+  int64_t max_depth = 1000;
+  Overflow overflow = Overflow::kReject;
+  int64_t max_attempts = 3;
+  int64_t retain_events = 1000;
+  int64_t retain_trajectory = 10'000;
+
+  // The full document with every default filled in.
+  Json ToJson() const;
+  // Fields absent from j keep their defaults.
+  static Result<AgentConfig> FromJson(const Json& j);
+  static Result<AgentConfig> Parse(std::string_view text);
+};
+
+std::string_view OverflowName(Overflow o);
+// Known agent kinds: "none", "echo", "exec".
+bool IsKnownKind(std::string_view kind);
+
+}  // namespace agent9

@@ -1,0 +1,52 @@
+// AgentDocStore: one agent's directory of stored documents (goals/, memory/patterns/,
+// memory/conversations/) over the `docs` table, with per-directory rules for names and
+// content. Thread-safety: thread-safe (stateless over the Database).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "fs/base/clock.h"
+#include "fs/base/json.h"
+#include "fs/base/sqlite.h"
+#include "fs/files/files.h"
+
+namespace agent9 {
+
+struct DocRules {
+  std::string ns;      // "goals", "patterns", "conversations"
+  std::string suffix;  // ".json" or ".jsonl"
+  bool jsonl = false;  // content is JSON lines and may be appended to
+  std::function<Status(const Json&)> validate;  // for .json documents (may be null)
+};
+
+// Goals: {"description" (required, non-empty string), "priority" (int), "status"
+// (active|done|dropped)}; other fields are kept.
+Status ValidateGoal(const Json& goal);
+DocRules GoalRules();
+DocRules PatternRules();
+DocRules ConversationRules();
+
+class AgentDocStore final : public DocStore {
+ public:
+  AgentDocStore(Database* db, const Clock* clock, std::string agent, DocRules rules)
+      : db_(db), clock_(clock), agent_(std::move(agent)), rules_(std::move(rules)) {}
+
+  Result<std::vector<DirEntry>> List() override;
+  Result<DirEntry> StatDoc(std::string_view name) override;
+  Result<std::string> Get(std::string_view name) override;
+  Status Put(std::string_view name, std::string content) override;
+  Status Append(std::string_view name, std::string data) override;
+  Status Remove(std::string_view name) override;
+  Status CheckName(std::string_view name) override;
+  Status CheckPrefix(std::string_view prefix) override;
+
+ private:
+  Status CheckContent(std::string_view content) const;
+  Database* db_;
+  const Clock* clock_;
+  std::string agent_;
+  DocRules rules_;
+};
+
+}  // namespace agent9

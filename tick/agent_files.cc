@@ -1,0 +1,379 @@
+#include "tick/agent_files.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "fs/base/clock.h"
+#include "fs/base/path.h"
+#include "tick/agent_docs.h"
+
+namespace agent9 {
+namespace {
+
+using Deps = std::shared_ptr<const AgentTreeDeps>;
+
+constexpr Access kOwnerRead{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody};
+constexpr Access kPublicRead{Who::kPublic, Who::kNobody, Who::kNobody, Who::kNobody};
+constexpr Access kOwnerDocDir{Who::kOwner, Who::kNobody, Who::kOwner, Who::kOwner};
+constexpr Access kOwnerDoc{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody};
+
+// Parses "<seq>.json" (seq a positive decimal integer).
+std::optional<int64_t> ParseSeqName(std::string_view name) {
+  constexpr std::string_view kSfx = ".json";
+  if (name.size() <= kSfx.size() || name.substr(name.size() - kSfx.size()) != kSfx) return {};
+  std::string_view num = name.substr(0, name.size() - kSfx.size());
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+  if (ec != std::errc() || p != num.data() + num.size() || v <= 0) return {};
+  return v;
+}
+
+std::string SeqName(int64_t seq) { return std::to_string(seq) + ".json"; }
+
+std::shared_ptr<Node> Snapshot(NodeId id, const std::string& owner, Access a, ContentFn fn) {
+  return std::make_shared<SnapshotFile>(id, owner, a, std::move(fn));
+}
+
+// ---- inbox/ -----------------------------------------------------------------------------
+
+// A file created in inbox/: the bytes written become one message when the file is closed.
+class EnqueueHandle final : public Handle {
+ public:
+  EnqueueHandle(AgentService* agents, std::string agent, std::string from)
+      : agents_(agents), agent_(std::move(agent)), from_(std::move(from)) {}
+  Result<size_t> Read(uint64_t offset, std::span<std::byte> out) override {
+    return ReadAt(receipt_, offset, out);
+  }
+  Result<size_t> Write(uint64_t offset, std::span<const std::byte> in) override {
+    if (done_) return Status::InvalidArgument("message already queued; open a new file");
+    if (offset + in.size() > kMaxMessageBytes) return Status::TooLarge("message over 256 KiB");
+    if (buf_.size() < offset + in.size()) buf_.resize(offset + in.size());
+    std::memcpy(buf_.data() + offset, in.data(), in.size());
+    return in.size();
+  }
+  Status Flush() override {
+    if (done_) return Status::OK();
+    done_ = true;
+    AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, agents_->Enqueue(agent_, buf_, from_));
+    receipt_ = DumpJson(Json{{"id", r.id}, {"seq", r.seq}}) + "\n";
+    return Status::OK();
+  }
+
+ private:
+  AgentService* agents_;
+  std::string agent_;
+  std::string from_;
+  std::string buf_;
+  std::string receipt_;
+  bool done_ = false;
+};
+
+class InboxDir final : public Node {
+ public:
+  InboxDir(NodeId id, const std::string& agent, Deps deps)
+      : Node(id, agent, Access{Who::kOwner, Who::kNobody, Who::kOwner, Who::kAdmin}),
+        deps_(std::move(deps)) {}
+  Stat GetStat() const override { return DirStat(); }
+  Result<std::vector<DirEntry>> List(const ListRange&) override {
+    AGENT9_ASSIGN_OR_RETURN(auto msgs, deps_->agents->ListInbox(owner()));
+    std::vector<DirEntry> out;
+    out.reserve(msgs.size());
+    for (const auto& m : msgs) {
+      out.push_back(DirEntry{SeqName(m.seq), NodeType::kFile, m.envelope.size() + 1, m.ts});
+    }
+    return out;
+  }
+  Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
+    auto seq = ParseSeqName(name);
+    if (!seq) return Status::NotFound("no such message", name);
+    AGENT9_ASSIGN_OR_RETURN(QueuedMessage m, deps_->agents->GetInbox(owner(), *seq));
+    (void)m;
+    AgentService* agents = deps_->agents;
+    std::string agent = owner();
+    int64_t s = *seq;
+    return Snapshot(ChildId(id(), name), owner(), kOwnerRead, [agents, agent, s]() -> Result<std::string> {
+      AGENT9_ASSIGN_OR_RETURN(QueuedMessage msg, agents->GetInbox(agent, s));
+      return msg.envelope + "\n";
+    });
+  }
+  Result<std::unique_ptr<Handle>> Create(std::string_view, const Caller& who) override {
+    return std::unique_ptr<Handle>(
+        std::make_unique<EnqueueHandle>(deps_->agents, owner(), SenderName(who)));
+  }
+  Status Remove(std::string_view name, const Caller&) override {
+    auto seq = ParseSeqName(name);
+    if (!seq) return Status::NotFound("no such message", name);
+    return deps_->agents->DropInbox(owner(), *seq);
+  }
+
+ private:
+  Deps deps_;
+};
+
+// ---- deadletter/ ------------------------------------------------------------------------
+
+Result<std::string> DeadletterDoc(AgentService* agents, const std::string& agent, int64_t seq) {
+  AGENT9_ASSIGN_OR_RETURN(DeadLetter d, agents->GetDeadletter(agent, seq));
+  auto env = ParseJson(d.envelope);
+  Json j = env.ok() && env->is_object() ? *env : Json{{"envelope", d.envelope}};
+  j["seq"] = d.seq;
+  j["reason"] = d.reason;
+  j["attempts"] = d.attempts;
+  j["failed_at"] = Rfc3339(d.at);
+  return PrettyJson(j);
+}
+
+Result<int64_t> ParseSeqArg(const std::string& arg) {
+  if (arg == "all") return int64_t{-1};
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
+  if (ec != std::errc() || p != arg.data() + arg.size() || v <= 0) {
+    return Status::InvalidArgument("want a message seq or 'all'", arg);
+  }
+  return v;
+}
+
+std::shared_ptr<Node> DeadletterCtl(NodeId id, const std::string& agent, AgentService* agents) {
+  auto table = std::make_shared<std::vector<CtlCommand>>();
+  table->push_back(CtlCommand{"replay", 1, 1, "replay <seq>|all",
+                              [agents, agent](const Caller&, const std::vector<std::string>& a) {
+                                AGENT9_ASSIGN_OR_RETURN(int64_t seq, ParseSeqArg(a[0]));
+                                return agents->ReplayDeadletter(agent, seq).status();
+                              }});
+  table->push_back(CtlCommand{"discard", 1, 1, "discard <seq>|all",
+                              [agents, agent](const Caller&, const std::vector<std::string>& a) {
+                                AGENT9_ASSIGN_OR_RETURN(int64_t seq, ParseSeqArg(a[0]));
+                                return agents->DiscardDeadletter(agent, seq).status();
+                              }});
+  return std::make_shared<CtlFile>(id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody},
+                                   std::move(table));
+}
+
+class DeadletterDir final : public Node {
+ public:
+  DeadletterDir(NodeId id, const std::string& agent, Deps deps)
+      : Node(id, agent, Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kAdmin}),
+        deps_(std::move(deps)) {}
+  Stat GetStat() const override { return DirStat(); }
+  Result<std::vector<DirEntry>> List(const ListRange&) override {
+    AGENT9_ASSIGN_OR_RETURN(auto dead, deps_->agents->ListDeadletter(owner()));
+    std::vector<DirEntry> out{DirEntry{"ctl", NodeType::kFile, 0, 0}};
+    for (const auto& d : dead) out.push_back(DirEntry{SeqName(d.seq), NodeType::kFile, 0, d.at});
+    return out;
+  }
+  Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
+    if (name == "ctl") return DeadletterCtl(ChildId(id(), name), owner(), deps_->agents);
+    auto seq = ParseSeqName(name);
+    if (!seq) return Status::NotFound("no such dead letter", name);
+    AGENT9_ASSIGN_OR_RETURN(DeadLetter d, deps_->agents->GetDeadletter(owner(), *seq));
+    (void)d;
+    AgentService* agents = deps_->agents;
+    std::string agent = owner();
+    int64_t s = *seq;
+    return Snapshot(ChildId(id(), name), owner(), kOwnerRead,
+                    [agents, agent, s] { return DeadletterDoc(agents, agent, s); });
+  }
+  Status Remove(std::string_view name, const Caller&) override {
+    auto seq = ParseSeqName(name);
+    if (!seq) return Status::NotFound("no such dead letter", name);
+    return deps_->agents->DiscardDeadletter(owner(), *seq).status();
+  }
+
+ private:
+  Deps deps_;
+};
+
+// ---- ctl, config, status, mounts --------------------------------------------------------
+
+Result<int64_t> ParsePositiveMs(const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0 || v > 315'360'000'000) {
+    return Status::InvalidArgument("in_ms must be an integer of milliseconds", s);
+  }
+  return v;
+}
+
+std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService* agents) {
+  auto table = std::make_shared<std::vector<CtlCommand>>();
+  table->push_back(CtlCommand{"tick", 0, 1, "tick [reason]",
+                              [](const Caller&, const std::vector<std::string>&) {
+                                return Status::Unimplemented(
+                                    "tick: this build has no tick engine yet; messages queue");
+                              }});
+  table->push_back(CtlCommand{"hibernate", 0, 0, "hibernate",
+                              [agents, agent](const Caller&, const std::vector<std::string>&) {
+                                return agents->SetLifecycle(agent, "hibernated");
+                              }});
+  table->push_back(CtlCommand{"wake", 0, 0, "wake",
+                              [agents, agent](const Caller&, const std::vector<std::string>&) {
+                                return agents->SetLifecycle(agent, "active");
+                              }});
+  table->push_back(CtlCommand{"alarm", 1, 2, "alarm <in_ms> [payload]",
+                              [](const Caller&, const std::vector<std::string>& a) {
+                                AGENT9_ASSIGN_OR_RETURN(int64_t ms, ParsePositiveMs(a[0]));
+                                (void)ms;
+                                return Status::Unimplemented(
+                                    "alarm: this build has no tick engine yet");
+                              }});
+  table->push_back(CtlCommand{"cancel-alarm", 1, 1, "cancel-alarm <id>",
+                              [](const Caller&, const std::vector<std::string>&) {
+                                return Status::Unimplemented(
+                                    "cancel-alarm: this build has no tick engine yet");
+                              }});
+  return std::make_shared<CtlFile>(
+      id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody}, std::move(table));
+}
+
+std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentService* agents) {
+  DocOps ops;
+  ops.load = [agents, agent]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(AgentConfig c, agents->GetConfig(agent));
+    return PrettyJson(c.ToJson());
+  };
+  ops.commit = [agents, agent](std::string text) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(AgentConfig c, AgentConfig::Parse(text));
+    return agents->SetConfig(agent, c);
+  };
+  ops.check_prefix = [](std::string_view p) -> Status {
+    if (p.size() > 64 * 1024) return Status::TooLarge("config over 64 KiB");
+    return CouldBeginObject(p) ? Status::OK()
+                               : Status::InvalidArgument("config must be a JSON object");
+  };
+  return std::make_shared<DocFile>(id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody},
+                                   std::move(ops));
+}
+
+std::shared_ptr<Node> DocDirOf(NodeId id, const std::string& agent, AgentService* agents,
+                               DocRules rules) {
+  auto store = std::make_shared<AgentDocStore>(agents->db(), agents->clock(), agent,
+                                               std::move(rules));
+  return std::make_shared<DocDir>(id, agent, kOwnerDocDir, kOwnerDoc, std::move(store));
+}
+
+std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
+  AgentService* agents = deps->agents;
+  auto memory = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"conversations", NodeType::kDir,
+       [agents](NodeId id, const std::string& a) {
+         return DocDirOf(id, a, agents, ConversationRules());
+       }},
+      {"patterns", NodeType::kDir,
+       [agents](NodeId id, const std::string& a) {
+         return DocDirOf(id, a, agents, PatternRules());
+       }},
+  });
+  TraceHub* trace = deps->trace;
+  auto logs = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"trace", NodeType::kFile,
+       [trace](NodeId id, const std::string& a) -> std::shared_ptr<Node> {
+         return std::make_shared<StreamFile>(id, a, kOwnerRead, trace->Get(a));
+       }},
+  });
+  auto table = std::make_shared<std::vector<TableEntry>>();
+  table->push_back({"ctl", NodeType::kFile,
+                    [agents](NodeId id, const std::string& a) { return AgentCtl(id, a, agents); }});
+  table->push_back({"status", NodeType::kFile, [agents](NodeId id, const std::string& a) {
+                      return Snapshot(id, a, kPublicRead, [agents, a]() -> Result<std::string> {
+                        AGENT9_ASSIGN_OR_RETURN(Json j, agents->StatusJson(a));
+                        return PrettyJson(j);
+                      });
+                    }});
+  table->push_back({"state", NodeType::kFile, [agents](NodeId id, const std::string& a) {
+                      return Snapshot(id, a, kOwnerRead, [agents, a]() -> Result<std::string> {
+                        AGENT9_ASSIGN_OR_RETURN(std::string s, agents->GetState(a));
+                        return s + "\n";
+                      });
+                    }});
+  table->push_back({"config", NodeType::kFile, [agents](NodeId id, const std::string& a) {
+                      return ConfigFile(id, a, agents);
+                    }});
+  table->push_back({"inbox", NodeType::kDir, [deps](NodeId id, const std::string& a) {
+                      return std::make_shared<InboxDir>(id, a, deps);
+                    }});
+  table->push_back({"deadletter", NodeType::kDir, [deps](NodeId id, const std::string& a) {
+                      return std::make_shared<DeadletterDir>(id, a, deps);
+                    }});
+  table->push_back({"goals", NodeType::kDir, [agents](NodeId id, const std::string& a) {
+                      return DocDirOf(id, a, agents, GoalRules());
+                    }});
+  table->push_back({"memory", NodeType::kDir, [memory](NodeId id, const std::string& a) {
+                      return std::make_shared<TableDir>(id, a, kOwnerRead, memory);
+                    }});
+  table->push_back({"logs", NodeType::kDir, [logs](NodeId id, const std::string& a) {
+                      return std::make_shared<TableDir>(id, a, kOwnerRead, logs);
+                    }});
+  auto extra = deps->extra_mounts;
+  std::string builtin = "path\taccess\tprovider\n";
+  for (const auto& e : *table) {
+    builtin += "/" + e.name + (e.type == NodeType::kDir ? "/" : "") + "\tagent\tlocal\n";
+  }
+  builtin += "/mounts\tagent\tlocal\n";
+  table->push_back({"mounts", NodeType::kFile, [extra, builtin](NodeId id, const std::string& a) {
+                      return Snapshot(id, a, kOwnerRead, [extra, builtin, a]() -> Result<std::string> {
+                        std::string out = builtin;
+                        if (extra) {
+                          for (const auto& line : extra(a)) out += line + "\n";
+                        }
+                        return out;
+                      });
+                    }});
+  return table;
+}
+
+class AgentsDir final : public Node {
+ public:
+  AgentsDir(NodeId id, Deps deps)
+      : Node(id, "", Access{Who::kAdmin, Who::kNobody, Who::kAdmin, Who::kAdmin}),
+        deps_(std::move(deps)),
+        table_(AgentTable(deps_)) {}
+  Stat GetStat() const override { return DirStat(); }
+  Result<std::vector<DirEntry>> List(const ListRange& range) override {
+    AGENT9_ASSIGN_OR_RETURN(auto agents, deps_->agents->List(range.after, range.limit));
+    std::vector<DirEntry> out;
+    out.reserve(agents.size());
+    for (const auto& a : agents) out.push_back(DirEntry{a.id, NodeType::kDir, 0, a.created_at});
+    return out;
+  }
+  Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
+    if (!ValidateAgentId(name).ok()) return Status::NotFound("no such agent", name);
+    AGENT9_ASSIGN_OR_RETURN(AgentInfo a, deps_->agents->Get(name));
+    return std::shared_ptr<Node>(std::make_shared<TableDir>(
+        ChildId(id(), name), a.id, Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody},
+        table_, a.created_at));
+  }
+  Status Mkdir(std::string_view name, const Caller&) override {
+    return deps_->agents->Create(name, AgentConfig{}).status();
+  }
+  Status Remove(std::string_view name, const Caller&) override {
+    AGENT9_RETURN_IF_ERROR(deps_->agents->Delete(name));
+    if (deps_->trace) deps_->trace->Drop(std::string(name));
+    return Status::OK();
+  }
+
+ private:
+  Deps deps_;
+  std::shared_ptr<const std::vector<TableEntry>> table_;
+};
+
+}  // namespace
+
+std::string SenderName(const Caller& who) {
+  switch (who.principal) {
+    case Principal::kAdmin: return "operator";
+    case Principal::kAgent: return who.agent_id;
+    case Principal::kPublic: return "public";
+  }
+  return "public";
+}
+
+std::shared_ptr<Node> MakeAgentsDir(NodeId id, Deps deps) {
+  return std::make_shared<AgentsDir>(id, std::move(deps));
+}
+
+Result<std::shared_ptr<Node>> MakeAgentDir(NodeId agents_dir_id, const std::string& agent,
+                                           Deps deps) {
+  return AgentsDir(agents_dir_id, std::move(deps)).Lookup(agent);
+}
+
+}  // namespace agent9

@@ -1,0 +1,38 @@
+// The agent tree (DESIGN section 4) built from fs/files kinds over AgentService: agents/,
+// and per agent status, state, config, ctl, inbox/, deadletter/, goals/, memory/, logs/,
+// mounts. Nodes are built on lookup and hold only the agent id, so idle agents cost nothing.
+// Thread-safety: everything here is thread-safe; deps must outlive every node.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fs/files/files.h"
+#include "tick/agents.h"
+#include "tick/trace.h"
+
+namespace agent9 {
+
+struct AgentTreeDeps {
+  AgentService* agents = nullptr;
+  TraceHub* trace = nullptr;
+  std::shared_ptr<CallCache> calls;
+  // Lines for an agent's `mounts` file beyond the built-in namespace (e.g. FUSE mounts of its
+  // agent-local view). May be null.
+  std::function<std::vector<std::string>(const std::string& agent)> extra_mounts;
+};
+
+// The global agents/ directory: ls (paged), mkdir = create, rmdir = delete (admin only).
+std::shared_ptr<Node> MakeAgentsDir(NodeId id, std::shared_ptr<const AgentTreeDeps> deps);
+// One agent's directory, the same node agents/<agent> is (agents_dir_id: the id of agents/);
+// the root of the agent-local view. kNotFound when the agent does not exist.
+Result<std::shared_ptr<Node>> MakeAgentDir(NodeId agents_dir_id, const std::string& agent,
+                                           std::shared_ptr<const AgentTreeDeps> deps);
+
+// The `from` a message written by `who` gets: "operator" for the admin, the agent id for an
+// agent.
+std::string SenderName(const Caller& who);
+
+}  // namespace agent9

@@ -1,0 +1,503 @@
+#include "tick/agents.h"
+
+#include <array>
+
+#include "fs/base/path.h"
+
+namespace agent9 {
+namespace {
+
+constexpr std::string_view kSchema[] = {
+    R"sql(
+CREATE TABLE agents(
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'active',
+  config TEXT NOT NULL,
+  max_depth INTEGER NOT NULL,
+  overflow TEXT NOT NULL,
+  state_json TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_tick_at INTEGER,
+  last_tick_cause TEXT,
+  tick_count INTEGER NOT NULL DEFAULT 0,
+  next_seq INTEGER NOT NULL DEFAULT 1,
+  is_public INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE inbox(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  msg_id TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(agent, seq)
+) WITHOUT ROWID;
+CREATE TABLE message_ids(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  msg_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(agent, msg_id)
+) WITHOUT ROWID;
+CREATE TABLE deadletter(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(agent, seq)
+) WITHOUT ROWID;
+CREATE TABLE docs(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY(agent, ns, name)
+) WITHOUT ROWID;
+)sql",
+};
+
+Result<AgentInfo> ReadAgent(Conn& c, std::string_view id) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
+      "tick_count, is_public FROM agents WHERE id=?"));
+  s->Bind(1, id);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return Status::NotFound("no such agent", id);
+  AgentInfo a;
+  a.id = s->Text(0);
+  a.kind = s->Text(1);
+  a.state = s->Text(2);
+  a.created_at = s->Int(3);
+  a.updated_at = s->Int(4);
+  if (!s->IsNull(5)) a.last_tick_at = s->Int(5);
+  a.last_tick_cause = s->Text(6);
+  a.tick_count = s->Int(7);
+  a.is_public = s->Int(8) != 0;
+  return a;
+}
+
+Result<int64_t> CountWhere(Conn& c, std::string_view sql, std::string_view id) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, id);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  return row ? s->Int(0) : 0;
+}
+
+Status RequireAgent(Conn& c, std::string_view id) {
+  AGENT9_ASSIGN_OR_RETURN(int64_t n, CountWhere(c, "SELECT count(*) FROM agents WHERE id=?", id));
+  return n ? Status::OK() : Status::NotFound("no such agent", id);
+}
+
+// Appends an envelope to the inbox with the agent's next seq.
+Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& msg_id,
+                            const std::string& sender, int64_t ts, const std::string& envelope,
+                            int64_t attempts) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
+  s->Bind(1, agent);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return Status::NotFound("no such agent", agent);
+  int64_t seq = s->Int(0);
+  s->Reset();
+  AGENT9_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(
+      "INSERT INTO inbox(agent, seq, msg_id, sender, ts, envelope, attempts) "
+      "VALUES(?,?,?,?,?,?,?)"));
+  ins->Bind(1, agent).Bind(2, seq).Bind(3, msg_id).Bind(4, sender).Bind(5, ts).Bind(6, envelope);
+  ins->Bind(7, attempts);
+  AGENT9_RETURN_IF_ERROR(ins->Run());
+  return seq;
+}
+
+}  // namespace
+
+Status AgentService::Migrate(Database& db) { return db.Migrate("core", kSchema); }
+
+Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& config) {
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  int64_t now = clock_->NowMs();
+  std::string cfg = DumpJson(config.ToJson());
+  Status st = db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(int64_t n,
+                            CountWhere(c, "SELECT count(*) FROM agents WHERE id=?", id));
+    if (n) return Status::AlreadyExists("agent exists", id);
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "INSERT INTO agents(id, kind, config, max_depth, overflow, created_at, updated_at) "
+        "VALUES(?,?,?,?,?,?,?)"));
+    s->Bind(1, id).Bind(2, config.kind).Bind(3, cfg).Bind(4, config.max_depth);
+    s->Bind(5, OverflowName(config.overflow)).Bind(6, now).Bind(7, now);
+    return s->Run();
+  });
+  AGENT9_RETURN_IF_ERROR(st);
+  return Get(id);
+}
+
+Status AgentService::Delete(std::string_view id) {
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM agents WHERE id=?"));
+    s->Bind(1, id);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return c.Changes() ? Status::OK() : Status::NotFound("no such agent", id);
+  });
+}
+
+Result<AgentInfo> AgentService::Get(std::string_view id) const {
+  AgentInfo out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(out, ReadAgent(c, id));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<bool> AgentService::Exists(std::string_view id) const {
+  if (!ValidateAgentId(id).ok()) return false;
+  int64_t n = 0;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(n, CountWhere(c, "SELECT count(*) FROM agents WHERE id=?", id));
+    return Status::OK();
+  }));
+  return n > 0;
+}
+
+Result<std::vector<AgentInfo>> AgentService::List(std::string_view after, size_t limit) const {
+  std::vector<AgentInfo> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
+        "tick_count, is_public FROM agents WHERE id > ? ORDER BY id LIMIT ?"));
+    s->Bind(1, after).Bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      AgentInfo a;
+      a.id = s->Text(0);
+      a.kind = s->Text(1);
+      a.state = s->Text(2);
+      a.created_at = s->Int(3);
+      a.updated_at = s->Int(4);
+      if (!s->IsNull(5)) a.last_tick_at = s->Int(5);
+      a.last_tick_cause = s->Text(6);
+      a.tick_count = s->Int(7);
+      a.is_public = s->Int(8) != 0;
+      out.push_back(std::move(a));
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<int64_t> AgentService::Count() const {
+  int64_t n = 0;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT count(*) FROM agents"));
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    n = row ? s->Int(0) : 0;
+    return Status::OK();
+  }));
+  return n;
+}
+
+Result<AgentConfig> AgentService::GetConfig(std::string_view id) const {
+  std::string text;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT config FROM agents WHERE id=?"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    text = s->Text(0);
+    return Status::OK();
+  }));
+  return AgentConfig::Parse(text);
+}
+
+Status AgentService::SetConfig(std::string_view id, const AgentConfig& config) {
+  std::string cfg = DumpJson(config.ToJson());
+  int64_t now = clock_->NowMs();
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "UPDATE agents SET config=?, kind=?, max_depth=?, overflow=?, updated_at=? WHERE id=?"));
+    s->Bind(1, cfg).Bind(2, config.kind).Bind(3, config.max_depth);
+    s->Bind(4, OverflowName(config.overflow)).Bind(5, now).Bind(6, id);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return c.Changes() ? Status::OK() : Status::NotFound("no such agent", id);
+  });
+}
+
+Result<std::string> AgentService::GetState(std::string_view id) const {
+  std::string text;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT state_json FROM agents WHERE id=?"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    text = s->Text(0);
+    return Status::OK();
+  }));
+  return text;
+}
+
+Status AgentService::SetLifecycle(std::string_view id, std::string_view state) {
+  if (state != "active" && state != "hibernated") {
+    return Status::InvalidArgument("bad lifecycle state", state);
+  }
+  int64_t now = clock_->NowMs();
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                            c.Prepare("UPDATE agents SET state=?, updated_at=? WHERE id=?"));
+    s->Bind(1, state).Bind(2, now).Bind(3, id);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return c.Changes() ? Status::OK() : Status::NotFound("no such agent", id);
+  });
+}
+
+bool AgentService::IsPublic(std::string_view id) const {
+  auto a = Get(id);
+  return a.ok() && a->is_public;
+}
+
+Result<Json> AgentService::StatusJson(std::string_view id) const {
+  Json j;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(AgentInfo a, ReadAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(int64_t depth,
+                            CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
+    AGENT9_ASSIGN_OR_RETURN(int64_t dead,
+                            CountWhere(c, "SELECT count(*) FROM deadletter WHERE agent=?", id));
+    AGENT9_ASSIGN_OR_RETURN(
+        int64_t bytes,
+        CountWhere(c,
+                   "SELECT length(config) + length(state_json)"
+                   " + (SELECT coalesce(sum(length(envelope)), 0) FROM inbox WHERE agent=a.id)"
+                   " + (SELECT coalesce(sum(length(envelope)), 0) FROM deadletter"
+                   "    WHERE agent=a.id)"
+                   " + (SELECT coalesce(sum(length(body)), 0) FROM docs WHERE agent=a.id)"
+                   " FROM agents a WHERE a.id=?",
+                   id));
+    j = Json{{"id", a.id},
+             {"kind", a.kind},
+             {"state", a.state},
+             {"created_at", Rfc3339(a.created_at)},
+             {"last_tick_at", a.last_tick_at ? Json(Rfc3339(*a.last_tick_at)) : Json(nullptr)},
+             {"last_tick_cause", a.last_tick_cause.empty() ? Json(nullptr) : Json(a.last_tick_cause)},
+             {"tick_count", a.tick_count},
+             {"queue_depth", depth},
+             {"deadletter_depth", dead},
+             {"next_alarm_at", nullptr},
+             {"storage_bytes", bytes}};
+    return Status::OK();
+  }));
+  return j;
+}
+
+// ---- inbox ------------------------------------------------------------------------------
+
+Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_view bytes,
+                                            std::string_view from) {
+  int64_t now = clock_->NowMs();
+  AGENT9_ASSIGN_OR_RETURN(Envelope env, ParseEnvelope(bytes, from, now, RandomHexId()));
+  std::string text = DumpJson(env.ToJson());
+  EnqueueResult out;
+  out.id = env.id;
+  Status st = db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * a,
+                            c.Prepare("SELECT max_depth, overflow FROM agents WHERE id=?"));
+    a->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    int64_t max_depth = a->Int(0);
+    std::string overflow = a->Text(1);
+    a->Reset();
+    if (env.client_id) {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare(
+          "SELECT seq FROM message_ids WHERE agent=? AND msg_id=?"));
+      d->Bind(1, id).Bind(2, env.id);
+      AGENT9_ASSIGN_OR_RETURN(bool dup, d->Step());
+      if (dup) {
+        out.seq = d->Int(0);
+        out.duplicate = true;
+        return Status::OK();
+      }
+    }
+    AGENT9_ASSIGN_OR_RETURN(int64_t depth,
+                            CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
+    if (depth >= max_depth) {
+      if (overflow == "reject") {
+        return Status::ResourceExhausted("inbox full", "max_depth " + std::to_string(max_depth));
+      }
+      if (overflow == "drop_oldest") {
+        AGENT9_ASSIGN_OR_RETURN(Stmt * del, c.Prepare(
+            "DELETE FROM inbox WHERE agent=?1 AND seq=(SELECT min(seq) FROM inbox WHERE "
+            "agent=?1)"));
+        del->Bind(1, id);
+        AGENT9_RETURN_IF_ERROR(del->Run());
+      } else {  // deadletter
+        AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+            "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
+        s->Bind(1, id);
+        AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
+        (void)r;
+        out.seq = s->Int(0);
+        s->Reset();
+        AGENT9_ASSIGN_OR_RETURN(Stmt * dl, c.Prepare(
+            "INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
+            "VALUES(?,?,?,?,0,?)"));
+        dl->Bind(1, id).Bind(2, out.seq).Bind(3, text);
+        dl->Bind(4, "inbox full (max_depth " + std::to_string(max_depth) + ")").Bind(5, now);
+        AGENT9_RETURN_IF_ERROR(dl->Run());
+        out.deadlettered = true;
+      }
+    }
+    if (!out.deadlettered) {
+      AGENT9_ASSIGN_OR_RETURN(out.seq, InsertInbox(c, id, env.id, env.from, now, text, 0));
+    }
+    if (env.client_id) {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * m, c.Prepare(
+          "INSERT INTO message_ids(agent, msg_id, seq, at) VALUES(?,?,?,?)"));
+      m->Bind(1, id).Bind(2, env.id).Bind(3, out.seq).Bind(4, now);
+      AGENT9_RETURN_IF_ERROR(m->Run());
+    }
+    return Status::OK();
+  });
+  AGENT9_RETURN_IF_ERROR(st);
+  return out;
+}
+
+Result<std::vector<QueuedMessage>> AgentService::ListInbox(std::string_view id) const {
+  std::vector<QueuedMessage> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? ORDER BY seq"));
+    s->Bind(1, id);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(QueuedMessage{s->Int(0), s->Text(1), s->Int(2), s->Int(3)});
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<QueuedMessage> AgentService::GetInbox(std::string_view id, int64_t seq) const {
+  QueuedMessage m;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? AND seq=?"));
+    s->Bind(1, id).Bind(2, seq);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such message", std::to_string(seq));
+    m = QueuedMessage{s->Int(0), s->Text(1), s->Int(2), s->Int(3)};
+    return Status::OK();
+  }));
+  return m;
+}
+
+Status AgentService::DropInbox(std::string_view id, int64_t seq) {
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM inbox WHERE agent=? AND seq=?"));
+    s->Bind(1, id).Bind(2, seq);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return c.Changes() ? Status::OK() : Status::NotFound("no such message", std::to_string(seq));
+  });
+}
+
+Result<int64_t> AgentService::QueueDepth(std::string_view id) const {
+  int64_t n = 0;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(n, CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
+    return Status::OK();
+  }));
+  return n;
+}
+
+// ---- deadletter -------------------------------------------------------------------------
+
+Result<std::vector<DeadLetter>> AgentService::ListDeadletter(std::string_view id) const {
+  std::vector<DeadLetter> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT seq, envelope, reason, attempts, at FROM deadletter WHERE agent=? ORDER BY seq"));
+    s->Bind(1, id);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(DeadLetter{s->Int(0), s->Text(1), s->Text(2), s->Int(3), s->Int(4)});
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<DeadLetter> AgentService::GetDeadletter(std::string_view id, int64_t seq) const {
+  DeadLetter d;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT seq, envelope, reason, attempts, at FROM deadletter WHERE agent=? AND seq=?"));
+    s->Bind(1, id).Bind(2, seq);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such dead letter", std::to_string(seq));
+    d = DeadLetter{s->Int(0), s->Text(1), s->Text(2), s->Int(3), s->Int(4)};
+    return Status::OK();
+  }));
+  return d;
+}
+
+Result<int64_t> AgentService::ReplayDeadletter(std::string_view id, int64_t seq) {
+  int64_t moved = 0;
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "SELECT seq, envelope FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2) "
+        "ORDER BY seq"));
+    s->Bind(1, id).Bind(2, seq);
+    std::vector<std::pair<int64_t, std::string>> rows;
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      rows.emplace_back(s->Int(0), s->Text(1));
+    }
+    s->Reset();
+    if (rows.empty() && seq >= 0) return Status::NotFound("no such dead letter", std::to_string(seq));
+    for (auto& [old_seq, envelope] : rows) {
+      auto env = ParseJson(envelope);
+      std::string msg_id = env.ok() ? env->value("id", "") : "";
+      std::string sender = env.ok() ? env->value("from", "") : "";
+      AGENT9_ASSIGN_OR_RETURN(int64_t new_seq,
+                              InsertInbox(c, id, msg_id, sender, now, envelope, 0));
+      (void)new_seq;
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d,
+                              c.Prepare("DELETE FROM deadletter WHERE agent=? AND seq=?"));
+      d->Bind(1, id).Bind(2, old_seq);
+      AGENT9_RETURN_IF_ERROR(d->Run());
+      ++moved;
+    }
+    return Status::OK();
+  }));
+  return moved;
+}
+
+Result<int64_t> AgentService::DiscardDeadletter(std::string_view id, int64_t seq) {
+  int64_t n = 0;
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+        "DELETE FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2)"));
+    s->Bind(1, id).Bind(2, seq);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    n = c.Changes();
+    if (n == 0 && seq >= 0) return Status::NotFound("no such dead letter", std::to_string(seq));
+    return Status::OK();
+  }));
+  return n;
+}
+
+}  // namespace agent9

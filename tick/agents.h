@@ -1,0 +1,105 @@
+// AgentService: the registry of agents and their queues, over the one SQLite Database.
+// Owns the core schema (agents, inbox, message ids, deadletter, goals, patterns,
+// conversations). Holds no per-agent memory: every call reads or writes the store.
+// Writes go through Database::Write (group commit): a call that returns OK is durable.
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fs/base/clock.h"
+#include "fs/base/json.h"
+#include "fs/base/sqlite.h"
+#include "tick/agent_config.h"
+#include "tick/envelope.h"
+
+namespace agent9 {
+
+struct AgentInfo {
+  std::string id;
+  std::string kind;
+  std::string state;  // active | hibernated | failed
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  std::optional<int64_t> last_tick_at;
+  std::string last_tick_cause;
+  int64_t tick_count = 0;
+  bool is_public = false;
+};
+
+struct EnqueueResult {
+  std::string id;
+  int64_t seq = 0;
+  bool duplicate = false;     // the id was seen before: nothing new was queued
+  bool deadlettered = false;  // inbox full with overflow=deadletter
+};
+
+struct QueuedMessage {
+  int64_t seq = 0;
+  std::string envelope;  // JSON text
+  int64_t attempts = 0;
+  int64_t ts = 0;
+};
+
+struct DeadLetter {
+  int64_t seq = 0;
+  std::string envelope;
+  std::string reason;
+  int64_t attempts = 0;
+  int64_t at = 0;
+};
+
+class AgentService {
+ public:
+  // db and clock must outlive the service.
+  AgentService(Database* db, const Clock* clock) : db_(db), clock_(clock) {}
+
+  // Creates or upgrades the core schema.
+  static Status Migrate(Database& db);
+
+  Result<AgentInfo> Create(std::string_view id, const AgentConfig& config);
+  Status Delete(std::string_view id);
+  Result<AgentInfo> Get(std::string_view id) const;
+  Result<bool> Exists(std::string_view id) const;
+  // Agents with id > after, in id order; at most limit.
+  Result<std::vector<AgentInfo>> List(std::string_view after, size_t limit) const;
+  Result<int64_t> Count() const;
+
+  Result<AgentConfig> GetConfig(std::string_view id) const;
+  Status SetConfig(std::string_view id, const AgentConfig& config);
+  Result<std::string> GetState(std::string_view id) const;
+  // active | hibernated.
+  Status SetLifecycle(std::string_view id, std::string_view state);
+  bool IsPublic(std::string_view id) const;
+
+  // The status document (DESIGN section 4 `status`).
+  Result<Json> StatusJson(std::string_view id) const;
+
+  // ---- inbox ----
+  Result<EnqueueResult> Enqueue(std::string_view id, std::string_view bytes,
+                                std::string_view from);
+  Result<std::vector<QueuedMessage>> ListInbox(std::string_view id) const;
+  Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
+  Status DropInbox(std::string_view id, int64_t seq);
+  Result<int64_t> QueueDepth(std::string_view id) const;
+
+  // ---- deadletter ----
+  Result<std::vector<DeadLetter>> ListDeadletter(std::string_view id) const;
+  Result<DeadLetter> GetDeadletter(std::string_view id, int64_t seq) const;
+  // seq < 0 = all. Replay puts the messages back at the tail of the inbox (new seqs).
+  Result<int64_t> ReplayDeadletter(std::string_view id, int64_t seq);
+  Result<int64_t> DiscardDeadletter(std::string_view id, int64_t seq);
+
+  Database* db() const { return db_; }
+  const Clock* clock() const { return clock_; }
+
+ private:
+  Database* db_;
+  const Clock* clock_;
+};
+
+}  // namespace agent9
