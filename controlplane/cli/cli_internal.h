@@ -1,0 +1,59 @@
+// Internal to the agent9 CLI: the resolved client settings and one function per client
+// subcommand (commands.cc). Each returns the process exit code and prints errors itself.
+// Thread-safety: single-threaded.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controlplane/http/http_client.h"
+
+namespace agent9::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // the daemon or the network failed the request
+inline constexpr int kExitUsage = 2;   // bad flags, arguments or local input
+
+// Global flags after resolution (DESIGN section 2).
+struct ClientEnv {
+  std::string server;      // --server, $AGENT9_SERVER, http://127.0.0.1:7909
+  std::string token;       // --token, $AGENT9_TOKEN, <data>/admin.token; may be empty
+  std::string token_from;  // where the token came from, for hints ("" = none found)
+  bool json = false;
+  std::istream* in = nullptr;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+
+// Arguments of the client subcommands, filled by CLI11.
+struct ClientArgs {
+  std::string id;
+  std::string kind;
+  std::string config_file;
+  size_t limit = 100;
+  bool all = false;
+  std::vector<std::string> words;  // send MESSAGE..., tick REASON..., write/call DATA
+  std::string msg_id;
+  std::string path;
+  bool follow = false;
+};
+
+// Prints a non-2xx answer as "agent9: <message> (<code>)" (plus a hint on 401 without a
+// token) and returns kExitFailed.
+int PrintApiError(const ClientEnv& env, const HttpResponse& r);
+
+int CmdCreate(const ClientEnv& env, const ClientArgs& a);
+int CmdList(const ClientEnv& env, const ClientArgs& a);
+int CmdRemove(const ClientEnv& env, const ClientArgs& a);
+int CmdStatus(const ClientEnv& env, const ClientArgs& a);
+int CmdSend(const ClientEnv& env, const ClientArgs& a);
+int CmdCat(const ClientEnv& env, const ClientArgs& a);
+int CmdWrite(const ClientEnv& env, const ClientArgs& a);
+int CmdCall(const ClientEnv& env, const ClientArgs& a);
+int CmdToken(const ClientEnv& env, const ClientArgs& a);
+// verb: tick, hibernate or wake.
+int CmdLifecycle(const ClientEnv& env, const ClientArgs& a, const std::string& verb);
+
+}  // namespace agent9::cli

@@ -1,0 +1,169 @@
+// Control-plane routes (DESIGN section 7): thin translations from HTTP to ControlApi.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controlplane/http/http_context.h"
+#include "controlplane/http/http_util.h"
+#include "fs/base/path.h"
+
+namespace agent9::http {
+namespace {
+
+constexpr size_t kDefaultListLimit = 100;
+constexpr size_t kMaxListLimit = 1000;
+
+bool IsGet(const httplib::Request& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+void NotAllowed(httplib::Response& res, std::string_view allow) {
+  res.set_header("Allow", std::string(allow));
+  SendRaw(res, 405, "method_not_allowed", "allowed methods: " + std::string(allow));
+}
+
+Result<std::string> AgentIdFromSegment(std::string_view raw) {
+  AGENT9_ASSIGN_OR_RETURN(std::string id, PercentDecode(raw, false));
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  return id;
+}
+
+std::string_view TrimTrailingSpace(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Sends a Result<Json> with the given success status.
+void Reply(httplib::Response& res, const Result<Json>& r, int ok_status) {
+  if (!r.ok()) return SendError(res, r.status());
+  SendJson(res, ok_status, *r);
+}
+
+void NotYet(httplib::Response& res) {
+  SendError(res, Status::Unimplemented(
+                     "not supported yet: export/import arrive with the tick engine issue"));
+}
+
+void ListAgents(HttpContext& ctx, const Caller& who, httplib::Response& res,
+                std::string_view query) {
+  auto q = Query::Parse(query);
+  if (!q.ok()) return SendError(res, q.status());
+  auto limit = q->Limit("limit", kDefaultListLimit, kMaxListLimit);
+  if (!limit.ok()) return SendError(res, limit.status());
+  std::string_view after = q->Get("after").value_or("");
+  if (!after.empty()) {
+    Status st = ValidateAgentId(after);
+    if (!st.ok()) return SendError(res, Status::InvalidArgument("after", st.message()));
+  }
+  Reply(res, ctx.api->ListAgents(who, *limit, after), 200);
+}
+
+void CreateAgent(HttpContext& ctx, const Caller& who, httplib::Response& res,
+                 const std::string& body) {
+  Json doc = Json::object();
+  if (!TrimTrailingSpace(body).empty()) {
+    auto parsed = ParseJsonObject(body, "request body");
+    if (!parsed.ok()) return SendError(res, parsed.status());
+    doc = std::move(parsed).value();
+  }
+  Reply(res, ctx.api->CreateAgent(who, doc), 201);
+}
+
+// /v1/agents/{id}[/{verb}]
+void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
+                const Caller& who, const std::string& id, std::string_view verb,
+                const std::string& body) {
+  if (verb.empty()) {
+    if (IsGet(req)) return Reply(res, ctx.api->AgentStatus(who, id), 200);
+    if (req.method == "DELETE") {
+      Status st = ctx.api->DeleteAgent(who, id);
+      if (!st.ok()) return SendError(res, st);
+      res.status = 204;
+      return;
+    }
+    return NotAllowed(res, "GET, HEAD, DELETE");
+  }
+  if (verb == "export") {
+    if (!IsGet(req)) return NotAllowed(res, "GET");
+    return NotYet(res);
+  }
+  if (req.method != "POST") return NotAllowed(res, "POST");
+  if (verb == "tokens") return Reply(res, ctx.api->MintToken(who, id), 201);
+  if (verb == "send") return Reply(res, ctx.api->Send(who, id, body, "http"), 202);
+  return Reply(res, ctx.api->Lifecycle(who, id, verb, TrimTrailingSpace(body)), 200);
+}
+
+enum class RouteKind { kMetrics, kRuntime, kAgents, kImport, kAgent };
+
+struct AgentRouteMatch {
+  RouteKind kind;
+  std::string_view id_seg;  // raw, for kAgent
+  std::string_view verb;    // "" or tokens|send|tick|hibernate|wake|export
+};
+
+std::optional<AgentRouteMatch> MatchRoute(std::string_view path) {
+  constexpr std::string_view kAgents = "/v1/agents";
+  if (path == "/metrics") return AgentRouteMatch{RouteKind::kMetrics, {}, {}};
+  if (path == "/v1/runtime") return AgentRouteMatch{RouteKind::kRuntime, {}, {}};
+  if (path == kAgents) return AgentRouteMatch{RouteKind::kAgents, {}, {}};
+  if (!path.starts_with(kAgents) || path[kAgents.size()] != '/') return std::nullopt;
+  std::string_view rest = path.substr(kAgents.size() + 1);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) {
+    if (rest == "import") return AgentRouteMatch{RouteKind::kImport, {}, {}};
+    return AgentRouteMatch{RouteKind::kAgent, rest, {}};
+  }
+  std::string_view verb = rest.substr(slash + 1);
+  static constexpr std::string_view kVerbs[] = {"tokens",    "send", "tick",
+                                                "hibernate", "wake", "export"};
+  if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
+    return std::nullopt;
+  }
+  return AgentRouteMatch{RouteKind::kAgent, rest.substr(0, slash), verb};
+}
+
+void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
+           const AgentRouteMatch& m, std::string_view query, const std::string& body) {
+  auto who = Authenticate(req, ctx.auth);
+  if (!who.ok()) return SendError(res, who.status());
+  switch (m.kind) {
+    case RouteKind::kMetrics: {
+      if (!IsGet(req)) return NotAllowed(res, "GET, HEAD");
+      auto text = ctx.api->Metrics(*who);
+      if (!text.ok()) return SendError(res, text.status());
+      res.status = 200;
+      res.set_content(std::move(text).value(), "text/plain; version=0.0.4; charset=utf-8");
+      return;
+    }
+    case RouteKind::kRuntime:
+      if (!IsGet(req)) return NotAllowed(res, "GET, HEAD");
+      return Reply(res, ctx.api->Runtime(*who), 200);
+    case RouteKind::kAgents:
+      if (IsGet(req)) return ListAgents(ctx, *who, res, query);
+      if (req.method == "POST") return CreateAgent(ctx, *who, res, body);
+      return NotAllowed(res, "GET, HEAD, POST");
+    case RouteKind::kImport:
+      if (req.method != "POST") return NotAllowed(res, "POST");
+      return NotYet(res);
+    case RouteKind::kAgent: {
+      auto id = AgentIdFromSegment(m.id_seg);
+      if (!id.ok()) return SendError(res, id.status());
+      return AgentRoute(ctx, req, res, *who, *id, m.verb, body);
+    }
+  }
+}
+
+}  // namespace
+
+bool HandleAgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
+                      std::string_view path, std::string_view query, const std::string& body) {
+  auto m = MatchRoute(path);
+  if (!m) return false;
+  Serve(ctx, req, res, *m, query, body);
+  return true;
+}
+
+}  // namespace agent9::http
