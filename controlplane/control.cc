@@ -140,7 +140,7 @@ Result<std::string> Control::Metrics(const Caller& who) {
 
 std::shared_ptr<Node> MakeRootDir(std::shared_ptr<const AgentTreeDeps> deps, ContentFn status_fn,
                                   ContentFn metrics_fn) {
-  constexpr Access kAdminRead{Who::kAdmin, Who::kNobody, Who::kNobody, Who::kNobody};
+  static constexpr Access kAdminRead{Who::kAdmin, Who::kNobody, Who::kNobody, Who::kNobody};
   auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
       {"agents", NodeType::kDir,
        [deps](NodeId id, const std::string&) { return MakeAgentsDir(id, deps); }},

@@ -160,11 +160,10 @@ Status FileService::WriteAll(const Path& path, std::string_view data, const Call
   } else {
     return node.status();
   }
+  // Written even when empty, so an empty document or message is judged, not skipped.
   auto bytes = std::as_bytes(std::span(data.data(), data.size()));
-  if (!data.empty()) {
-    AGENT9_ASSIGN_OR_RETURN(size_t n, h->Write(0, bytes));
-    if (n != data.size()) return Status::Internal("short write");
-  }
+  AGENT9_ASSIGN_OR_RETURN(size_t n, h->Write(0, bytes));
+  if (n != data.size()) return Status::Internal("short write");
   return h->Flush();
 }
 

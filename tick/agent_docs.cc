@@ -73,10 +73,19 @@ Status AgentDocStore::CheckName(std::string_view name) {
 
 Status AgentDocStore::CheckPrefix(std::string_view prefix) {
   if (prefix.size() > kMaxDocBytes) return Status::TooLarge("document over 1 MiB");
-  if (!rules_.jsonl && !CouldBeginObject(prefix)) {
+  if (rules_.jsonl) {
+    // Every complete line so far must be JSON; a trailing partial line may still grow.
+    size_t end = prefix.rfind('\n');
+    return end == std::string_view::npos ? Status::OK()
+                                         : ValidateJsonLines(prefix.substr(0, end + 1));
+  }
+  if (!CouldBeginObject(prefix)) {
     return Status::InvalidArgument("a " + rules_.ns + " document must be a JSON object");
   }
-  return Status::OK();
+  // A document that is already complete is judged now, where `echo` sees the error.
+  Json j = Json::parse(prefix.begin(), prefix.end(), nullptr, false);
+  if (j.is_discarded()) return Status::OK();
+  return rules_.validate ? rules_.validate(j) : Status::OK();
 }
 
 Status AgentDocStore::CheckContent(std::string_view content) const {

@@ -36,6 +36,7 @@ class AgentDocStore final : public DocStore {
   Result<DirEntry> StatDoc(std::string_view name) override;
   Result<std::string> Get(std::string_view name) override;
   Status Put(std::string_view name, std::string content) override;
+  bool CanAppend() const override { return rules_.jsonl; }
   Status Append(std::string_view name, std::string data) override;
   Status Remove(std::string_view name) override;
   Status CheckName(std::string_view name) override;

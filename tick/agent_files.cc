@@ -37,6 +37,8 @@ std::shared_ptr<Node> Snapshot(NodeId id, const std::string& owner, Access a, Co
 // ---- inbox/ -----------------------------------------------------------------------------
 
 // A file created in inbox/: the bytes written become one message when the file is closed.
+// close(2) flushes every dup of the descriptor, so a flush with nothing new written is a
+// no-op, and bytes written after a flush become a further message at the next one.
 class EnqueueHandle final : public Handle {
  public:
   EnqueueHandle(AgentService* agents, std::string agent, std::string from)
@@ -45,16 +47,19 @@ class EnqueueHandle final : public Handle {
     return ReadAt(receipt_, offset, out);
   }
   Result<size_t> Write(uint64_t offset, std::span<const std::byte> in) override {
-    if (done_) return Status::InvalidArgument("message already queued; open a new file");
-    if (offset + in.size() > kMaxMessageBytes) return Status::TooLarge("message over 256 KiB");
-    if (buf_.size() < offset + in.size()) buf_.resize(offset + in.size());
-    std::memcpy(buf_.data() + offset, in.data(), in.size());
+    uint64_t at = offset >= base_ ? offset - base_ : 0;
+    if (at + in.size() > kMaxMessageBytes) return Status::TooLarge("message over 256 KiB");
+    if (buf_.size() < at + in.size()) buf_.resize(at + in.size());
+    std::memcpy(buf_.data() + at, in.data(), in.size());
+    pending_ = true;
     return in.size();
   }
   Status Flush() override {
-    if (done_) return Status::OK();
-    done_ = true;
-    AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, agents_->Enqueue(agent_, buf_, from_));
+    if (!pending_) return Status::OK();
+    pending_ = false;
+    base_ += buf_.size();
+    std::string msg = std::exchange(buf_, {});
+    AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, agents_->Enqueue(agent_, msg, from_));
     receipt_ = DumpJson(Json{{"id", r.id}, {"seq", r.seq}}) + "\n";
     return Status::OK();
   }
@@ -64,8 +69,9 @@ class EnqueueHandle final : public Handle {
   std::string agent_;
   std::string from_;
   std::string buf_;
+  uint64_t base_ = 0;  // file offset of buf_[0]
   std::string receipt_;
-  bool done_ = false;
+  bool pending_ = false;
 };
 
 class InboxDir final : public Node {
@@ -237,8 +243,10 @@ std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentServi
   };
   ops.check_prefix = [](std::string_view p) -> Status {
     if (p.size() > 64 * 1024) return Status::TooLarge("config over 64 KiB");
-    return CouldBeginObject(p) ? Status::OK()
-                               : Status::InvalidArgument("config must be a JSON object");
+    if (!CouldBeginObject(p)) return Status::InvalidArgument("config must be a JSON object");
+    // Complete already: validate now, so `echo bad > config` fails in the shell.
+    Json j = Json::parse(p.begin(), p.end(), nullptr, false);
+    return j.is_discarded() ? Status::OK() : AgentConfig::FromJson(j).status();
   };
   return std::make_shared<DocFile>(id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody},
                                    std::move(ops));

@@ -68,8 +68,16 @@ class DocHandle final : public Handle {
   Result<size_t> Write(uint64_t offset, std::span<const std::byte> in) override {
     std::string_view data = AsText(in);
     if (append_) {
+      if (appended_.size() + data.size() > kMaxDoc) return Status::TooLarge("append too large");
       appended_.append(data);
       dirty_ = true;
+      if (ops_->check_prefix) {
+        Status st = ops_->check_prefix(appended_);
+        if (!st.ok()) {
+          failed_ = true;
+          return st;
+        }
+      }
       return in.size();
     }
     if (offset > kMaxDoc || data.size() > kMaxDoc - offset) {
@@ -140,18 +148,22 @@ Stat DocFile::GetStat() const {
 }
 
 Result<std::unique_ptr<Handle>> DocFile::Open(const OpenFlags& flags, const Caller&) {
+  if (flags.append && !ops_.append) {
+    return Status::Unimplemented("this file cannot be appended to; write it whole");
+  }
   std::string base;
   if (!flags.truncate && !flags.append) {
     AGENT9_ASSIGN_OR_RETURN(base, ops_.load());
   }
-  auto inner = std::make_unique<DocHandle>(&ops_, std::move(base), flags.truncate && !flags.append,
-                                           flags.append);
+  // Nothing is committed until something is written: close(2) flushes every dup of a
+  // descriptor (the shell's `echo > f` closes one before it writes).
+  auto inner = std::make_unique<DocHandle>(&ops_, std::move(base), false, flags.append);
   return std::unique_ptr<Handle>(
       std::make_unique<NodeRefHandle>(shared_from_this(), std::move(inner)));
 }
 
 std::unique_ptr<Handle> DocFile::OpenNew() {
-  auto inner = std::make_unique<DocHandle>(&ops_, std::string(), true, false);
+  auto inner = std::make_unique<DocHandle>(&ops_, std::string(), false, false);
   return std::make_unique<NodeRefHandle>(shared_from_this(), std::move(inner));
 }
 
@@ -163,7 +175,9 @@ std::shared_ptr<DocFile> DocDir::MakeFile(std::string_view name) const {
   DocOps ops;
   ops.load = [st, n] { return st->Get(n); };
   ops.commit = [st, n](std::string c) { return st->Put(n, std::move(c)); };
-  ops.append = [st, n](std::string c) { return st->Append(n, std::move(c)); };
+  if (st->CanAppend()) {
+    ops.append = [st, n](std::string c) { return st->Append(n, std::move(c)); };
+  }
   ops.check_prefix = [st](std::string_view p) { return st->CheckPrefix(p); };
   ops.stat = [st, n] { return st->StatDoc(n); };
   return std::make_shared<DocFile>(ChildId(id(), name), owner(), file_access_, std::move(ops));

@@ -52,13 +52,15 @@ class DocStore {
   virtual Result<std::string> Get(std::string_view name) = 0;
   // Replaces (or creates) the document. kInvalidArgument for bad names or content.
   virtual Status Put(std::string_view name, std::string content) = 0;
-  // O_APPEND writes. Default: kUnimplemented.
+  // Whether O_APPEND opens are allowed (then Append is called at flush). Default: false.
+  virtual bool CanAppend() const { return false; }
   virtual Status Append(std::string_view name, std::string data);
   virtual Status Remove(std::string_view name) = 0;
   // Checks a name before a create (default OK).
   virtual Status CheckName(std::string_view name);
-  // Early check of a write's first bytes so a hopeless document fails at write(), not only at
-  // close. Default: OK.
+  // Checks what has been written so far, at every write(): a document that cannot become
+  // valid (or is already complete and invalid) fails the write itself, where the shell sees
+  // it, rather than only the close. Default: OK.
   virtual Status CheckPrefix(std::string_view prefix);
 };
 
@@ -67,7 +69,8 @@ struct DocOps {
   ContentFn load;                                           // current content
   std::function<Status(std::string)> commit;                // validate + replace
   std::function<Status(std::string)> append;                // optional: O_APPEND
-  std::function<Status(std::string_view)> check_prefix;     // optional: early write check
+  // optional: checks the bytes written so far (the whole buffer, or what is being appended)
+  std::function<Status(std::string_view)> check_prefix;
   std::function<Result<DirEntry>()> stat;                   // optional: size and mtime
 };
 

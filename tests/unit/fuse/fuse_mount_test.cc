@@ -70,6 +70,7 @@ class MemDocStore final : public DocStore {
     docs_[std::string(name)] = std::move(content);
     return Status::OK();
   }
+  bool CanAppend() const override { return true; }
   Status Append(std::string_view name, std::string data) override {
     MutexLock l(&mu_);
     docs_[std::string(name)] += data;

@@ -164,10 +164,18 @@ TEST_F(AgentFilesTest, ConversationsAppend) {
   ASSERT_TRUE((*h)->Flush().ok());
   EXPECT_EQ(Read("/agents/alice/memory/conversations/c1.jsonl", alice_),
             "{\"role\":\"user\"}\n{\"role\":\"agent\"}\n");
+  // A complete line that is not JSON fails the write itself (where `echo >>` sees it).
   auto bad = fs_->Open(**node, append, alice_);
   std::string junk = "not json\n";
-  ASSERT_TRUE((*bad)->Write(0, std::as_bytes(std::span(junk.data(), junk.size()))).ok());
-  EXPECT_EQ((*bad)->Flush().code(), Code::kInvalidArgument);
+  EXPECT_EQ((*bad)->Write(0, std::as_bytes(std::span(junk.data(), junk.size()))).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE((*bad)->Flush().ok());  // nothing is committed
+  EXPECT_EQ(Read("/agents/alice/memory/conversations/c1.jsonl", alice_),
+            "{\"role\":\"user\"}\n{\"role\":\"agent\"}\n");
+  // Goals cannot be appended to: the open fails.
+  EXPECT_TRUE(Write("/agents/alice/goals/g.json", R"({"description":"x"})", alice_).ok());
+  auto goal = fs_->Walk(P("/agents/alice/goals/g.json"), alice_);
+  EXPECT_EQ(fs_->Open(**goal, append, alice_).status().code(), Code::kUnimplemented);
   EXPECT_TRUE(Write("/agents/alice/memory/patterns/p.json", R"({"when":"x"})", alice_).ok());
   EXPECT_EQ(Ls("/agents/alice/memory", alice_),
             (std::vector<std::string>{"conversations", "patterns"}));
