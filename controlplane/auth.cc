@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-
 namespace agent9 {
 namespace {
 
@@ -67,7 +66,8 @@ Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* cl
     ::close(fd);
     if (n < 0) return PosixError("read admin token file", errno);
     token.assign(buf, static_cast<size_t>(n));
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
       token.pop_back();
     }
     if (token.size() < 16) return Status::Internal("admin token file is too short", path);

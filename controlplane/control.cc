@@ -53,7 +53,7 @@ Result<Json> Control::CreateAgent(const Caller& who, const Json& body) {
   }
   AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Create(id, config));
   AGENT9_ASSIGN_OR_RETURN(std::string token, auth_->MintAgentToken(id));
-  return Json{{"id", info.id},   {"kind", info.kind}, {"state", info.state},
+  return Json{{"id", info.id},     {"kind", info.kind}, {"state", info.state},
               {"pubkey", nullptr}, {"npub", nullptr},   {"token", token}};
 }
 
@@ -123,7 +123,8 @@ Result<Json> Control::Lifecycle(const Caller& who, std::string_view id, std::str
   flags.read = false;
   flags.write = true;
   AGENT9_ASSIGN_OR_RETURN(auto h, fs_->Open(*node, flags, who));
-  AGENT9_ASSIGN_OR_RETURN(size_t n, h->Write(0, std::as_bytes(std::span(line.data(), line.size()))));
+  AGENT9_ASSIGN_OR_RETURN(size_t n,
+                          h->Write(0, std::as_bytes(std::span(line.data(), line.size()))));
   (void)n;
   AGENT9_RETURN_IF_ERROR(h->Flush());
   return AgentStatus(who, id);

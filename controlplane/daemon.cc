@@ -16,22 +16,6 @@
 namespace agent9 {
 namespace {
 
-Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return Status::InvalidArgument("--listen wants HOST:PORT", listen);
-  }
-  std::string host = listen.substr(0, colon);
-  std::string port_s = listen.substr(colon + 1);
-  if (port_s.empty() || port_s.size() > 5 ||
-      port_s.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument("--listen port must be 0..65535", listen);
-  }
-  int port = std::stoi(port_s);
-  if (port > 65535) return Status::InvalidArgument("--listen port must be 0..65535", listen);
-  return std::make_pair(host, port);
-}
-
 Result<SyncMode> ParseSync(const std::string& s) {
   if (s == "full") return SyncMode::kFull;
   if (s == "normal") return SyncMode::kNormal;
@@ -80,17 +64,20 @@ int RunDaemon(const ServeOptions& opts) {
   std::vector<std::unique_ptr<FuseMount>> mounts;
   for (const auto& dir : opts.mounts) {
     auto m = FuseMount::Start((*rt)->fs(), Caller::Admin(), FuseOptions{dir, opts.allow_other});
-    if (!m.ok()) return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
+    if (!m.ok())
+      return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
     mounts.push_back(std::move(m).value());
     LogInfo("mounted the global view at " + dir);
   }
   for (const auto& [agent, dir] : opts.agent_mounts) {
     auto view = (*rt)->AgentView(agent);
     if (!view.ok()) {
-      return Fail(Status(view.status().code(), "--mount-agent " + agent + ": " + view.status().message()));
+      return Fail(
+          Status(view.status().code(), "--mount-agent " + agent + ": " + view.status().message()));
     }
     auto m = FuseMount::Start(*view, Caller::Agent(agent), FuseOptions{dir, opts.allow_other});
-    if (!m.ok()) return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
+    if (!m.ok())
+      return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
     (*rt)->NoteAgentMount(agent, dir);
     mounts.push_back(std::move(m).value());
     LogInfo("mounted agent " + agent + " at " + dir);

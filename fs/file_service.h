@@ -35,8 +35,7 @@ class FileService {
   Result<std::vector<DirEntry>> List(Node& dir, const Caller& who,
                                      const ListRange& range = {}) const;
   Result<std::unique_ptr<Handle>> Open(Node& node, const OpenFlags& flags, const Caller& who) const;
-  Result<std::unique_ptr<Handle>> Create(Node& dir, std::string_view name,
-                                         const Caller& who) const;
+  Result<std::unique_ptr<Handle>> Create(Node& dir, std::string_view name, const Caller& who) const;
   Status Mkdir(Node& dir, std::string_view name, const Caller& who) const;
   Status Remove(Node& dir, std::string_view name, const Caller& who) const;
 

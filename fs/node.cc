@@ -28,9 +28,12 @@ NodeId ChildId(NodeId parent, std::string_view name) {
 
 std::string Caller::Name() const {
   switch (principal) {
-    case Principal::kAdmin: return "admin";
-    case Principal::kAgent: return "agent:" + agent_id;
-    case Principal::kPublic: return "public";
+    case Principal::kAdmin:
+      return "admin";
+    case Principal::kAgent:
+      return "agent:" + agent_id;
+    case Principal::kPublic:
+      return "public";
   }
   return "public";
 }
@@ -41,7 +44,9 @@ Result<std::unique_ptr<Handle>> Node::Open(const OpenFlags&, const Caller&) {
 Result<std::shared_ptr<Node>> Node::Lookup(std::string_view) {
   return Status::NotDirectory("not a directory");
 }
-Result<std::vector<DirEntry>> Node::List(const ListRange&) { return Status::NotDirectory("not a directory"); }
+Result<std::vector<DirEntry>> Node::List(const ListRange&) {
+  return Status::NotDirectory("not a directory");
+}
 Result<std::unique_ptr<Handle>> Node::Create(std::string_view, const Caller&) {
   return GetStat().type == NodeType::kDir
              ? Status(Code::kPermissionDenied, "files cannot be created here")

@@ -59,11 +59,11 @@ enum class NodeType : uint8_t { kFile, kDir };
 
 struct Stat {
   NodeType type = NodeType::kFile;
-  uint64_t size = 0;       // exact, or 0 for generated content
-  int64_t mtime_ms = 0;    // Unix ms
-  bool direct_io = true;   // generated content: bypass the page cache
-  bool stream = false;     // nonseekable, reads block until data arrives
-  bool call = false;       // call file: write a request, read the response on one handle
+  uint64_t size = 0;      // exact, or 0 for generated content
+  int64_t mtime_ms = 0;   // Unix ms
+  bool direct_io = true;  // generated content: bypass the page cache
+  bool stream = false;    // nonseekable, reads block until data arrives
+  bool call = false;      // call file: write a request, read the response on one handle
 };
 
 struct DirEntry {

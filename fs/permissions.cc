@@ -5,8 +5,10 @@ namespace {
 
 bool Allowed(const Caller& who, const Node& node, Who level, const IsPublicFn& is_public) {
   switch (level) {
-    case Who::kNobody: return false;
-    case Who::kAdmin: return who.principal == Principal::kAdmin;
+    case Who::kNobody:
+      return false;
+    case Who::kAdmin:
+      return who.principal == Principal::kAdmin;
     case Who::kOwner:
       return who.principal == Principal::kAdmin ||
              (who.principal == Principal::kAgent && !node.owner().empty() &&
@@ -21,11 +23,16 @@ bool Allowed(const Caller& who, const Node& node, Who level, const IsPublicFn& i
 Who LevelFor(const Node& node, Op op) {
   const Access& a = node.access();
   switch (op) {
-    case Op::kSee: return Who::kPublic;
-    case Op::kRead: return a.read;
-    case Op::kWrite: return a.write;
-    case Op::kCreate: return a.create;
-    case Op::kRemove: return a.remove;
+    case Op::kSee:
+      return Who::kPublic;
+    case Op::kRead:
+      return a.read;
+    case Op::kWrite:
+      return a.write;
+    case Op::kCreate:
+      return a.create;
+    case Op::kRemove:
+      return a.remove;
   }
   return Who::kNobody;
 }

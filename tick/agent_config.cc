@@ -25,9 +25,12 @@ Result<int64_t> IntField(const Json& j, std::string_view field, int64_t lo, int6
 
 std::string_view OverflowName(Overflow o) {
   switch (o) {
-    case Overflow::kReject: return "reject";
-    case Overflow::kDeadletter: return "deadletter";
-    case Overflow::kDropOldest: return "drop_oldest";
+    case Overflow::kReject:
+      return "reject";
+    case Overflow::kDeadletter:
+      return "deadletter";
+    case Overflow::kDropOldest:
+      return "drop_oldest";
   }
   return "reject";
 }

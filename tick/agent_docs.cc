@@ -49,8 +49,9 @@ Status ValidateGoal(const Json& goal) {
 DocRules GoalRules() { return DocRules{"goals", ".json", false, ValidateGoal}; }
 DocRules PatternRules() {
   return DocRules{"patterns", ".json", false, [](const Json& j) {
-                    return j.is_object() ? Status::OK()
-                                         : Status::InvalidArgument("a pattern must be a JSON object");
+                    return j.is_object()
+                               ? Status::OK()
+                               : Status::InvalidArgument("a pattern must be a JSON object");
                   }};
 }
 DocRules ConversationRules() { return DocRules{"conversations", ".jsonl", true, nullptr}; }
@@ -102,14 +103,14 @@ Result<std::vector<DirEntry>> AgentDocStore::List() {
     a->Bind(1, agent_);
     AGENT9_ASSIGN_OR_RETURN(bool exists, a->Step());
     if (!exists) return Status::NotFound("no such agent", agent_);
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT name, length(body), updated_at FROM docs WHERE agent=? AND ns=? ORDER BY name"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT name, length(body), updated_at FROM docs "
+                                                "WHERE agent=? AND ns=? ORDER BY name"));
     s->Bind(1, agent_).Bind(2, rules_.ns);
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      out.push_back(DirEntry{s->Text(0), NodeType::kFile, static_cast<uint64_t>(s->Int(1)),
-                             s->Int(2)});
+      out.push_back(
+          DirEntry{s->Text(0), NodeType::kFile, static_cast<uint64_t>(s->Int(1)), s->Int(2)});
     }
     return Status::OK();
   }));
@@ -119,8 +120,9 @@ Result<std::vector<DirEntry>> AgentDocStore::List() {
 Result<DirEntry> AgentDocStore::StatDoc(std::string_view name) {
   DirEntry e;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT length(body), updated_at FROM docs WHERE agent=? AND ns=? AND name=?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT length(body), updated_at FROM docs WHERE agent=? AND ns=? AND name=?"));
     s->Bind(1, agent_).Bind(2, rules_.ns).Bind(3, name);
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Status::NotFound("no such file", name);
@@ -133,8 +135,8 @@ Result<DirEntry> AgentDocStore::StatDoc(std::string_view name) {
 Result<std::string> AgentDocStore::Get(std::string_view name) {
   std::string body;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT body FROM docs WHERE agent=? AND ns=? AND name=?"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                            c.Prepare("SELECT body FROM docs WHERE agent=? AND ns=? AND name=?"));
     s->Bind(1, agent_).Bind(2, rules_.ns).Bind(3, name);
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Status::NotFound("no such file", name);
@@ -149,14 +151,15 @@ Status AgentDocStore::Put(std::string_view name, std::string content) {
   AGENT9_RETURN_IF_ERROR(CheckContent(content));
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?,?,?,?,?) "
-        "ON CONFLICT(agent, ns, name) DO UPDATE SET body=excluded.body, "
-        "updated_at=excluded.updated_at"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?,?,?,?,?) "
+                            "ON CONFLICT(agent, ns, name) DO UPDATE SET body=excluded.body, "
+                            "updated_at=excluded.updated_at"));
     s->Bind(1, agent_).Bind(2, rules_.ns).Bind(3, name).Bind(4, content).Bind(5, now);
     Status st = s->Run();
     // A missing agent shows up as a foreign-key failure.
-    if (!st.ok() && st.code() == Code::kAlreadyExists) return Status::NotFound("no such agent", agent_);
+    if (!st.ok() && st.code() == Code::kAlreadyExists)
+      return Status::NotFound("no such agent", agent_);
     return st;
   });
 }
@@ -167,16 +170,18 @@ Status AgentDocStore::Append(std::string_view name, std::string data) {
   AGENT9_RETURN_IF_ERROR(ValidateJsonLines(data));
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?,?,?,?,?) "
-        "ON CONFLICT(agent, ns, name) DO UPDATE SET body=body || excluded.body, "
-        "updated_at=excluded.updated_at RETURNING length(body)"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?,?,?,?,?) "
+                  "ON CONFLICT(agent, ns, name) DO UPDATE SET body=body || excluded.body, "
+                  "updated_at=excluded.updated_at RETURNING length(body)"));
     s->Bind(1, agent_).Bind(2, rules_.ns).Bind(3, name).Bind(4, data).Bind(5, now);
     auto row = s->Step();
     int64_t size = row.ok() && *row ? s->Int(0) : 0;
     s->Reset();
     if (!row.ok()) {
-      if (row.status().code() == Code::kAlreadyExists) return Status::NotFound("no such agent", agent_);
+      if (row.status().code() == Code::kAlreadyExists)
+        return Status::NotFound("no such agent", agent_);
       return row.status();
     }
     if (size > static_cast<int64_t>(kMaxDocBytes) * 16) {
@@ -188,8 +193,8 @@ Status AgentDocStore::Append(std::string_view name, std::string data) {
 
 Status AgentDocStore::Remove(std::string_view name) {
   return db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "DELETE FROM docs WHERE agent=? AND ns=? AND name=?"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                            c.Prepare("DELETE FROM docs WHERE agent=? AND ns=? AND name=?"));
     s->Bind(1, agent_).Bind(2, rules_.ns).Bind(3, name);
     AGENT9_RETURN_IF_ERROR(s->Run());
     return c.Changes() ? Status::OK() : Status::NotFound("no such file", name);

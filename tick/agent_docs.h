@@ -14,9 +14,9 @@
 namespace agent9 {
 
 struct DocRules {
-  std::string ns;      // "goals", "patterns", "conversations"
-  std::string suffix;  // ".json" or ".jsonl"
-  bool jsonl = false;  // content is JSON lines and may be appended to
+  std::string ns;                               // "goals", "patterns", "conversations"
+  std::string suffix;                           // ".json" or ".jsonl"
+  bool jsonl = false;                           // content is JSON lines and may be appended to
   std::function<Status(const Json&)> validate;  // for .json documents (may be null)
 };
 

@@ -97,10 +97,11 @@ class InboxDir final : public Node {
     AgentService* agents = deps_->agents;
     std::string agent = owner();
     int64_t s = *seq;
-    return Snapshot(ChildId(id(), name), owner(), kOwnerRead, [agents, agent, s]() -> Result<std::string> {
-      AGENT9_ASSIGN_OR_RETURN(QueuedMessage msg, agents->GetInbox(agent, s));
-      return msg.envelope + "\n";
-    });
+    return Snapshot(ChildId(id(), name), owner(), kOwnerRead,
+                    [agents, agent, s]() -> Result<std::string> {
+                      AGENT9_ASSIGN_OR_RETURN(QueuedMessage msg, agents->GetInbox(agent, s));
+                      return msg.envelope + "\n";
+                    });
   }
   Result<std::unique_ptr<Handle>> Create(std::string_view, const Caller& who) override {
     return std::unique_ptr<Handle>(
@@ -151,8 +152,8 @@ std::shared_ptr<Node> DeadletterCtl(NodeId id, const std::string& agent, AgentSe
                                 AGENT9_ASSIGN_OR_RETURN(int64_t seq, ParseSeqArg(a[0]));
                                 return agents->DiscardDeadletter(agent, seq).status();
                               }});
-  return std::make_shared<CtlFile>(id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody},
-                                   std::move(table));
+  return std::make_shared<CtlFile>(
+      id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody}, std::move(table));
 }
 
 class DeadletterDir final : public Node {
@@ -202,11 +203,10 @@ Result<int64_t> ParsePositiveMs(const std::string& s) {
 
 std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService* agents) {
   auto table = std::make_shared<std::vector<CtlCommand>>();
-  table->push_back(CtlCommand{"tick", 0, 1, "tick [reason]",
-                              [](const Caller&, const std::vector<std::string>&) {
-                                return Status::Unimplemented(
-                                    "tick: this build has no tick engine yet; messages queue");
-                              }});
+  table->push_back(CtlCommand{
+      "tick", 0, 1, "tick [reason]", [](const Caller&, const std::vector<std::string>&) {
+        return Status::Unimplemented("tick: this build has no tick engine yet; messages queue");
+      }});
   table->push_back(CtlCommand{"hibernate", 0, 0, "hibernate",
                               [agents, agent](const Caller&, const std::vector<std::string>&) {
                                 return agents->SetLifecycle(agent, "hibernated");
@@ -248,15 +248,37 @@ std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentServi
     Json j = Json::parse(p.begin(), p.end(), nullptr, false);
     return j.is_discarded() ? Status::OK() : AgentConfig::FromJson(j).status();
   };
-  return std::make_shared<DocFile>(id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody},
-                                   std::move(ops));
+  return std::make_shared<DocFile>(
+      id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody}, std::move(ops));
 }
 
+std::shared_ptr<Node> HudSettingsFile(NodeId id, const std::string& agent, AgentService* agents) {
+  DocOps ops;
+  ops.load = [agents, agent]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(Json j, agents->GetHudSettings(agent));
+    return PrettyJson(j);
+  };
+  ops.commit = [agents, agent](std::string text) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Json j, ParseJsonObject(text, "hud/settings"));
+    return agents->SetHudSettings(agent, j);
+  };
+  ops.check_prefix = [](std::string_view p) -> Status {
+    if (p.size() > 64 * 1024) return Status::TooLarge("hud/settings over 64 KiB");
+    return CouldBeginObject(p) ? Status::OK()
+                               : Status::InvalidArgument("hud/settings must be a JSON object");
+  };
+  return std::make_shared<DocFile>(
+      id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody}, std::move(ops));
+}
+
+// public_read: goals/ is among what a public agent shows (DESIGN section 3).
 std::shared_ptr<Node> DocDirOf(NodeId id, const std::string& agent, AgentService* agents,
-                               DocRules rules) {
-  auto store = std::make_shared<AgentDocStore>(agents->db(), agents->clock(), agent,
-                                               std::move(rules));
-  return std::make_shared<DocDir>(id, agent, kOwnerDocDir, kOwnerDoc, std::move(store));
+                               DocRules rules, bool public_read = false) {
+  auto store =
+      std::make_shared<AgentDocStore>(agents->db(), agents->clock(), agent, std::move(rules));
+  Access dir = kOwnerDocDir, file = kOwnerDoc;
+  if (public_read) dir.read = file.read = Who::kPublic;
+  return std::make_shared<DocDir>(id, agent, dir, file, std::move(store));
 }
 
 std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
@@ -270,6 +292,10 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
        [agents](NodeId id, const std::string& a) {
          return DocDirOf(id, a, agents, PatternRules());
        }},
+  });
+  auto hud = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"settings", NodeType::kFile,
+       [agents](NodeId id, const std::string& a) { return HudSettingsFile(id, a, agents); }},
   });
   TraceHub* trace = deps->trace;
   auto logs = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
@@ -303,10 +329,13 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
                       return std::make_shared<DeadletterDir>(id, a, deps);
                     }});
   table->push_back({"goals", NodeType::kDir, [agents](NodeId id, const std::string& a) {
-                      return DocDirOf(id, a, agents, GoalRules());
+                      return DocDirOf(id, a, agents, GoalRules(), /*public_read=*/true);
                     }});
   table->push_back({"memory", NodeType::kDir, [memory](NodeId id, const std::string& a) {
                       return std::make_shared<TableDir>(id, a, kOwnerRead, memory);
+                    }});
+  table->push_back({"hud", NodeType::kDir, [hud](NodeId id, const std::string& a) {
+                      return std::make_shared<TableDir>(id, a, kOwnerRead, hud);
                     }});
   table->push_back({"logs", NodeType::kDir, [logs](NodeId id, const std::string& a) {
                       return std::make_shared<TableDir>(id, a, kOwnerRead, logs);
@@ -318,13 +347,14 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
   }
   builtin += "/mounts\tagent\tlocal\n";
   table->push_back({"mounts", NodeType::kFile, [extra, builtin](NodeId id, const std::string& a) {
-                      return Snapshot(id, a, kOwnerRead, [extra, builtin, a]() -> Result<std::string> {
-                        std::string out = builtin;
-                        if (extra) {
-                          for (const auto& line : extra(a)) out += line + "\n";
-                        }
-                        return out;
-                      });
+                      return Snapshot(id, a, kOwnerRead,
+                                      [extra, builtin, a]() -> Result<std::string> {
+                                        std::string out = builtin;
+                                        if (extra) {
+                                          for (const auto& line : extra(a)) out += line + "\n";
+                                        }
+                                        return out;
+                                      });
                     }});
   return table;
 }
@@ -368,9 +398,12 @@ class AgentsDir final : public Node {
 
 std::string SenderName(const Caller& who) {
   switch (who.principal) {
-    case Principal::kAdmin: return "operator";
-    case Principal::kAgent: return who.agent_id;
-    case Principal::kPublic: return "public";
+    case Principal::kAdmin:
+      return "operator";
+    case Principal::kAgent:
+      return who.agent_id;
+    case Principal::kPublic:
+      return "public";
   }
   return "public";
 }

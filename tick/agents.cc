@@ -63,9 +63,10 @@ CREATE TABLE docs(
 };
 
 Result<AgentInfo> ReadAgent(Conn& c, std::string_view id) {
-  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
-      "tick_count, is_public FROM agents WHERE id=?"));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
+                "tick_count, is_public FROM agents WHERE id=?"));
   s->Bind(1, id);
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return Status::NotFound("no such agent", id);
@@ -98,16 +99,17 @@ Status RequireAgent(Conn& c, std::string_view id) {
 Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& msg_id,
                             const std::string& sender, int64_t ts, const std::string& envelope,
                             int64_t attempts) {
-  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
   s->Bind(1, agent);
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return Status::NotFound("no such agent", agent);
   int64_t seq = s->Int(0);
   s->Reset();
-  AGENT9_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(
-      "INSERT INTO inbox(agent, seq, msg_id, sender, ts, envelope, attempts) "
-      "VALUES(?,?,?,?,?,?,?)"));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * ins, c.Prepare("INSERT INTO inbox(agent, seq, msg_id, sender, ts, envelope, attempts) "
+                            "VALUES(?,?,?,?,?,?,?)"));
   ins->Bind(1, agent).Bind(2, seq).Bind(3, msg_id).Bind(4, sender).Bind(5, ts).Bind(6, envelope);
   ins->Bind(7, attempts);
   AGENT9_RETURN_IF_ERROR(ins->Run());
@@ -123,12 +125,13 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
   int64_t now = clock_->NowMs();
   std::string cfg = DumpJson(config.ToJson());
   Status st = db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(int64_t n,
-                            CountWhere(c, "SELECT count(*) FROM agents WHERE id=?", id));
+    AGENT9_ASSIGN_OR_RETURN(int64_t n, CountWhere(c, "SELECT count(*) FROM agents WHERE id=?", id));
     if (n) return Status::AlreadyExists("agent exists", id);
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "INSERT INTO agents(id, kind, config, max_depth, overflow, created_at, updated_at) "
-        "VALUES(?,?,?,?,?,?,?)"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare(
+            "INSERT INTO agents(id, kind, config, max_depth, overflow, created_at, updated_at) "
+            "VALUES(?,?,?,?,?,?,?)"));
     s->Bind(1, id).Bind(2, config.kind).Bind(3, cfg).Bind(4, config.max_depth);
     s->Bind(5, OverflowName(config.overflow)).Bind(6, now).Bind(7, now);
     return s->Run();
@@ -168,9 +171,10 @@ Result<bool> AgentService::Exists(std::string_view id) const {
 Result<std::vector<AgentInfo>> AgentService::List(std::string_view after, size_t limit) const {
   std::vector<AgentInfo> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
-        "tick_count, is_public FROM agents WHERE id > ? ORDER BY id LIMIT ?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
+                  "tick_count, is_public FROM agents WHERE id > ? ORDER BY id LIMIT ?"));
     s->Bind(1, after).Bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -220,8 +224,8 @@ Status AgentService::SetConfig(std::string_view id, const AgentConfig& config) {
   std::string cfg = DumpJson(config.ToJson());
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "UPDATE agents SET config=?, kind=?, max_depth=?, overflow=?, updated_at=? WHERE id=?"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE agents SET config=?, kind=?, max_depth=?, "
+                                                "overflow=?, updated_at=? WHERE id=?"));
     s->Bind(1, cfg).Bind(2, config.kind).Bind(3, config.max_depth);
     s->Bind(4, OverflowName(config.overflow)).Bind(5, now).Bind(6, id);
     AGENT9_RETURN_IF_ERROR(s->Run());
@@ -261,6 +265,59 @@ bool AgentService::IsPublic(std::string_view id) const {
   return a.ok() && a->is_public;
 }
 
+Result<Json> AgentService::GetHudSettings(std::string_view id) const {
+  Json out{{"public", false}, {"embed_allowed", false}, {"redaction_policy", "default"}};
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT body FROM docs WHERE agent=? AND ns='hud' AND name='settings'"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) {
+      auto j = ParseJson(s->Text(0));
+      if (j.ok()) out.update(*j);
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status AgentService::SetHudSettings(std::string_view id, const Json& settings) {
+  if (!settings.is_object()) return Status::InvalidArgument("hud/settings must be a JSON object");
+  Json clean{{"public", false}, {"embed_allowed", false}, {"redaction_policy", "default"}};
+  for (const auto& [k, v] : settings.items()) {
+    if (k == "public" || k == "embed_allowed") {
+      if (!v.is_boolean())
+        return Status::InvalidArgument("hud/settings: " + k + " must be true or false");
+    } else if (k == "redaction_policy") {
+      std::string p = v.is_string() ? v.get<std::string>() : "";
+      if (p != "default" && p != "strict" && p != "none") {
+        return Status::InvalidArgument(
+            "hud/settings: redaction_policy must be default, strict or none");
+      }
+    } else {
+      return Status::InvalidArgument("hud/settings: unknown field", k);
+    }
+    clean[k] = v;
+  }
+  std::string text = DumpJson(clean);
+  int64_t now = clock_->NowMs();
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare("UPDATE agents SET is_public=? WHERE id=?"));
+    u->Bind(1, clean["public"].get<bool>() ? 1 : 0).Bind(2, id);
+    AGENT9_RETURN_IF_ERROR(u->Run());
+    if (c.Changes() == 0) return Status::NotFound("no such agent", id);
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?, 'hud', "
+                            "'settings', ?, ?) "
+                            "ON CONFLICT(agent, ns, name) DO UPDATE SET body=excluded.body, "
+                            "updated_at=excluded.updated_at"));
+    s->Bind(1, id).Bind(2, text).Bind(3, now);
+    return s->Run();
+  });
+}
+
 Result<Json> AgentService::StatusJson(std::string_view id) const {
   Json j;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
@@ -279,17 +336,18 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
                    " + (SELECT coalesce(sum(length(body)), 0) FROM docs WHERE agent=a.id)"
                    " FROM agents a WHERE a.id=?",
                    id));
-    j = Json{{"id", a.id},
-             {"kind", a.kind},
-             {"state", a.state},
-             {"created_at", Rfc3339(a.created_at)},
-             {"last_tick_at", a.last_tick_at ? Json(Rfc3339(*a.last_tick_at)) : Json(nullptr)},
-             {"last_tick_cause", a.last_tick_cause.empty() ? Json(nullptr) : Json(a.last_tick_cause)},
-             {"tick_count", a.tick_count},
-             {"queue_depth", depth},
-             {"deadletter_depth", dead},
-             {"next_alarm_at", nullptr},
-             {"storage_bytes", bytes}};
+    j = Json{
+        {"id", a.id},
+        {"kind", a.kind},
+        {"state", a.state},
+        {"created_at", Rfc3339(a.created_at)},
+        {"last_tick_at", a.last_tick_at ? Json(Rfc3339(*a.last_tick_at)) : Json(nullptr)},
+        {"last_tick_cause", a.last_tick_cause.empty() ? Json(nullptr) : Json(a.last_tick_cause)},
+        {"tick_count", a.tick_count},
+        {"queue_depth", depth},
+        {"deadletter_depth", dead},
+        {"next_alarm_at", nullptr},
+        {"storage_bytes", bytes}};
     return Status::OK();
   }));
   return j;
@@ -314,8 +372,8 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
     std::string overflow = a->Text(1);
     a->Reset();
     if (env.client_id) {
-      AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare(
-          "SELECT seq FROM message_ids WHERE agent=? AND msg_id=?"));
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d,
+                              c.Prepare("SELECT seq FROM message_ids WHERE agent=? AND msg_id=?"));
       d->Bind(1, id).Bind(2, env.id);
       AGENT9_ASSIGN_OR_RETURN(bool dup, d->Step());
       if (dup) {
@@ -331,22 +389,26 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
         return Status::ResourceExhausted("inbox full", "max_depth " + std::to_string(max_depth));
       }
       if (overflow == "drop_oldest") {
-        AGENT9_ASSIGN_OR_RETURN(Stmt * del, c.Prepare(
-            "DELETE FROM inbox WHERE agent=?1 AND seq=(SELECT min(seq) FROM inbox WHERE "
-            "agent=?1)"));
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * del,
+            c.Prepare("DELETE FROM inbox WHERE agent=?1 AND seq=(SELECT min(seq) FROM inbox WHERE "
+                      "agent=?1)"));
         del->Bind(1, id);
         AGENT9_RETURN_IF_ERROR(del->Run());
       } else {  // deadletter
-        AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-            "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * s,
+            c.Prepare(
+                "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
         s->Bind(1, id);
         AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
         (void)r;
         out.seq = s->Int(0);
         s->Reset();
-        AGENT9_ASSIGN_OR_RETURN(Stmt * dl, c.Prepare(
-            "INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-            "VALUES(?,?,?,?,0,?)"));
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * dl,
+            c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
+                      "VALUES(?,?,?,?,0,?)"));
         dl->Bind(1, id).Bind(2, out.seq).Bind(3, text);
         dl->Bind(4, "inbox full (max_depth " + std::to_string(max_depth) + ")").Bind(5, now);
         AGENT9_RETURN_IF_ERROR(dl->Run());
@@ -357,8 +419,8 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
       AGENT9_ASSIGN_OR_RETURN(out.seq, InsertInbox(c, id, env.id, env.from, now, text, 0));
     }
     if (env.client_id) {
-      AGENT9_ASSIGN_OR_RETURN(Stmt * m, c.Prepare(
-          "INSERT INTO message_ids(agent, msg_id, seq, at) VALUES(?,?,?,?)"));
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * m, c.Prepare("INSERT INTO message_ids(agent, msg_id, seq, at) VALUES(?,?,?,?)"));
       m->Bind(1, id).Bind(2, env.id).Bind(3, out.seq).Bind(4, now);
       AGENT9_RETURN_IF_ERROR(m->Run());
     }
@@ -372,8 +434,9 @@ Result<std::vector<QueuedMessage>> AgentService::ListInbox(std::string_view id) 
   std::vector<QueuedMessage> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? ORDER BY seq"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? ORDER BY seq"));
     s->Bind(1, id);
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -388,8 +451,9 @@ Result<std::vector<QueuedMessage>> AgentService::ListInbox(std::string_view id) 
 Result<QueuedMessage> AgentService::GetInbox(std::string_view id, int64_t seq) const {
   QueuedMessage m;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? AND seq=?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT seq, envelope, attempts, ts FROM inbox WHERE agent=? AND seq=?"));
     s->Bind(1, id).Bind(2, seq);
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Status::NotFound("no such message", std::to_string(seq));
@@ -423,8 +487,8 @@ Result<std::vector<DeadLetter>> AgentService::ListDeadletter(std::string_view id
   std::vector<DeadLetter> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT seq, envelope, reason, attempts, at FROM deadletter WHERE agent=? ORDER BY seq"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT seq, envelope, reason, attempts, at FROM "
+                                                "deadletter WHERE agent=? ORDER BY seq"));
     s->Bind(1, id);
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -439,8 +503,10 @@ Result<std::vector<DeadLetter>> AgentService::ListDeadletter(std::string_view id
 Result<DeadLetter> AgentService::GetDeadletter(std::string_view id, int64_t seq) const {
   DeadLetter d;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT seq, envelope, reason, attempts, at FROM deadletter WHERE agent=? AND seq=?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare(
+            "SELECT seq, envelope, reason, attempts, at FROM deadletter WHERE agent=? AND seq=?"));
     s->Bind(1, id).Bind(2, seq);
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Status::NotFound("no such dead letter", std::to_string(seq));
@@ -455,9 +521,10 @@ Result<int64_t> AgentService::ReplayDeadletter(std::string_view id, int64_t seq)
   int64_t now = clock_->NowMs();
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "SELECT seq, envelope FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2) "
-        "ORDER BY seq"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT seq, envelope FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2) "
+                  "ORDER BY seq"));
     s->Bind(1, id).Bind(2, seq);
     std::vector<std::pair<int64_t, std::string>> rows;
     for (;;) {
@@ -466,7 +533,8 @@ Result<int64_t> AgentService::ReplayDeadletter(std::string_view id, int64_t seq)
       rows.emplace_back(s->Int(0), s->Text(1));
     }
     s->Reset();
-    if (rows.empty() && seq >= 0) return Status::NotFound("no such dead letter", std::to_string(seq));
+    if (rows.empty() && seq >= 0)
+      return Status::NotFound("no such dead letter", std::to_string(seq));
     for (auto& [old_seq, envelope] : rows) {
       auto env = ParseJson(envelope);
       std::string msg_id = env.ok() ? env->value("id", "") : "";
@@ -489,8 +557,8 @@ Result<int64_t> AgentService::DiscardDeadletter(std::string_view id, int64_t seq
   int64_t n = 0;
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-        "DELETE FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2)"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("DELETE FROM deadletter WHERE agent=?1 AND (?2 < 0 OR seq=?2)"));
     s->Bind(1, id).Bind(2, seq);
     AGENT9_RETURN_IF_ERROR(s->Run());
     n = c.Changes();

@@ -75,13 +75,16 @@ class AgentService {
   // active | hibernated.
   Status SetLifecycle(std::string_view id, std::string_view state);
   bool IsPublic(std::string_view id) const;
+  // hud/settings: {"public","embed_allowed","redaction_policy"}; Set validates and updates
+  // the agent's public flag in the same transaction.
+  Result<Json> GetHudSettings(std::string_view id) const;
+  Status SetHudSettings(std::string_view id, const Json& settings);
 
   // The status document (DESIGN section 4 `status`).
   Result<Json> StatusJson(std::string_view id) const;
 
   // ---- inbox ----
-  Result<EnqueueResult> Enqueue(std::string_view id, std::string_view bytes,
-                                std::string_view from);
+  Result<EnqueueResult> Enqueue(std::string_view id, std::string_view bytes, std::string_view from);
   Result<std::vector<QueuedMessage>> ListInbox(std::string_view id) const;
   Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
   Status DropInbox(std::string_view id, int64_t seq);

@@ -13,7 +13,7 @@
 namespace agent9 {
 
 struct Envelope {
-  std::string id;        // client-supplied (idempotency key) or generated
+  std::string id;  // client-supplied (idempotency key) or generated
   bool client_id = false;
   std::string from;
   int64_t ts_ms = 0;

@@ -14,7 +14,9 @@ Result<Json> ParseJsonObject(std::string_view text, std::string_view what) {
   return j;
 }
 
-std::string DumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 std::string PrettyJson(const Json& j) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

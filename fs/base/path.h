@@ -35,9 +35,9 @@ class Path {
   const std::string& operator[](size_t i) const { return segs_[i]; }
   // All but the last segment; the root's parent is the root.
   Path Parent() const;
-  const std::string& Base() const;  // requires !empty()
+  const std::string& Base() const;          // requires !empty()
   Path Child(std::string_view name) const;  // name must already be valid
-  std::string ToString() const;  // "/a/b"; "/" for the root
+  std::string ToString() const;             // "/a/b"; "/" for the root
 
   bool operator==(const Path&) const = default;
 

@@ -114,8 +114,7 @@ void Conn::ResetAll() {
 int64_t Conn::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 int Conn::Changes() const { return sqlite3_changes(db_); }
 
-Database::Database(std::string path, DatabaseOptions opts)
-    : path_(std::move(path)), opts_(opts) {}
+Database::Database(std::string path, DatabaseOptions opts) : path_(std::move(path)), opts_(opts) {}
 
 Result<std::unique_ptr<Conn>> Database::OpenConn(bool writer) {
   sqlite3* db = nullptr;
@@ -168,7 +167,8 @@ Database::~Database() {
 
 Status Database::Migrate(std::string_view module, std::span<const std::string_view> steps) {
   return Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT version FROM schema_versions WHERE module=?"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * q,
+                            c.Prepare("SELECT version FROM schema_versions WHERE module=?"));
     q->Bind(1, module);
     AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
     int64_t have = row ? q->Int(0) : 0;
@@ -180,9 +180,9 @@ Status Database::Migrate(std::string_view module, std::span<const std::string_vi
     for (size_t i = static_cast<size_t>(have); i < steps.size(); ++i) {
       AGENT9_RETURN_IF_ERROR(c.Exec(steps[i]));
     }
-    AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare(
-        "INSERT INTO schema_versions(module, version) VALUES(?, ?) "
-        "ON CONFLICT(module) DO UPDATE SET version=excluded.version"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * u, c.Prepare("INSERT INTO schema_versions(module, version) VALUES(?, ?) "
+                            "ON CONFLICT(module) DO UPDATE SET version=excluded.version"));
     u->Bind(1, module).Bind(2, static_cast<int64_t>(steps.size()));
     return u->Run();
   });

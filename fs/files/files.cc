@@ -120,7 +120,9 @@ class NodeRefHandle final : public Handle {
  public:
   NodeRefHandle(std::shared_ptr<const Node> node, std::unique_ptr<Handle> inner)
       : node_(std::move(node)), inner_(std::move(inner)) {}
-  Result<size_t> Read(uint64_t o, std::span<std::byte> out) override { return inner_->Read(o, out); }
+  Result<size_t> Read(uint64_t o, std::span<std::byte> out) override {
+    return inner_->Read(o, out);
+  }
   Result<size_t> Write(uint64_t o, std::span<const std::byte> in) override {
     return inner_->Write(o, in);
   }

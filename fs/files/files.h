@@ -66,12 +66,12 @@ class DocStore {
 
 // One document as a file; also used for single documents such as `config`.
 struct DocOps {
-  ContentFn load;                                           // current content
-  std::function<Status(std::string)> commit;                // validate + replace
-  std::function<Status(std::string)> append;                // optional: O_APPEND
+  ContentFn load;                             // current content
+  std::function<Status(std::string)> commit;  // validate + replace
+  std::function<Status(std::string)> append;  // optional: O_APPEND
   // optional: checks the bytes written so far (the whole buffer, or what is being appended)
   std::function<Status(std::string_view)> check_prefix;
-  std::function<Result<DirEntry>()> stat;                   // optional: size and mtime
+  std::function<Result<DirEntry>()> stat;  // optional: size and mtime
 };
 
 class DocFile final : public Node {
@@ -109,7 +109,7 @@ class DocDir final : public Node {
 struct CtlCommand {
   std::string verb;
   int min_args = 0;
-  int max_args = 0;  // the last argument takes the rest of the line
+  int max_args = 0;   // the last argument takes the rest of the line
   std::string usage;  // "alarm <in_ms> [payload]"
   std::function<Status(const Caller&, const std::vector<std::string>&)> run;
 };
@@ -155,8 +155,7 @@ using CallFn = std::function<Result<std::string>(const Caller&, std::string requ
 
 class CallFile final : public Node {
  public:
-  CallFile(NodeId id, std::string owner, Access access, CallFn fn,
-           std::shared_ptr<CallCache> cache)
+  CallFile(NodeId id, std::string owner, Access access, CallFn fn, std::shared_ptr<CallCache> cache)
       : Node(id, std::move(owner), access), fn_(std::move(fn)), cache_(std::move(cache)) {}
   Stat GetStat() const override;
   Result<std::unique_ptr<Handle>> Open(const OpenFlags& flags, const Caller& who) override;

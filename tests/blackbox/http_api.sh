@@ -76,6 +76,19 @@ expect_eq 401 "$(h_code GET /v1/fs/agents/alice/status '')" "private agent, no t
 expect_eq 204 "$(h_code PUT /v1/fs/agents/alice/goals/g.json "$ALICE_TOKEN" '{"description":"d"}')" "agent writes own goal"
 expect_eq '{"description":"d"}' "$(h_get /v1/fs/agents/alice/goals/g.json "$ALICE_TOKEN")" "goal via HTTP"
 
+# Public: nothing until the admin sets hud/settings public; then status and goals only.
+expect_eq 403 "$(h_code PUT /v1/fs/agents/alice/hud/settings "$ALICE_TOKEN" '{"public":true}')" "agent writes hud/settings"
+expect_eq 401 "$(h_code GET /v1/fs/agents/alice/goals/g.json '')" "private goal, no token"
+expect_eq 204 "$(h_code PUT /v1/fs/agents/alice/hud/settings "$A9_TOKEN" '{"public":true}')" "admin makes alice public"
+expect_eq 200 "$(h_code GET /v1/fs/agents/alice/status '')" "public status"
+expect_eq 200 "$(h_code GET /v1/fs/agents/alice/goals/g.json '')" "public goal"
+expect_eq 401 "$(h_code GET /v1/fs/agents/alice/config '')" "config stays private"
+expect_eq 401 "$(h_code GET /v1/fs/agents/alice/inbox '')" "inbox stays private"
+expect_eq 401 "$(h_code PUT /v1/fs/agents/alice/goals/x.json '' '{"description":"x"}')" "public cannot write"
+expect_eq 401 "$(h_code GET /v1/fs/agents/bob/status '')" "bob stays private"
+expect_eq 204 "$(h_code PUT /v1/fs/agents/alice/hud/settings "$A9_TOKEN" '{"public":false}')" "private again"
+expect_eq 401 "$(h_code GET /v1/fs/agents/alice/status '')" "private again: 401"
+
 # Files: PUT validation, directory listings, HEAD, DELETE.
 expect_eq 400 "$(h_code PUT /v1/fs/agents/alice/goals/g.json "$A9_TOKEN" '{"priority":1}')" "invalid goal"
 expect_eq '{"description":"d"}' "$(h_get /v1/fs/agents/alice/goals/g.json)" "goal kept"

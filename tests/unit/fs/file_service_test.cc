@@ -18,34 +18,35 @@ class FileServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     docs_ = std::make_shared<testing::MemDocStore>();
-    auto agent_table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
-        {"status", NodeType::kFile,
-         [](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
-           return std::make_shared<SnapshotFile>(
-               id, o, Access{Who::kPublic}, [] { return Result<std::string>("STATUS\n"); });
-         }},
-        {"secret", NodeType::kFile,
-         [](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
-           return std::make_shared<SnapshotFile>(
-               id, o, Access{Who::kOwner}, [] { return Result<std::string>("SECRET\n"); });
-         }},
-        {"policy", NodeType::kFile,
-         [this](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
-           DocOps ops;
-           ops.load = [this] { return Result<std::string>(policy_); };
-           ops.commit = [this](std::string c) {
-             policy_ = c;
-             return Status::OK();
-           };
-           return std::make_shared<DocFile>(id, o, Access{Who::kOwner, Who::kAdmin}, ops);
-         }},
-        {"docs", NodeType::kDir,
-         [this](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
-           return std::make_shared<DocDir>(id, o,
-                                           Access{Who::kOwner, Who::kNobody, Who::kOwner, Who::kOwner},
-                                           Access{Who::kOwner, Who::kOwner}, docs_);
-         }},
-    });
+    auto agent_table =
+        std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+            {"status", NodeType::kFile,
+             [](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
+               return std::make_shared<SnapshotFile>(
+                   id, o, Access{Who::kPublic}, [] { return Result<std::string>("STATUS\n"); });
+             }},
+            {"secret", NodeType::kFile,
+             [](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
+               return std::make_shared<SnapshotFile>(
+                   id, o, Access{Who::kOwner}, [] { return Result<std::string>("SECRET\n"); });
+             }},
+            {"policy", NodeType::kFile,
+             [this](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
+               DocOps ops;
+               ops.load = [this] { return Result<std::string>(policy_); };
+               ops.commit = [this](std::string c) {
+                 policy_ = c;
+                 return Status::OK();
+               };
+               return std::make_shared<DocFile>(id, o, Access{Who::kOwner, Who::kAdmin}, ops);
+             }},
+            {"docs", NodeType::kDir,
+             [this](NodeId id, const std::string& o) -> std::shared_ptr<Node> {
+               return std::make_shared<DocDir>(
+                   id, o, Access{Who::kOwner, Who::kNobody, Who::kOwner, Who::kOwner},
+                   Access{Who::kOwner, Who::kOwner}, docs_);
+             }},
+        });
     auto agents = std::make_shared<std::vector<TableEntry>>();
     for (std::string name : {"alice", "bob"}) {
       agents->push_back({name, NodeType::kDir, [agent_table, name](NodeId id, const std::string&) {
@@ -86,10 +87,8 @@ TEST_F(FileServiceTest, AdminReadsEverything) {
 TEST_F(FileServiceTest, AgentReachesOnlyItsOwnTree) {
   Caller alice = Caller::Agent("alice");
   EXPECT_EQ(*fs_->ReadAll(P("/agents/alice/secret"), alice), "SECRET\n");
-  EXPECT_EQ(fs_->ReadAll(P("/agents/bob/secret"), alice).status().code(),
-            Code::kPermissionDenied);
-  EXPECT_EQ(fs_->ReadAll(P("/agents/bob/status"), alice).status().code(),
-            Code::kPermissionDenied);
+  EXPECT_EQ(fs_->ReadAll(P("/agents/bob/secret"), alice).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(fs_->ReadAll(P("/agents/bob/status"), alice).status().code(), Code::kPermissionDenied);
   auto agents = fs_->Walk(P("/agents"), alice);
   ASSERT_TRUE(agents.ok());
   EXPECT_EQ(fs_->List(**agents, alice).status().code(), Code::kPermissionDenied);

@@ -107,13 +107,14 @@ TEST(CtlFile, OneWriteIsOneCommandAndReadShowsUsage) {
 TEST(CallFile, RunsOnceAtFirstReadOrAtFlush) {
   int runs = 0;
   auto cache = std::make_shared<CallCache>();
-  auto f = std::make_shared<CallFile>(11, "a", Access{Who::kOwner, Who::kOwner},
-                                      [&](const Caller&, std::string req) -> Result<std::string> {
-                                        ++runs;
-                                        if (req == "bad") return Status::InvalidArgument("bad request");
-                                        return "re:" + req;
-                                      },
-                                      cache);
+  auto f = std::make_shared<CallFile>(
+      11, "a", Access{Who::kOwner, Who::kOwner},
+      [&](const Caller&, std::string req) -> Result<std::string> {
+        ++runs;
+        if (req == "bad") return Status::InvalidArgument("bad request");
+        return "re:" + req;
+      },
+      cache);
   // Same handle: write, then read.
   auto h = f->Open(OpenFlags{true, true}, Caller::Admin());
   ASSERT_TRUE(h.ok());

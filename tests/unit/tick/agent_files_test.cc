@@ -20,9 +20,10 @@ class AgentFilesTest : public ::testing::Test {
     deps->agents = agents_.get();
     deps->trace = &trace_;
     deps->calls = std::make_shared<CallCache>();
-    auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
-        {"agents", NodeType::kDir,
-         [deps](NodeId id, const std::string&) { return MakeAgentsDir(id, deps); }}});
+    auto table = std::make_shared<std::vector<TableEntry>>(
+        std::vector<TableEntry>{{"agents", NodeType::kDir, [deps](NodeId id, const std::string&) {
+                                   return MakeAgentsDir(id, deps);
+                                 }}});
     fs_ = std::make_unique<FileService>(
         std::make_shared<TableDir>(kRootNodeId, "", Access{Who::kAdmin}, table),
         [](std::string_view) { return false; },
@@ -74,7 +75,7 @@ TEST_F(AgentFilesTest, AgentsDirectory) {
   EXPECT_EQ(fs_->List(**dir, admin_, ListRange{"alice", 1})->at(0).name, "bob");
   EXPECT_EQ(Ls("/agents/alice", admin_),
             (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "deadletter",
-                                      "goals", "memory", "logs", "mounts"}));
+                                      "goals", "memory", "hud", "logs", "mounts"}));
   EXPECT_EQ(fs_->Remove(**dir, "bob", alice_).code(), Code::kPermissionDenied);
   EXPECT_TRUE(fs_->Remove(**dir, "bob", admin_).ok());
   EXPECT_EQ(Read("/agents/bob/status", admin_).rfind("ERR not_found", 0), 0u);
@@ -127,13 +128,11 @@ TEST_F(AgentFilesTest, ConfigIsValidatedAndAdminOnly) {
 }
 
 TEST_F(AgentFilesTest, GoalsCrud) {
-  EXPECT_TRUE(Write("/agents/alice/goals/g1.json", R"({"description":"ship","priority":1})",
-                    alice_)
-                  .ok());
+  EXPECT_TRUE(
+      Write("/agents/alice/goals/g1.json", R"({"description":"ship","priority":1})", alice_).ok());
   EXPECT_EQ(Write("/agents/alice/goals/g2.json", R"({"priority":1})", alice_).code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(Write("/agents/alice/goals/g3.json", R"({"description":"x","status":"maybe"})",
-                  alice_)
+  EXPECT_EQ(Write("/agents/alice/goals/g3.json", R"({"description":"x","status":"maybe"})", alice_)
                 .code(),
             Code::kInvalidArgument);
   EXPECT_EQ(Write("/agents/alice/goals/bad name.json", R"({"description":"x"})", alice_).code(),
@@ -142,9 +141,9 @@ TEST_F(AgentFilesTest, GoalsCrud) {
             Code::kInvalidArgument);
   EXPECT_EQ(Ls("/agents/alice/goals", alice_), std::vector<std::string>{"g1.json"});
   EXPECT_EQ(Read("/agents/alice/goals/g1.json", alice_), R"({"description":"ship","priority":1})");
-  EXPECT_TRUE(Write("/agents/alice/goals/g1.json", R"({"description":"ship it","status":"done"})",
-                    alice_)
-                  .ok());
+  EXPECT_TRUE(
+      Write("/agents/alice/goals/g1.json", R"({"description":"ship it","status":"done"})", alice_)
+          .ok());
   EXPECT_NE(Read("/agents/alice/goals/g1.json", admin_).find("ship it"), std::string::npos);
   auto goals = fs_->Walk(P("/agents/alice/goals"), alice_);
   EXPECT_TRUE(fs_->Remove(**goals, "g1.json", alice_).ok());
@@ -152,8 +151,8 @@ TEST_F(AgentFilesTest, GoalsCrud) {
 }
 
 TEST_F(AgentFilesTest, ConversationsAppend) {
-  EXPECT_TRUE(Write("/agents/alice/memory/conversations/c1.jsonl", "{\"role\":\"user\"}\n", alice_)
-                  .ok());
+  EXPECT_TRUE(
+      Write("/agents/alice/memory/conversations/c1.jsonl", "{\"role\":\"user\"}\n", alice_).ok());
   auto node = fs_->Walk(P("/agents/alice/memory/conversations/c1.jsonl"), alice_);
   ASSERT_TRUE(node.ok());
   OpenFlags append{false, true, false, true};
@@ -205,9 +204,9 @@ TEST_F(AgentFilesTest, CtlVerbs) {
 }
 
 TEST_F(AgentFilesTest, DeadletterCtl) {
-  EXPECT_TRUE(Write("/agents/alice/config",
-                    R"({"inbox":{"max_depth":1,"overflow":"deadletter"}})", admin_)
-                  .ok());
+  EXPECT_TRUE(
+      Write("/agents/alice/config", R"({"inbox":{"max_depth":1,"overflow":"deadletter"}})", admin_)
+          .ok());
   EXPECT_TRUE(Write("/agents/alice/inbox/a", "one", admin_).ok());
   EXPECT_TRUE(Write("/agents/alice/inbox/b", "two", admin_).ok());
   EXPECT_EQ(Ls("/agents/alice/deadletter", admin_), (std::vector<std::string>{"ctl", "2.json"}));
@@ -219,6 +218,21 @@ TEST_F(AgentFilesTest, DeadletterCtl) {
             Code::kInvalidArgument);
   EXPECT_TRUE(Write("/agents/alice/deadletter/ctl", "discard all", admin_).ok());
   EXPECT_EQ(Ls("/agents/alice/deadletter", admin_), std::vector<std::string>{"ctl"});
+}
+
+TEST_F(AgentFilesTest, HudSettingsAdminWritesAgentReads) {
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/hud/settings", alice_)))["public"], false);
+  EXPECT_EQ(Write("/agents/alice/hud/settings", R"({"public":true})", alice_).code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(Write("/agents/alice/hud/settings", R"({"public":"yes"})", admin_).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Write("/agents/alice/hud/settings", R"({"colour":1})", admin_).code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(agents_->IsPublic("alice"));
+  EXPECT_TRUE(Write("/agents/alice/hud/settings", R"({"public":true})", admin_).ok());
+  EXPECT_TRUE(agents_->IsPublic("alice"));
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/hud/settings", alice_)))["redaction_policy"],
+            "default");
 }
 
 TEST_F(AgentFilesTest, MountsAndState) {

@@ -113,9 +113,9 @@ TEST_F(AgentsTest, StatusDocument) {
   ASSERT_TRUE(agents_->Enqueue("s", "hi", "o").ok());
   auto st = agents_->StatusJson("s");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
-  for (auto key : {"id", "kind", "state", "created_at", "last_tick_at", "last_tick_cause",
-                   "tick_count", "queue_depth", "deadletter_depth", "next_alarm_at",
-                   "storage_bytes"}) {
+  for (auto key :
+       {"id", "kind", "state", "created_at", "last_tick_at", "last_tick_cause", "tick_count",
+        "queue_depth", "deadletter_depth", "next_alarm_at", "storage_bytes"}) {
     EXPECT_TRUE(st->contains(key)) << key;
   }
   EXPECT_EQ((*st)["queue_depth"], 1);
