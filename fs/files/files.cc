@@ -397,7 +397,7 @@ uint64_t Stream::Begin() {
 void Stream::WakeAll() { cv_.SignalAll(); }
 
 Result<size_t> Stream::Read(uint64_t* pos, std::span<std::byte> out, int wait_ms,
-                            const std::atomic<bool>* cancel) {
+                            std::atomic<bool>* cancel) {
   MutexLock l(&mu_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
@@ -409,7 +409,7 @@ Result<size_t> Stream::Read(uint64_t* pos, std::span<std::byte> out, int wait_ms
       return n;
     }
     if (closed_ || wait_ms == 0) return size_t{0};
-    if (cancel && cancel->load()) return Status(Code::kAborted, "read interrupted");
+    if (cancel && cancel->exchange(false)) return Status(Code::kAborted, "read interrupted");
     if (wait_ms < 0) {
       cv_.WaitFor(&mu_, std::chrono::milliseconds(250));
     } else {

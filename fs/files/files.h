@@ -179,8 +179,10 @@ class Stream {
   // Copies bytes at *pos (moved forward to the backlog start when older) into out and
   // advances *pos. With nothing to read: wait_ms 0 returns 0; -1 blocks until data, Close()
   // or *cancel; >0 waits that long, then kDeadlineExceeded. Returns 0 at the end.
+  // A set *cancel is consumed (cleared) when it ends a read, so a reader interrupted once
+  // (a signal on a FUSE read) can read again.
   Result<size_t> Read(uint64_t* pos, std::span<std::byte> out, int wait_ms,
-                      const std::atomic<bool>* cancel);
+                      std::atomic<bool>* cancel);
   // Wakes every blocked reader (so they can check their cancel flags).
   void WakeAll();
 

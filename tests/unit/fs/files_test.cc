@@ -157,6 +157,11 @@ TEST(Stream, ReadsBlockUntilDataAndCancelWakesThem) {
   auto c = (*h)->Read(0, std::as_writable_bytes(std::span(buf)));
   canceller.join();
   EXPECT_EQ(c.status().code(), Code::kAborted);
+  // The cancel is consumed: the handle reads again.
+  s->Append("line2\n");
+  auto again = (*h)->Read(0, std::as_writable_bytes(std::span(buf)));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(std::string(buf, *again), "line2\n");
 }
 
 TEST(Stream, BacklogIsBoundedAndNonBlockingReadsEnd) {
