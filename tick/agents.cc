@@ -62,25 +62,33 @@ CREATE TABLE docs(
 )sql",
 };
 
+// The columns AgentFromRow reads, in order.
+constexpr std::string_view kAgentColumns =
+    "id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, tick_count, "
+    "is_public";
+
+AgentInfo AgentFromRow(const Stmt& s) {
+  AgentInfo a;
+  a.id = s.Text(0);
+  a.kind = s.Text(1);
+  a.state = s.Text(2);
+  a.created_at = s.Int(3);
+  a.updated_at = s.Int(4);
+  if (!s.IsNull(5)) a.last_tick_at = s.Int(5);
+  a.last_tick_cause = s.Text(6);
+  a.tick_count = s.Int(7);
+  a.is_public = s.Int(8) != 0;
+  return a;
+}
+
 Result<AgentInfo> ReadAgent(Conn& c, std::string_view id) {
-  AGENT9_ASSIGN_OR_RETURN(
-      Stmt * s,
-      c.Prepare("SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
-                "tick_count, is_public FROM agents WHERE id=?"));
+  static const std::string kSql =
+      "SELECT " + std::string(kAgentColumns) + " FROM agents WHERE id=?";
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
   s->Bind(1, id);
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return Status::NotFound("no such agent", id);
-  AgentInfo a;
-  a.id = s->Text(0);
-  a.kind = s->Text(1);
-  a.state = s->Text(2);
-  a.created_at = s->Int(3);
-  a.updated_at = s->Int(4);
-  if (!s->IsNull(5)) a.last_tick_at = s->Int(5);
-  a.last_tick_cause = s->Text(6);
-  a.tick_count = s->Int(7);
-  a.is_public = s->Int(8) != 0;
-  return a;
+  return AgentFromRow(*s);
 }
 
 Result<int64_t> CountWhere(Conn& c, std::string_view sql, std::string_view id) {
@@ -171,25 +179,14 @@ Result<bool> AgentService::Exists(std::string_view id) const {
 Result<std::vector<AgentInfo>> AgentService::List(std::string_view after, size_t limit) const {
   std::vector<AgentInfo> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(
-        Stmt * s,
-        c.Prepare("SELECT id, kind, state, created_at, updated_at, last_tick_at, last_tick_cause, "
-                  "tick_count, is_public FROM agents WHERE id > ? ORDER BY id LIMIT ?"));
+    static const std::string kSql =
+        "SELECT " + std::string(kAgentColumns) + " FROM agents WHERE id > ? ORDER BY id LIMIT ?";
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
     s->Bind(1, after).Bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
-      AgentInfo a;
-      a.id = s->Text(0);
-      a.kind = s->Text(1);
-      a.state = s->Text(2);
-      a.created_at = s->Int(3);
-      a.updated_at = s->Int(4);
-      if (!s->IsNull(5)) a.last_tick_at = s->Int(5);
-      a.last_tick_cause = s->Text(6);
-      a.tick_count = s->Int(7);
-      a.is_public = s->Int(8) != 0;
-      out.push_back(std::move(a));
+      out.push_back(AgentFromRow(*s));
     }
     return Status::OK();
   }));

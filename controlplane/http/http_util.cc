@@ -8,13 +8,6 @@
 namespace agent9::http {
 namespace {
 
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -38,26 +31,6 @@ Target SplitTarget(std::string_view target) {
   size_t q = target.find('?');
   if (q == std::string_view::npos) return {target, {}};
   return {target.substr(0, q), target.substr(q + 1)};
-}
-
-Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return Status::InvalidArgument("bad percent-encoding");
-      int hi = HexVal(s[i + 1]), lo = HexVal(s[i + 2]);
-      if (hi < 0 || lo < 0) return Status::InvalidArgument("bad percent-encoding");
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 Result<Query> Query::Parse(std::string_view raw) {

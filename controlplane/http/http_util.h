@@ -14,6 +14,7 @@
 
 #include "controlplane/control_api.h"
 #include "fs/base/json.h"
+#include "fs/base/path.h"
 #include "fs/base/status.h"
 
 namespace agent9::http {
@@ -25,9 +26,8 @@ struct Target {
 };
 Target SplitTarget(std::string_view target);
 
-// Strict %XX decoding; '+' is a space only when plus_is_space. kInvalidArgument on a
-// truncated or non-hex escape.
-Result<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+// PercentDecode lives in fs/base/path.h (one decoder for paths and queries).
+using ::agent9::PercentDecode;
 
 // A decoded query string. Duplicate keys are an error (kInvalidArgument).
 class Query {

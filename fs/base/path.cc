@@ -23,18 +23,7 @@ Result<Path> ParseSegments(std::string_view raw, bool url) {
     if (seg.empty()) return Status::InvalidArgument("empty path segment");
     std::string name;
     if (url) {
-      name.reserve(seg.size());
-      for (size_t k = 0; k < seg.size(); ++k) {
-        if (seg[k] == '%') {
-          if (k + 2 >= seg.size()) return Status::InvalidArgument("bad percent-encoding");
-          int hi = HexVal(seg[k + 1]), lo = HexVal(seg[k + 2]);
-          if (hi < 0 || lo < 0) return Status::InvalidArgument("bad percent-encoding");
-          name.push_back(static_cast<char>(hi * 16 + lo));
-          k += 2;
-        } else {
-          name.push_back(seg[k]);
-        }
-      }
+      AGENT9_ASSIGN_OR_RETURN(name, PercentDecode(seg, false));
     } else {
       name.assign(seg);
     }
@@ -49,6 +38,26 @@ Result<Path> ParseSegments(std::string_view raw, bool url) {
 }
 
 }  // namespace
+
+Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return Status::InvalidArgument("bad percent-encoding");
+      int hi = HexVal(s[i + 1]), lo = HexVal(s[i + 2]);
+      if (hi < 0 || lo < 0) return Status::InvalidArgument("bad percent-encoding");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 Result<Path> Path::Parse(std::string_view raw) { return ParseSegments(raw, false); }
 Result<Path> Path::ParseUrl(std::string_view raw) { return ParseSegments(raw, true); }

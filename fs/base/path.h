@@ -45,6 +45,10 @@ class Path {
   std::vector<std::string> segs_;
 };
 
+// Strict %XX decoding; '+' is a space only when plus_is_space (query strings).
+// kInvalidArgument on a truncated or non-hex escape.
+Result<std::string> PercentDecode(std::string_view s, bool plus_is_space = false);
+
 // Agent names: [a-z0-9][a-z0-9._-]{0,62}.
 Status ValidateAgentId(std::string_view id);
 

@@ -72,7 +72,13 @@ class Conn {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
   };
   sqlite3* db_;
-  std::unordered_map<std::string, std::pair<std::unique_ptr<sqlite3_stmt, StmtDeleter>, Stmt>>
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  // Keyed by SQL text; looked up by string_view without allocating.
+  std::unordered_map<std::string, std::pair<std::unique_ptr<sqlite3_stmt, StmtDeleter>, Stmt>,
+                     SqlHash, std::equal_to<>>
       cache_;
 };
 
