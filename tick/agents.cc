@@ -23,7 +23,13 @@ CREATE TABLE agents(
   last_tick_cause TEXT,
   tick_count INTEGER NOT NULL DEFAULT 0,
   next_seq INTEGER NOT NULL DEFAULT 1,
-  is_public INTEGER NOT NULL DEFAULT 0
+  is_public INTEGER NOT NULL DEFAULT 0,
+  -- Kept by the triggers below, so depth and size are O(1) reads.
+  inbox_count INTEGER NOT NULL DEFAULT 0,
+  inbox_bytes INTEGER NOT NULL DEFAULT 0,
+  dead_count INTEGER NOT NULL DEFAULT 0,
+  dead_bytes INTEGER NOT NULL DEFAULT 0,
+  doc_bytes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE inbox(
   agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
@@ -59,6 +65,32 @@ CREATE TABLE docs(
   updated_at INTEGER NOT NULL,
   PRIMARY KEY(agent, ns, name)
 ) WITHOUT ROWID;
+CREATE TRIGGER inbox_add AFTER INSERT ON inbox BEGIN
+  UPDATE agents SET inbox_count = inbox_count + 1,
+                    inbox_bytes = inbox_bytes + length(NEW.envelope) WHERE id = NEW.agent;
+END;
+CREATE TRIGGER inbox_drop AFTER DELETE ON inbox BEGIN
+  UPDATE agents SET inbox_count = inbox_count - 1,
+                    inbox_bytes = inbox_bytes - length(OLD.envelope) WHERE id = OLD.agent;
+END;
+CREATE TRIGGER dead_add AFTER INSERT ON deadletter BEGIN
+  UPDATE agents SET dead_count = dead_count + 1,
+                    dead_bytes = dead_bytes + length(NEW.envelope) WHERE id = NEW.agent;
+END;
+CREATE TRIGGER dead_drop AFTER DELETE ON deadletter BEGIN
+  UPDATE agents SET dead_count = dead_count - 1,
+                    dead_bytes = dead_bytes - length(OLD.envelope) WHERE id = OLD.agent;
+END;
+CREATE TRIGGER doc_add AFTER INSERT ON docs BEGIN
+  UPDATE agents SET doc_bytes = doc_bytes + length(NEW.body) WHERE id = NEW.agent;
+END;
+CREATE TRIGGER doc_change AFTER UPDATE OF body ON docs BEGIN
+  UPDATE agents SET doc_bytes = doc_bytes + length(NEW.body) - length(OLD.body)
+  WHERE id = NEW.agent;
+END;
+CREATE TRIGGER doc_drop AFTER DELETE ON docs BEGIN
+  UPDATE agents SET doc_bytes = doc_bytes - length(OLD.body) WHERE id = OLD.agent;
+END;
 )sql",
 };
 
@@ -318,21 +350,15 @@ Status AgentService::SetHudSettings(std::string_view id, const Json& settings) {
 Result<Json> AgentService::StatusJson(std::string_view id) const {
   Json j;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(AgentInfo a, ReadAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(int64_t depth,
-                            CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
-    AGENT9_ASSIGN_OR_RETURN(int64_t dead,
-                            CountWhere(c, "SELECT count(*) FROM deadletter WHERE agent=?", id));
-    AGENT9_ASSIGN_OR_RETURN(
-        int64_t bytes,
-        CountWhere(c,
-                   "SELECT length(config) + length(state_json)"
-                   " + (SELECT coalesce(sum(length(envelope)), 0) FROM inbox WHERE agent=a.id)"
-                   " + (SELECT coalesce(sum(length(envelope)), 0) FROM deadletter"
-                   "    WHERE agent=a.id)"
-                   " + (SELECT coalesce(sum(length(body)), 0) FROM docs WHERE agent=a.id)"
-                   " FROM agents a WHERE a.id=?",
-                   id));
+    static const std::string kSql =
+        "SELECT " + std::string(kAgentColumns) +
+        ", inbox_count, dead_count, length(config) + length(state_json) + inbox_bytes + "
+        "dead_bytes + doc_bytes FROM agents WHERE id=?";
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    AgentInfo a = AgentFromRow(*s);
     j = Json{
         {"id", a.id},
         {"kind", a.kind},
@@ -341,10 +367,10 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
         {"last_tick_at", a.last_tick_at ? Json(Rfc3339(*a.last_tick_at)) : Json(nullptr)},
         {"last_tick_cause", a.last_tick_cause.empty() ? Json(nullptr) : Json(a.last_tick_cause)},
         {"tick_count", a.tick_count},
-        {"queue_depth", depth},
-        {"deadletter_depth", dead},
+        {"queue_depth", s->Int(9)},
+        {"deadletter_depth", s->Int(10)},
         {"next_alarm_at", nullptr},
-        {"storage_bytes", bytes}};
+        {"storage_bytes", s->Int(11)}};
     return Status::OK();
   }));
   return j;
@@ -360,13 +386,14 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
   EnqueueResult out;
   out.id = env.id;
   Status st = db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * a,
-                            c.Prepare("SELECT max_depth, overflow FROM agents WHERE id=?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count FROM agents WHERE id=?"));
     a->Bind(1, id);
     AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
     if (!row) return Status::NotFound("no such agent", id);
     int64_t max_depth = a->Int(0);
     std::string overflow = a->Text(1);
+    int64_t depth = a->Int(2);
     a->Reset();
     if (env.client_id) {
       AGENT9_ASSIGN_OR_RETURN(Stmt * d,
@@ -379,8 +406,6 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
         return Status::OK();
       }
     }
-    AGENT9_ASSIGN_OR_RETURN(int64_t depth,
-                            CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
     if (depth >= max_depth) {
       if (overflow == "reject") {
         return Status::ResourceExhausted("inbox full", "max_depth " + std::to_string(max_depth));
@@ -472,7 +497,11 @@ Status AgentService::DropInbox(std::string_view id, int64_t seq) {
 Result<int64_t> AgentService::QueueDepth(std::string_view id) const {
   int64_t n = 0;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(n, CountWhere(c, "SELECT count(*) FROM inbox WHERE agent=?", id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT inbox_count FROM agents WHERE id=?"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    n = s->Int(0);
     return Status::OK();
   }));
   return n;

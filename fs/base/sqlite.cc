@@ -280,11 +280,14 @@ void Database::ReturnReader(std::unique_ptr<Conn> c) {
 Status Database::Read(const ReadFn& fn) {
   std::unique_ptr<Conn> c = BorrowReader();
   if (!c) return Status::Internal("cannot open a database reader");
-  Status st = c->Exec("BEGIN");
+  // Prepared once per connection: sqlite3_exec would parse BEGIN and COMMIT on every read.
+  auto begin = c->Prepare("BEGIN");
+  Status st = begin.ok() ? (*begin)->Run() : begin.status();
   if (st.ok()) {
     st = fn(*c);
     c->ResetAll();
-    (void)c->Exec("COMMIT");
+    auto commit = c->Prepare("COMMIT");
+    if (commit.ok()) (void)(*commit)->Run();
   }
   ReturnReader(std::move(c));
   return st;

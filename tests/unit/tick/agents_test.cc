@@ -126,6 +126,52 @@ TEST_F(AgentsTest, StatusDocument) {
   EXPECT_EQ(agents_->SetLifecycle("s", "dancing").code(), Code::kInvalidArgument);
 }
 
+// The trigger-kept counters in `agents` must equal the aggregates they replace.
+TEST_F(AgentsTest, CountersMatchTheTablesThroughEveryPath) {
+  AgentConfig dl;
+  dl.max_depth = 3;
+  dl.overflow = Overflow::kDeadletter;
+  ASSERT_TRUE(agents_->Create("k", dl).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(agents_->Enqueue("k", "m" + std::to_string(i), "o").ok());
+  ASSERT_TRUE(agents_->DropInbox("k", 1).ok());
+  ASSERT_TRUE(agents_->ReplayDeadletter("k", 4).ok());
+  ASSERT_TRUE(agents_->Enqueue("k", "again", "o").ok());  // full again: dead-lettered
+  ASSERT_TRUE(agents_->DiscardDeadletter("k", -1).ok());
+  ASSERT_TRUE(agents_->Enqueue("k", "last", "o").ok());
+  auto check = [&] {
+    int64_t count = 0, bytes = 0, dead = 0, dead_bytes = 0;
+    ASSERT_TRUE(db_->Read([&](Conn& c) -> Status {
+                     AGENT9_ASSIGN_OR_RETURN(
+                         Stmt * s, c.Prepare("SELECT count(*), coalesce(sum(length(envelope)),0) "
+                                             "FROM inbox WHERE agent='k'"));
+                     AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
+                     (void)r;
+                     count = s->Int(0);
+                     bytes = s->Int(1);
+                     s->Reset();
+                     AGENT9_ASSIGN_OR_RETURN(
+                         Stmt * d, c.Prepare("SELECT count(*), coalesce(sum(length(envelope)),0) "
+                                             "FROM deadletter WHERE agent='k'"));
+                     AGENT9_ASSIGN_OR_RETURN(bool r2, d->Step());
+                     (void)r2;
+                     dead = d->Int(0);
+                     dead_bytes = d->Int(1);
+                     return Status::OK();
+                   })
+                    .ok());
+    auto st = agents_->StatusJson("k");
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ((*st)["queue_depth"], count);
+    EXPECT_EQ((*st)["deadletter_depth"], dead);
+    EXPECT_EQ(*agents_->QueueDepth("k"), count);
+    auto cfg_len = DumpJson(agents_->GetConfig("k")->ToJson()).size();
+    EXPECT_EQ((*st)["storage_bytes"].get<int64_t>(),
+              static_cast<int64_t>(cfg_len) + 2 + bytes + dead_bytes);
+  };
+  check();
+  EXPECT_EQ((*agents_->StatusJson("k"))["queue_depth"], 3);
+}
+
 TEST_F(AgentsTest, ConcurrentSendersLoseNothing) {
   AgentConfig big;
   big.max_depth = 100000;
