@@ -1,6 +1,9 @@
 #include "controlplane/runtime.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -27,6 +30,23 @@ Status MakeDirs(const std::string& dir) {
   return Status::OK();
 }
 
+// Holds an exclusive flock on DIR/agent9.lock so two daemons never share one store; the
+// kernel drops it when the process dies, so kill -9 leaves nothing to clean up.
+Result<int> LockDataDir(const std::string& dir) {
+  std::string path = dir + "/agent9.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Internal("open " + path, std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status(Code::kAborted, "another agent9 daemon is using the data dir " + dir);
+    }
+    return Status::Internal("lock " + path, std::strerror(err));
+  }
+  return fd;
+}
+
 }  // namespace
 
 Runtime::~Runtime() {
@@ -35,12 +55,14 @@ Runtime::~Runtime() {
   auth_.reset();
   agents_.reset();
   db_.reset();  // joins the writer and checkpoints
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   if (opts.data_dir.empty()) return Status::InvalidArgument("no data dir");
   AGENT9_RETURN_IF_ERROR(MakeDirs(opts.data_dir));
   std::unique_ptr<Runtime> rt(new Runtime());
+  AGENT9_ASSIGN_OR_RETURN(rt->lock_fd_, LockDataDir(opts.data_dir));
   rt->opts_ = opts;
   rt->started_ms_ = rt->clock_.NowMs();
   DatabaseOptions dbo;

@@ -26,7 +26,8 @@ struct RuntimeOptions {
 
 class Runtime {
  public:
-  // Creates the data dir (0700) and its files when missing, opens and migrates the database.
+  // Creates the data dir (0700) and its files when missing, locks it (kAborted when another
+  // daemon holds it), opens and migrates the database.
   static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& opts);
   ~Runtime();
 
@@ -42,6 +43,7 @@ class Runtime {
 
  private:
   Runtime() = default;
+  int lock_fd_ = -1;  // flock on <data>/agent9.lock, held for the daemon's life
   RuntimeOptions opts_;
   SystemClock clock_;
   int64_t started_ms_ = 0;

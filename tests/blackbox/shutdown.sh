@@ -5,6 +5,14 @@ need_fuse
 M=$(a9_mountpoint mnt)
 a9_start --mount "$M"
 mkdir "$M/agents/keep"
+# A second daemon on the same data dir refuses to start, with a message, and harms nothing.
+set +e
+"$AGENT9_BIN" serve --data "$A9_DATA" --listen 127.0.0.1:0 >"$A9_ROOT/second.out" 2>"$A9_ROOT/second.err"
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "a second daemon started on the same data dir"
+expect_contains "$(cat "$A9_ROOT/second.err")" "another agent9 daemon is using the data dir" "second daemon"
+expect_eq keep "$(ls "$M/agents")" "first daemon still serving"
 grep -qs " $M fuse" /proc/mounts || fail "not mounted"
 a9_stop
 if grep -qs " $M fuse" /proc/mounts; then fail "still mounted after SIGTERM"; fi
