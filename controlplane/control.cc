@@ -142,9 +142,10 @@ Result<std::string> Control::Metrics(const Caller& who) {
 std::shared_ptr<Node> MakeRootDir(std::shared_ptr<const AgentTreeDeps> deps, ContentFn status_fn,
                                   ContentFn metrics_fn) {
   static constexpr Access kAdminRead{Who::kAdmin, Who::kNobody, Who::kNobody, Who::kNobody};
+  // Built once: it holds the agent directory table every lookup shares.
+  std::shared_ptr<Node> agents = MakeAgentsDir(ChildId(kRootNodeId, "agents"), std::move(deps));
   auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
-      {"agents", NodeType::kDir,
-       [deps](NodeId id, const std::string&) { return MakeAgentsDir(id, deps); }},
+      {"agents", NodeType::kDir, [agents](NodeId, const std::string&) { return agents; }},
       {"status", NodeType::kFile,
        [status_fn](NodeId id, const std::string&) -> std::shared_ptr<Node> {
          return std::make_shared<SnapshotFile>(id, "", kAdminRead, status_fn);
