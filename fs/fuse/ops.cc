@@ -77,6 +77,9 @@ class Reply {
   void Statfs(const struct statvfs& sv) {
     if (Take()) fuse_reply_statfs(req_, &sv);
   }
+  void Xattr(size_t n) {
+    if (Take()) fuse_reply_xattr(req_, n);
+  }
 
  private:
   bool Take() {
@@ -465,6 +468,36 @@ void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) noexcept {
   Run(req, "link", [&](FuseContext&, Reply& r) { r.Err(NotSupported("hard links")); });
 }
 
+// ---- Extended attributes: there are none. Answered here (not left to libfuse's ENOSYS),
+// so tools that probe them (ls, cp -a) get the ordinary "no such attribute" answers.
+
+void OpGetxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) noexcept {
+  Run(req, "getxattr", [&](FuseContext&, Reply& r) { r.Err(ENODATA); });
+}
+
+void OpListxattr(fuse_req_t req, fuse_ino_t, size_t size) noexcept {
+  // size 0 asks for the length of the list; otherwise the (empty) list itself.
+  Run(req, "listxattr", [&](FuseContext&, Reply& r) {
+    if (size == 0) {
+      r.Xattr(0);
+    } else {
+      r.Buf(nullptr, 0);
+    }
+  });
+}
+
+void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) noexcept {
+  Run(req, "setxattr", [&](FuseContext&, Reply& r) { r.Err(NotSupported("extended attributes")); });
+}
+
+void OpRemovexattr(fuse_req_t req, fuse_ino_t, const char*) noexcept {
+  Run(req, "removexattr", [&](FuseContext&, Reply& r) { r.Err(ENODATA); });
+}
+
+void OpFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) noexcept {
+  Run(req, "fsyncdir", [&](FuseContext&, Reply& r) { r.Err(0); });
+}
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = OpInit;
@@ -493,6 +526,11 @@ fuse_lowlevel_ops MakeOps() {
   ops.mknod = OpMknod;
   ops.symlink = OpSymlink;
   ops.link = OpLink;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.setxattr = OpSetxattr;
+  ops.removexattr = OpRemovexattr;
+  ops.fsyncdir = OpFsyncdir;
   return ops;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -557,6 +558,19 @@ TEST_F(AdminMountTest, MissingNamesAreEnoent) {
   EXPECT_EQ(StatErrno(P("docs/nope")), ENOENT);
   EXPECT_EQ(StatErrno(P("snap/x")), ENOTDIR);
   EXPECT_NE(Sh("cat " + Q(P("nope")) + " 2>/dev/null").exit_code, 0);
+}
+
+TEST_F(AdminMountTest, ExtendedAttributesAreAbsentNotUnimplemented) {
+  char buf[64];
+  errno = 0;
+  EXPECT_EQ(getxattr(P("snap").c_str(), "user.x", buf, sizeof buf), -1);
+  EXPECT_EQ(errno, ENODATA);
+  EXPECT_EQ(listxattr(P("snap").c_str(), buf, sizeof buf), 0);
+  EXPECT_EQ(setxattr(P("snap").c_str(), "user.x", "v", 1, 0), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  // Asked twice: an ENOSYS would have been remembered by the kernel as "not supported".
+  EXPECT_EQ(getxattr(P("snap").c_str(), "user.x", buf, sizeof buf), -1);
+  EXPECT_EQ(errno, ENODATA);
 }
 
 TEST_F(AdminMountTest, ReadOnlyFilesRefuseWrites) {
