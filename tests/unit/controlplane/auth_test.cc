@@ -1,0 +1,96 @@
+#include "controlplane/auth.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/unit/testing/temp_dir.h"
+#include "tick/agents.h"
+
+namespace agent9 {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GE(sodium_init(), 0);
+    auto db = Database::Open(dir_.File("agent9.db"));
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(db).value();
+    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
+    ASSERT_TRUE(TokenAuth::Migrate(*db_).ok());
+    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+  }
+  testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<AgentService> agents_;
+};
+
+TEST_F(AuthTest, AdminTokenFileIsCreatedPrivateAndReused) {
+  std::string path = dir_.File("admin.token");
+  auto a = TokenAuth::Open(db_.get(), &clock_, path);
+  ASSERT_TRUE(a.ok());
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string token = Slurp(path);
+  ASSERT_EQ(token.back(), '\n');
+  token.pop_back();
+  EXPECT_EQ(token.rfind("a9_", 0), 0u);
+  EXPECT_EQ((*a)->Authenticate(token)->principal, Principal::kAdmin);
+  auto again = TokenAuth::Open(db_.get(), &clock_, path);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Authenticate(token)->principal, Principal::kAdmin);
+  EXPECT_EQ((*again)->Authenticate("")->principal, Principal::kPublic);
+  EXPECT_EQ((*again)->Authenticate(token + "x").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ((*again)->Authenticate(token.substr(0, token.size() - 1)).status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ((*again)->Authenticate(std::string(10000, 'a')).status().code(),
+            Code::kUnauthenticated);
+}
+
+TEST_F(AuthTest, ATooShortAdminTokenFileIsRefused) {
+  std::ofstream(dir_.File("admin.token")) << "short\n";
+  EXPECT_EQ(TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token")).status().code(),
+            Code::kInternal);
+}
+
+TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
+  auto auth = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  ASSERT_TRUE(auth.ok());
+  ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());
+  auto token = (*auth)->MintAgentToken("alice");
+  ASSERT_TRUE(token.ok());
+  auto who = (*auth)->Authenticate(*token);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->principal, Principal::kAgent);
+  EXPECT_EQ(who->agent_id, "alice");
+  EXPECT_EQ((*auth)->MintAgentToken("nobody").status().code(), Code::kNotFound);
+  // The database never holds the token itself.
+  db_.reset();
+  auto db = Database::Open(dir_.File("agent9.db"));
+  ASSERT_TRUE(db.ok());
+  db_ = std::move(db).value();
+  std::string bytes = Slurp(dir_.File("agent9.db")) + Slurp(dir_.File("agent9.db-wal"));
+  EXPECT_EQ(bytes.find(*token), std::string::npos);
+  EXPECT_EQ(bytes.find(token->substr(3)), std::string::npos);
+  agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+  auth = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  ASSERT_TRUE((*auth)->Authenticate(*token).ok());
+  ASSERT_TRUE(agents_->Delete("alice").ok());
+  EXPECT_EQ((*auth)->Authenticate(*token).status().code(), Code::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace agent9

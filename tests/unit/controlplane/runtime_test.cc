@@ -1,0 +1,87 @@
+// Runtime + Control: the wiring main() uses, over a temporary data dir, without transports.
+#include "controlplane/runtime.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include "tests/unit/testing/temp_dir.h"
+
+namespace agent9 {
+namespace {
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GE(sodium_init(), 0);
+    auto rt = Runtime::Open(RuntimeOptions{dir_.path() + "/data", SyncMode::kNormal});
+    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+    rt_ = std::move(rt).value();
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<Runtime> rt_;
+  Caller admin_ = Caller::Admin();
+};
+
+TEST_F(RuntimeTest, ASecondRuntimeOnTheSameDirIsRefused) {
+  auto second = Runtime::Open(RuntimeOptions{dir_.path() + "/data", SyncMode::kNormal});
+  EXPECT_EQ(second.status().code(), Code::kAborted);
+  EXPECT_NE(second.status().message().find("another agent9 daemon"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, CreateSendStatusDelete) {
+  ControlApi* api = rt_->api();
+  auto created = api->CreateAgent(admin_, Json{{"id", "alice"}, {"kind", "echo"}});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ((*created)["kind"], "echo");
+  Caller alice = Caller::Agent("alice");
+  auto sent = api->Send(alice, "alice", "to myself", "http");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ((*sent)["seq"], 1);
+  auto msg = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/inbox/1.json"), admin_);
+  ASSERT_TRUE(msg.ok());
+  EXPECT_NE(msg->find("\"from\":\"alice\""), std::string::npos);  // an agent sends as itself
+  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["queue_depth"], 1);
+  EXPECT_EQ(api->Lifecycle(admin_, "alice", "tick", "").status().code(), Code::kUnimplemented);
+  EXPECT_EQ((*api->Lifecycle(alice, "alice", "hibernate", ""))["state"], "hibernated");
+  EXPECT_EQ(api->Lifecycle(admin_, "alice", "explode", "").status().code(), Code::kNotFound);
+  EXPECT_EQ(api->CreateAgent(alice, Json{{"id", "eve"}}).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(api->CreateAgent(Caller::Public(), Json{{"id", "eve"}}).status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(api->CreateAgent(admin_, Json{{"id", "x"},
+                                          {"kind", "echo"},
+                                          {"config", {{"kind", "exec"}, {"program", "/bin/true"}}}})
+                .status()
+                .code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(api->DeleteAgent(alice, "alice").code(), Code::kPermissionDenied);
+  EXPECT_TRUE(api->DeleteAgent(admin_, "alice").ok());
+  EXPECT_EQ(api->AgentStatus(admin_, "alice").status().code(), Code::kNotFound);
+}
+
+TEST_F(RuntimeTest, ListPagesAndRuntimeDocuments) {
+  ControlApi* api = rt_->api();
+  for (auto id : {"a", "b", "c"}) ASSERT_TRUE(api->CreateAgent(admin_, Json{{"id", id}}).ok());
+  auto page = api->ListAgents(admin_, 2, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ((*page)["agents"].size(), 2u);
+  EXPECT_EQ((*page)["next"], "b");
+  auto last = api->ListAgents(admin_, 2, "b");
+  EXPECT_EQ((*last)["agents"].size(), 1u);
+  EXPECT_TRUE((*last)["next"].is_null());
+  EXPECT_EQ(api->ListAgents(admin_, 0, "").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ((*api->Runtime(admin_))["agents"], 3);
+  EXPECT_NE(api->Metrics(admin_)->find("agent9_agents 3\n"), std::string::npos);
+  EXPECT_EQ(api->Runtime(Caller::Agent("a")).status().code(), Code::kPermissionDenied);
+  // The agent-local view: the agent's tree at /, nothing else reachable.
+  auto view = rt_->AgentView("a");
+  ASSERT_TRUE(view.ok());
+  auto status = (*view)->ReadAll(*Path::Parse("/status"), Caller::Agent("a"));
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->find("\"id\": \"a\""), std::string::npos);
+  EXPECT_EQ((*view)->ReadAll(*Path::Parse("/agents"), Caller::Agent("a")).status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(rt_->AgentView("zz").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace agent9
