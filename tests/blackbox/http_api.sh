@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib/common.sh"
 a9_start
 
 expect_eq 600 "$(stat -c %a "$A9_DATA/admin.token")" "admin.token mode"
-expect_eq 700 "$(stat -c %a "$A9_DATA")" "data dir mode"
+expect_eq 600 "$(stat -c %a "$A9_DATA/agent9.db")" "database mode"
 expect_eq 200 "$(h_code GET /v1/healthz '')" "healthz without a token"
 expect_eq 401 "$(h_code GET /v1/runtime '')" "runtime without a token"
 expect_contains "$(last_body)" '"error":"unauthenticated"' "401 body"
