@@ -7,8 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/unit/testing/temp_dir.h"
-#include "tick/agents.h"
+#include "tests/unit/testing/agent_store.h"
 
 namespace agent9 {
 namespace {
@@ -20,21 +19,13 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public testing::AgentStoreFixture {
  protected:
   void SetUp() override {
     ASSERT_GE(sodium_init(), 0);
-    auto db = Database::Open(dir_.File("agent9.db"));
-    ASSERT_TRUE(db.ok());
-    db_ = std::move(db).value();
-    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
+    AgentStoreFixture::SetUp();
     ASSERT_TRUE(TokenAuth::Migrate(*db_).ok());
-    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
   }
-  testing::TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<AgentService> agents_;
 };
 
 TEST_F(AuthTest, AdminTokenFileIsCreatedPrivateAndReused) {
@@ -78,14 +69,13 @@ TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
   EXPECT_EQ(who->agent_id, "alice");
   EXPECT_EQ((*auth)->MintAgentToken("nobody").status().code(), Code::kNotFound);
   // The database never holds the token itself.
+  auth->reset();
+  agents_.reset();
   db_.reset();
-  auto db = Database::Open(dir_.File("agent9.db"));
-  ASSERT_TRUE(db.ok());
-  db_ = std::move(db).value();
   std::string bytes = Slurp(dir_.File("agent9.db")) + Slurp(dir_.File("agent9.db-wal"));
   EXPECT_EQ(bytes.find(*token), std::string::npos);
   EXPECT_EQ(bytes.find(token->substr(3)), std::string::npos);
-  agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+  OpenStore();
   auth = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
   ASSERT_TRUE((*auth)->Authenticate(*token).ok());
   ASSERT_TRUE(agents_->Delete("alice").ok());

@@ -3,19 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "fs/file_service.h"
-#include "tests/unit/testing/temp_dir.h"
+#include "tests/unit/testing/agent_store.h"
 
 namespace agent9 {
 namespace {
 
-class AgentFilesTest : public ::testing::Test {
+class AgentFilesTest : public testing::AgentStoreFixture {
  protected:
   void SetUp() override {
-    auto db = Database::Open(dir_.File("agent9.db"));
-    ASSERT_TRUE(db.ok());
-    db_ = std::move(db).value();
-    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
-    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+    AgentStoreFixture::SetUp();
     auto deps = std::make_shared<AgentTreeDeps>();
     deps->agents = agents_.get();
     deps->trace = &trace_;
@@ -56,11 +52,7 @@ class AgentFilesTest : public ::testing::Test {
     return names;
   }
 
-  testing::TempDir dir_;
-  FakeClock clock_;
   TraceHub trace_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<AgentService> agents_;
   std::unique_ptr<FileService> fs_;
   Caller admin_ = Caller::Admin();
   Caller alice_ = Caller::Agent("alice");

@@ -5,25 +5,12 @@
 #include <map>
 #include <thread>
 
-#include "tests/unit/testing/temp_dir.h"
+#include "tests/unit/testing/agent_store.h"
 
 namespace agent9 {
 namespace {
 
-class AgentsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto db = Database::Open(dir_.File("agent9.db"));
-    ASSERT_TRUE(db.ok());
-    db_ = std::move(db).value();
-    ASSERT_TRUE(AgentService::Migrate(*db_).ok());
-    agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
-  }
-  testing::TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<AgentService> agents_;
-};
+using AgentsTest = testing::AgentStoreFixture;
 
 TEST_F(AgentsTest, CreateGetListDelete) {
   ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());
