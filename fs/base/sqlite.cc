@@ -114,6 +114,17 @@ void Conn::ResetAll() {
 int64_t Conn::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 int Conn::Changes() const { return sqlite3_changes(db_); }
 
+namespace {
+
+// Runs a statement through the connection's cache: transaction control on every write and
+// read would otherwise be parsed again each time.
+Status RunCached(Conn& c, std::string_view sql) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  return s->Run();
+}
+
+}  // namespace
+
 Database::Database(std::string path, DatabaseOptions opts) : path_(std::move(path)), opts_(opts) {}
 
 Result<std::unique_ptr<Conn>> Database::OpenConn(bool writer) {
@@ -217,10 +228,10 @@ void Database::WriterLoop() {
         fault_countdown_ -= static_cast<int>(batch.size());
       }
     }
-    Status batch_st = writer_->Exec("BEGIN IMMEDIATE");
+    Status batch_st = RunCached(*writer_, "BEGIN IMMEDIATE");
     if (batch_st.ok()) {
       for (Pending* p : batch) {
-        Status sp = writer_->Exec("SAVEPOINT w");
+        Status sp = RunCached(*writer_, "SAVEPOINT w");
         if (!sp.ok()) {
           p->result = sp;
           continue;
@@ -231,14 +242,14 @@ void Database::WriterLoop() {
           p->result = Status::Internal("write failed", e.what());
         }
         writer_->ResetAll();
-        if (!p->result.ok()) (void)writer_->Exec("ROLLBACK TO w");
-        (void)writer_->Exec("RELEASE w");
+        if (!p->result.ok()) (void)RunCached(*writer_, "ROLLBACK TO w");
+        (void)RunCached(*writer_, "RELEASE w");
       }
       if (fault != Code::kOk) {
         batch_st = Status(fault, "injected write fault");
         (void)writer_->Exec("ROLLBACK");
       } else {
-        batch_st = writer_->Exec("COMMIT");
+        batch_st = RunCached(*writer_, "COMMIT");
         if (!batch_st.ok()) (void)writer_->Exec("ROLLBACK");
       }
     }
@@ -281,13 +292,11 @@ Status Database::Read(const ReadFn& fn) {
   std::unique_ptr<Conn> c = BorrowReader();
   if (!c) return Status::Internal("cannot open a database reader");
   // Prepared once per connection: sqlite3_exec would parse BEGIN and COMMIT on every read.
-  auto begin = c->Prepare("BEGIN");
-  Status st = begin.ok() ? (*begin)->Run() : begin.status();
+  Status st = RunCached(*c, "BEGIN");
   if (st.ok()) {
     st = fn(*c);
     c->ResetAll();
-    auto commit = c->Prepare("COMMIT");
-    if (commit.ok()) (void)(*commit)->Run();
+    (void)RunCached(*c, "COMMIT");
   }
   ReturnReader(std::move(c));
   return st;
