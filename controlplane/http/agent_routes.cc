@@ -43,8 +43,7 @@ void Reply(httplib::Response& res, const Result<Json>& r, int ok_status) {
 }
 
 void NotYet(httplib::Response& res) {
-  SendError(res, Status::Unimplemented(
-                     "not supported yet: export/import arrive with the tick engine issue"));
+  SendError(res, Status::Unimplemented("export and import are not supported in this build yet"));
 }
 
 void ListAgents(HttpContext& ctx, const Caller& who, httplib::Response& res,
