@@ -184,7 +184,8 @@ TEST_F(HttpServerTest, AgentOperations) {
 TEST_F(HttpServerTest, ExportAndImportAreNotSupportedYet) {
   auto e = Client().Get("/v1/agents/alice/export");
   ExpectError(e, 501, "not_supported");
-  EXPECT_NE(Body(e)["message"].get<std::string>().find("not supported in this build yet"), std::string::npos);
+  EXPECT_NE(Body(e)["message"].get<std::string>().find("not supported in this build yet"),
+            std::string::npos);
   ExpectError(Client().Post("/v1/agents/import?mode=restore", "x", "application/x-tar"), 501,
               "not_supported");
 }
