@@ -378,78 +378,97 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
 
 // ---- inbox ------------------------------------------------------------------------------
 
+Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const Envelope& env,
+                                           int64_t now) {
+  std::string text = DumpJson(env.ToJson());
+  EnqueueResult out;
+  out.id = env.id;
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count FROM agents WHERE id=?"));
+  a->Bind(1, id);
+  AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
+  if (!row) return Status::NotFound("no such agent", id);
+  int64_t max_depth = a->Int(0);
+  std::string overflow = a->Text(1);
+  int64_t depth = a->Int(2);
+  a->Reset();
+  if (env.client_id) {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * d,
+                            c.Prepare("SELECT seq FROM message_ids WHERE agent=? AND msg_id=?"));
+    d->Bind(1, id).Bind(2, env.id);
+    AGENT9_ASSIGN_OR_RETURN(bool dup, d->Step());
+    if (dup) {
+      out.seq = d->Int(0);
+      out.duplicate = true;
+      return out;
+    }
+  }
+  if (depth >= max_depth) {
+    if (overflow == "reject") {
+      return Status::ResourceExhausted("inbox full", "max_depth " + std::to_string(max_depth));
+    }
+    if (overflow == "drop_oldest") {
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * del,
+          c.Prepare("DELETE FROM inbox WHERE agent=?1 AND seq=(SELECT min(seq) FROM inbox WHERE "
+                    "agent=?1)"));
+      del->Bind(1, id);
+      AGENT9_RETURN_IF_ERROR(del->Run());
+    } else {  // deadletter
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * s,
+          c.Prepare("UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
+      s->Bind(1, id);
+      AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
+      (void)r;
+      out.seq = s->Int(0);
+      s->Reset();
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * dl, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
+                               "VALUES(?,?,?,?,0,?)"));
+      dl->Bind(1, id).Bind(2, out.seq).Bind(3, text);
+      dl->Bind(4, "inbox full (max_depth " + std::to_string(max_depth) + ")").Bind(5, now);
+      AGENT9_RETURN_IF_ERROR(dl->Run());
+      out.deadlettered = true;
+    }
+  }
+  if (!out.deadlettered) {
+    AGENT9_ASSIGN_OR_RETURN(out.seq, InsertInbox(c, id, env.id, env.from, now, text, 0));
+  }
+  if (env.client_id) {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * m, c.Prepare("INSERT INTO message_ids(agent, msg_id, seq, at) VALUES(?,?,?,?)"));
+    m->Bind(1, id).Bind(2, env.id).Bind(3, out.seq).Bind(4, now);
+    AGENT9_RETURN_IF_ERROR(m->Run());
+  }
+  return out;
+}
+
 Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_view bytes,
                                             std::string_view from) {
   int64_t now = clock_->NowMs();
   AGENT9_ASSIGN_OR_RETURN(Envelope env, ParseEnvelope(bytes, from, now, RandomHexId()));
-  std::string text = DumpJson(env.ToJson());
   EnqueueResult out;
-  out.id = env.id;
-  Status st = db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(
-        Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count FROM agents WHERE id=?"));
-    a->Bind(1, id);
-    AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
-    if (!row) return Status::NotFound("no such agent", id);
-    int64_t max_depth = a->Int(0);
-    std::string overflow = a->Text(1);
-    int64_t depth = a->Int(2);
-    a->Reset();
-    if (env.client_id) {
-      AGENT9_ASSIGN_OR_RETURN(Stmt * d,
-                              c.Prepare("SELECT seq FROM message_ids WHERE agent=? AND msg_id=?"));
-      d->Bind(1, id).Bind(2, env.id);
-      AGENT9_ASSIGN_OR_RETURN(bool dup, d->Step());
-      if (dup) {
-        out.seq = d->Int(0);
-        out.duplicate = true;
-        return Status::OK();
-      }
-    }
-    if (depth >= max_depth) {
-      if (overflow == "reject") {
-        return Status::ResourceExhausted("inbox full", "max_depth " + std::to_string(max_depth));
-      }
-      if (overflow == "drop_oldest") {
-        AGENT9_ASSIGN_OR_RETURN(
-            Stmt * del,
-            c.Prepare("DELETE FROM inbox WHERE agent=?1 AND seq=(SELECT min(seq) FROM inbox WHERE "
-                      "agent=?1)"));
-        del->Bind(1, id);
-        AGENT9_RETURN_IF_ERROR(del->Run());
-      } else {  // deadletter
-        AGENT9_ASSIGN_OR_RETURN(
-            Stmt * s,
-            c.Prepare(
-                "UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
-        s->Bind(1, id);
-        AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
-        (void)r;
-        out.seq = s->Int(0);
-        s->Reset();
-        AGENT9_ASSIGN_OR_RETURN(
-            Stmt * dl,
-            c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-                      "VALUES(?,?,?,?,0,?)"));
-        dl->Bind(1, id).Bind(2, out.seq).Bind(3, text);
-        dl->Bind(4, "inbox full (max_depth " + std::to_string(max_depth) + ")").Bind(5, now);
-        AGENT9_RETURN_IF_ERROR(dl->Run());
-        out.deadlettered = true;
-      }
-    }
-    if (!out.deadlettered) {
-      AGENT9_ASSIGN_OR_RETURN(out.seq, InsertInbox(c, id, env.id, env.from, now, text, 0));
-    }
-    if (env.client_id) {
-      AGENT9_ASSIGN_OR_RETURN(
-          Stmt * m, c.Prepare("INSERT INTO message_ids(agent, msg_id, seq, at) VALUES(?,?,?,?)"));
-      m->Bind(1, id).Bind(2, env.id).Bind(3, out.seq).Bind(4, now);
-      AGENT9_RETURN_IF_ERROR(m->Run());
-    }
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(out, EnqueueInTransaction(c, id, env, now));
     return Status::OK();
-  });
-  AGENT9_RETURN_IF_ERROR(st);
+  }));
+  if (!out.duplicate && !out.deadlettered) NotifyEnqueued(id);
   return out;
+}
+
+void AgentService::SetEnqueueListener(std::function<void(std::string_view)> fn) {
+  MutexLock l(&listener_mu_);
+  on_enqueue_ = std::move(fn);
+}
+
+void AgentService::NotifyEnqueued(std::string_view id) const {
+  std::function<void(std::string_view)> fn;
+  {
+    MutexLock l(&listener_mu_);
+    fn = on_enqueue_;
+  }
+  if (fn) fn(id);
 }
 
 Result<std::vector<QueuedMessage>> AgentService::ListInbox(std::string_view id) const {
@@ -576,6 +595,7 @@ Result<int64_t> AgentService::ReplayDeadletter(std::string_view id, int64_t seq)
     }
     return Status::OK();
   }));
+  if (moved > 0) NotifyEnqueued(id);
   return moved;
 }
 

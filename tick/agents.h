@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 
 #include "fs/base/clock.h"
 #include "fs/base/json.h"
+#include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
 #include "tick/agent_config.h"
 #include "tick/envelope.h"
@@ -52,6 +54,12 @@ struct DeadLetter {
   int64_t attempts = 0;
   int64_t at = 0;
 };
+
+// The enqueue step of every inbox write, inside the caller's transaction (the tick engine
+// uses it to send messages atomically with a tick). kNotFound, kResourceExhausted (inbox
+// full, overflow reject).
+Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view agent, const Envelope& env,
+                                           int64_t now_ms);
 
 class AgentService {
  public:
@@ -97,12 +105,19 @@ class AgentService {
   Result<int64_t> ReplayDeadletter(std::string_view id, int64_t seq);
   Result<int64_t> DiscardDeadletter(std::string_view id, int64_t seq);
 
+  // Called (outside any lock or transaction) after a message lands in an inbox, so the tick
+  // engine can wake the agent. One listener; set before traffic starts.
+  void SetEnqueueListener(std::function<void(std::string_view agent)> fn);
+  void NotifyEnqueued(std::string_view agent) const;
+
   Database* db() const { return db_; }
   const Clock* clock() const { return clock_; }
 
  private:
   Database* db_;
   const Clock* clock_;
+  mutable Mutex listener_mu_;
+  std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);
 };
 
 }  // namespace agent9

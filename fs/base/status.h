@@ -108,8 +108,11 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  // A Result never holds an OK Status: that is a bug at the call site, made loud here.
+  Result(Status status)  // NOLINT: implicit by design
+      : v_(status.ok() ? Status(Code::kInternal, "Result built from an OK status")
+                       : std::move(status)) {}
 
   bool ok() const { return v_.index() == 0; }
   const Status& status() const {
