@@ -50,6 +50,8 @@ Result<int> LockDataDir(const std::string& dir) {
 }  // namespace
 
 Runtime::~Runtime() {
+  if (engine_) engine_->Stop();  // running ticks commit or roll back first
+  if (agents_) agents_->SetEnqueueListener(nullptr);
   api_.reset();
   fs_.reset();
   auth_.reset();
@@ -73,12 +75,20 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->agents_ = std::make_unique<AgentService>(rt->db_.get(), &rt->clock_);
   AGENT9_ASSIGN_OR_RETURN(
       rt->auth_, TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
-  rt->trace_ = std::make_unique<TraceHub>();
+  rt->trace_ = std::make_unique<StreamHub>();
+  rt->outbox_ = std::make_unique<StreamHub>();
+  rt->kinds_ = std::make_unique<AgentKinds>(AgentKinds::WithBuiltins());
+  EngineOptions eo;
+  eo.workers = opts.tick_workers;
+  rt->engine_ = std::make_unique<Engine>(rt->db_.get(), rt->agents_.get(), &rt->clock_,
+                                         rt->kinds_.get(), rt->outbox_.get(), rt->trace_.get(), eo);
 
   Runtime* self = rt.get();
   auto deps = std::make_shared<AgentTreeDeps>();
   deps->agents = rt->agents_.get();
   deps->trace = rt->trace_.get();
+  deps->outbox = rt->outbox_.get();
+  deps->engine = rt->engine_.get();
   deps->calls = std::make_shared<CallCache>();
   deps->extra_mounts = [self](const std::string& agent) {
     std::vector<std::string> lines;
@@ -91,7 +101,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->deps_ = deps;
   AgentService* agents = rt->agents_.get();
   rt->is_public_ = [agents](std::string_view id) { return agents->IsPublic(id); };
-  TraceHub* trace = rt->trace_.get();
+  StreamHub* trace = rt->trace_.get();
   const Clock* clock = &rt->clock_;
   rt->on_error_ = [trace, clock](const Caller& who, const Node& node, const Status& st) {
     if (node.owner().empty()) return;
@@ -130,6 +140,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->fs_ = std::make_shared<FileService>(MakeRootDir(deps, status_fn, metrics_fn), rt->is_public_,
                                           rt->on_error_);
   rt->api_ = std::make_unique<Control>(rt->fs_, agents, rt->auth_.get(), rt->is_public_);
+  Engine* engine = rt->engine_.get();
+  agents->SetEnqueueListener([engine](std::string_view a) { engine->Notify(a); });
+  AGENT9_RETURN_IF_ERROR(engine->Start());
   return rt;
 }
 

@@ -14,14 +14,17 @@
 #include "fs/base/sqlite.h"
 #include "fs/file_service.h"
 #include "tick/agent_files.h"
+#include "tick/agent_kind.h"
 #include "tick/agents.h"
-#include "tick/trace.h"
+#include "tick/engine.h"
+#include "tick/stream_hub.h"
 
 namespace agent9 {
 
 struct RuntimeOptions {
   std::string data_dir;
   SyncMode sync = SyncMode::kFull;
+  unsigned tick_workers = 2;
 };
 
 class Runtime {
@@ -37,6 +40,7 @@ class Runtime {
   ControlApi* api() const { return api_.get(); }
   TokenAuth* auth() const { return auth_.get(); }
   AgentService* agents() const { return agents_.get(); }
+  Engine* engine() const { return engine_.get(); }
   Database* db() const { return db_.get(); }
   // Records an agent-local FUSE mount for the agent's `mounts` file.
   void NoteAgentMount(const std::string& agent, const std::string& dir);
@@ -50,7 +54,10 @@ class Runtime {
   std::unique_ptr<Database> db_;
   std::unique_ptr<AgentService> agents_;
   std::unique_ptr<TokenAuth> auth_;
-  std::unique_ptr<TraceHub> trace_;
+  std::unique_ptr<StreamHub> trace_;
+  std::unique_ptr<StreamHub> outbox_;
+  std::unique_ptr<AgentKinds> kinds_;
+  std::unique_ptr<Engine> engine_;
   std::shared_ptr<AgentTreeDeps> deps_;
   IsPublicFn is_public_;
   ErrorSink on_error_;

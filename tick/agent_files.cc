@@ -6,6 +6,7 @@
 #include "fs/base/clock.h"
 #include "fs/base/path.h"
 #include "tick/agent_docs.h"
+#include "tick/engine.h"
 
 namespace agent9 {
 namespace {
@@ -201,35 +202,81 @@ Result<int64_t> ParsePositiveMs(const std::string& s) {
   return v;
 }
 
-std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService* agents) {
+std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService* agents,
+                               Engine* engine) {
   auto table = std::make_shared<std::vector<CtlCommand>>();
-  table->push_back(CtlCommand{
-      "tick", 0, 1, "tick [reason]", [](const Caller&, const std::vector<std::string>&) {
-        return Status::Unimplemented("tick: this build has no tick engine yet; messages queue");
-      }});
+  table->push_back(
+      CtlCommand{"tick", 0, 1, "tick [reason]",
+                 [engine, agent](const Caller& who, const std::vector<std::string>& a) {
+                   if (!engine) {
+                     return Status::Unimplemented("tick: no tick engine runs here");
+                   }
+                   return engine->RequestTick(agent, a.empty() ? who.Name() : a[0]);
+                 }});
   table->push_back(CtlCommand{"hibernate", 0, 0, "hibernate",
                               [agents, agent](const Caller&, const std::vector<std::string>&) {
                                 return agents->SetLifecycle(agent, "hibernated");
                               }});
-  table->push_back(CtlCommand{"wake", 0, 0, "wake",
-                              [agents, agent](const Caller&, const std::vector<std::string>&) {
-                                return agents->SetLifecycle(agent, "active");
-                              }});
+  table->push_back(
+      CtlCommand{"wake", 0, 0, "wake",
+                 [agents, agent, engine](const Caller&, const std::vector<std::string>&) {
+                   AGENT9_RETURN_IF_ERROR(agents->SetLifecycle(agent, "active"));
+                   if (engine) engine->Notify(agent);
+                   return Status::OK();
+                 }});
   table->push_back(CtlCommand{"alarm", 1, 2, "alarm <in_ms> [payload]",
                               [](const Caller&, const std::vector<std::string>& a) {
                                 AGENT9_ASSIGN_OR_RETURN(int64_t ms, ParsePositiveMs(a[0]));
                                 (void)ms;
-                                return Status::Unimplemented(
-                                    "alarm: this build has no tick engine yet");
+                                return Status::Unimplemented("alarm: alarms are not built yet");
                               }});
   table->push_back(CtlCommand{"cancel-alarm", 1, 1, "cancel-alarm <id>",
                               [](const Caller&, const std::vector<std::string>&) {
                                 return Status::Unimplemented(
-                                    "cancel-alarm: this build has no tick engine yet");
+                                    "cancel-alarm: alarms are not built yet");
                               }});
   return std::make_shared<CtlFile>(
       id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody}, std::move(table));
 }
+
+// outbox/: emitted events as <seq>.json, and `stream` (new events, NDJSON).
+class OutboxDir final : public Node {
+ public:
+  OutboxDir(NodeId id, const std::string& agent, Deps deps)
+      : Node(id, agent, Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody}),
+        deps_(std::move(deps)) {}
+  Stat GetStat() const override { return DirStat(); }
+  Result<std::vector<DirEntry>> List(const ListRange&) override {
+    AGENT9_ASSIGN_OR_RETURN(auto events, deps_->agents->ListOutbox(owner()));
+    std::vector<DirEntry> out{DirEntry{"stream", NodeType::kFile, 0, 0}};
+    for (const auto& [seq, ev, at] : events) {
+      out.push_back(DirEntry{SeqName(seq), NodeType::kFile, ev.size() + 1, at});
+    }
+    return out;
+  }
+  Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
+    if (name == "stream") {
+      auto stream = deps_->outbox ? deps_->outbox->Get(owner()) : std::make_shared<Stream>();
+      return std::shared_ptr<Node>(
+          std::make_shared<StreamFile>(ChildId(id(), name), owner(), kOwnerRead, stream));
+    }
+    auto seq = ParseSeqName(name);
+    if (!seq) return Status::NotFound("no such event", name);
+    AGENT9_ASSIGN_OR_RETURN(std::string ev, deps_->agents->GetOutbox(owner(), *seq));
+    (void)ev;
+    AgentService* agents = deps_->agents;
+    std::string agent = owner();
+    int64_t s = *seq;
+    return Snapshot(ChildId(id(), name), owner(), kOwnerRead,
+                    [agents, agent, s]() -> Result<std::string> {
+                      AGENT9_ASSIGN_OR_RETURN(std::string e, agents->GetOutbox(agent, s));
+                      return e + "\n";
+                    });
+  }
+
+ private:
+  Deps deps_;
+};
 
 std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentService* agents) {
   DocOps ops;
@@ -297,16 +344,37 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
       {"settings", NodeType::kFile,
        [agents](NodeId id, const std::string& a) { return HudSettingsFile(id, a, agents); }},
   });
-  TraceHub* trace = deps->trace;
-  auto logs = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
-      {"trace", NodeType::kFile,
-       [trace](NodeId id, const std::string& a) -> std::shared_ptr<Node> {
-         return std::make_shared<StreamFile>(id, a, kOwnerRead, trace->Get(a));
-       }},
-  });
+  StreamHub* trace = deps->trace;
+  auto logs =
+      std::make_shared<std::vector<TableEntry>>(std::
+                                                    vector<TableEntry>{
+                                                        {"trace", NodeType::kFile,
+                                                         [trace](NodeId id, const std::string& a)
+                                                             -> std::shared_ptr<Node> {
+                                                           return std::make_shared<StreamFile>(
+                                                               id, a, kOwnerRead, trace->Get(a));
+                                                         }},
+                                                        {"trajectory", NodeType::kFile,
+                                                         [agents](NodeId id, const std::string& a) {
+                                                           return Snapshot(
+                                                               id, a, kOwnerRead,
+                                                               [agents,
+                                                                a]() -> Result<std::string> {
+                                                                 AGENT9_ASSIGN_OR_RETURN(
+                                                                     auto records,
+                                                                     agents->Trajectory(a));
+                                                                 std::string out;
+                                                                 for (const auto& r : records)
+                                                                   out += r + "\n";
+                                                                 return out;
+                                                               });
+                                                         }},
+                                                    });
   auto table = std::make_shared<std::vector<TableEntry>>();
-  table->push_back({"ctl", NodeType::kFile,
-                    [agents](NodeId id, const std::string& a) { return AgentCtl(id, a, agents); }});
+  Engine* engine = deps->engine;
+  table->push_back({"ctl", NodeType::kFile, [agents, engine](NodeId id, const std::string& a) {
+                      return AgentCtl(id, a, agents, engine);
+                    }});
   table->push_back({"status", NodeType::kFile, [agents](NodeId id, const std::string& a) {
                       return Snapshot(id, a, kPublicRead, [agents, a]() -> Result<std::string> {
                         AGENT9_ASSIGN_OR_RETURN(Json j, agents->StatusJson(a));
@@ -324,6 +392,9 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
                     }});
   table->push_back({"inbox", NodeType::kDir, [deps](NodeId id, const std::string& a) {
                       return std::make_shared<InboxDir>(id, a, deps);
+                    }});
+  table->push_back({"outbox", NodeType::kDir, [deps](NodeId id, const std::string& a) {
+                      return std::make_shared<OutboxDir>(id, a, deps);
                     }});
   table->push_back({"deadletter", NodeType::kDir, [deps](NodeId id, const std::string& a) {
                       return std::make_shared<DeadletterDir>(id, a, deps);

@@ -11,13 +11,17 @@
 
 #include "fs/files/files.h"
 #include "tick/agents.h"
-#include "tick/trace.h"
+#include "tick/stream_hub.h"
 
 namespace agent9 {
 
+class Engine;
+
 struct AgentTreeDeps {
   AgentService* agents = nullptr;
-  TraceHub* trace = nullptr;
+  StreamHub* trace = nullptr;
+  StreamHub* outbox = nullptr;  // outbox/stream; may be null (then an empty stream)
+  Engine* engine = nullptr;     // ctl tick; null: tick answers "not supported"
   std::shared_ptr<CallCache> calls;
   // Lines for an agent's `mounts` file beyond the built-in namespace (e.g. FUSE mounts of its
   // agent-local view). May be null.

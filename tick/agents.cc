@@ -92,6 +92,24 @@ CREATE TRIGGER doc_drop AFTER DELETE ON docs BEGIN
   UPDATE agents SET doc_bytes = doc_bytes - length(OLD.body) WHERE id = OLD.agent;
 END;
 )sql",
+    // 2: the tick engine's outbox and trajectory.
+    R"sql(
+ALTER TABLE agents ADD COLUMN next_event INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE agents ADD COLUMN next_record INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE outbox(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY(agent, seq)
+) WITHOUT ROWID;
+CREATE TABLE trajectory(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  n INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY(agent, n)
+) WITHOUT ROWID;
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -524,6 +542,57 @@ Result<int64_t> AgentService::QueueDepth(std::string_view id) const {
     return Status::OK();
   }));
   return n;
+}
+
+// ---- outbox and trajectory ---------------------------------------------------------------
+
+Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> AgentService::ListOutbox(
+    std::string_view id) const {
+  std::vector<std::tuple<int64_t, std::string, int64_t>> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("SELECT seq, event, at FROM outbox WHERE agent=? ORDER BY seq"));
+    s->Bind(1, id);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.emplace_back(s->Int(0), s->Text(1), s->Int(2));
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::string> AgentService::GetOutbox(std::string_view id, int64_t seq) const {
+  std::string event;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                            c.Prepare("SELECT event FROM outbox WHERE agent=? AND seq=?"));
+    s->Bind(1, id).Bind(2, seq);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such event", std::to_string(seq));
+    event = s->Text(0);
+    return Status::OK();
+  }));
+  return event;
+}
+
+Result<std::vector<std::string>> AgentService::Trajectory(std::string_view id) const {
+  std::vector<std::string> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                            c.Prepare("SELECT record FROM trajectory WHERE agent=? ORDER BY n"));
+    s->Bind(1, id);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(s->Text(0));
+    }
+    return Status::OK();
+  }));
+  return out;
 }
 
 // ---- deadletter -------------------------------------------------------------------------

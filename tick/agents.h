@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "fs/base/clock.h"
@@ -97,6 +98,14 @@ class AgentService {
   Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
   Status DropInbox(std::string_view id, int64_t seq);
   Result<int64_t> QueueDepth(std::string_view id) const;
+
+  // ---- outbox and trajectory (written by the tick engine) ----
+  // (seq, event JSON text, at) in seq order.
+  Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> ListOutbox(
+      std::string_view id) const;
+  Result<std::string> GetOutbox(std::string_view id, int64_t seq) const;
+  // The retained trajectory records, oldest first, as JSON text.
+  Result<std::vector<std::string>> Trajectory(std::string_view id) const;
 
   // ---- deadletter ----
   Result<std::vector<DeadLetter>> ListDeadletter(std::string_view id) const;

@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib/common.sh"
 a9_start
 a9() { "$AGENT9_BIN" "$@"; }
 
-out=$(a9 create alice --kind echo)
+out=$(a9 create alice)
 expect_contains "$out" "alice" "create output"
 a9 create bob >/dev/null
 expect_contains "$(a9 ls)" "alice" "ls"
@@ -21,6 +21,13 @@ expect_eq '{"description":"via cli"}' "$(a9 cat agents/alice/goals/c.json)" "wri
 T=$(a9 token alice)
 [ -n "$T" ] || fail "empty token"
 expect_contains "$(AGENT9_TOKEN=$T a9 cat agents/alice/status)" '"id": "alice"' "agent token"
+a9 create bot --kind echo >/dev/null
+a9 send bot "are you there" >/dev/null
+for _ in $(seq 1 100); do a9 cat agents/bot/outbox/1.json >/dev/null 2>&1 && break; sleep 0.05; done
+expect_contains "$(a9 cat agents/bot/outbox/1.json)" '"text":"are you there"' "echo reply via the CLI"
+a9 tick bot >/dev/null
+if a9 tick alice 2>"$A9_ROOT/err"; then fail "tick of a kind-none agent succeeded"; fi
+expect_contains "$(cat "$A9_ROOT/err")" "runs no ticks" "tick error"
 a9 hibernate alice >/dev/null
 expect_contains "$(a9 status alice --json)" '"state":"hibernated"' "hibernate"
 a9 wake alice >/dev/null

@@ -61,8 +61,13 @@ expect_contains "$msg" "unknown control message: explode" "ctl error read"
 echo hibernate > "$M/agents/alice/ctl"
 expect_contains "$(cat "$M/agents/alice/status")" '"state": "hibernated"' "hibernated"
 echo wake > "$M/agents/alice/ctl"
-if { echo "tick" > "$M/agents/alice/ctl"; } 2>"$A9_ROOT/err"; then fail "tick should be unsupported"; fi
-expect_eq EOPNOTSUPP "$(errno_class "$(cat "$A9_ROOT/err")")" "tick errno"
+if { echo "alarm 100 hi" > "$M/agents/alice/ctl"; } 2>"$A9_ROOT/err"; then fail "alarm should be unsupported"; fi
+expect_eq EOPNOTSUPP "$(errno_class "$(cat "$A9_ROOT/err")")" "alarm errno"
+# alice is an echo agent now (config above): it answers its inbox and manual ticks.
+echo "tick by hand" > "$M/agents/alice/ctl"
+for _ in $(seq 1 100); do grep -q '"type":"manual"' "$M/agents/alice/logs/trajectory" && break; sleep 0.05; done
+expect_contains "$(cat "$M/agents/alice/logs/trajectory")" '"reason":"by hand"' "manual tick in the trajectory"
+expect_contains "$(cat "$M/agents/alice/status")" '"last_tick_cause": "manual"' "status after a manual tick"
 
 # find walks the whole agent; missing files are ENOENT.
 find "$M/agents/alice" > "$A9_ROOT/find.out"

@@ -13,7 +13,7 @@ expect_eq 200 "$(h_code GET /v1/runtime)" "runtime"
 expect_contains "$(last_body)" '"agents"' "runtime body"
 
 # Create: 201 with a token; duplicates 409; bad names 400.
-expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"alice","kind":"echo"}')" "create alice"
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"alice"}')" "create alice"
 ALICE_TOKEN=$(last_body | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 [ -n "$ALICE_TOKEN" ] || fail "no token in create response: $(last_body)"
 expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"bob"}')" "create bob"
@@ -102,7 +102,22 @@ expect_eq 204 "$(h_code DELETE /v1/fs/agents/alice/goals/g.json)" "DELETE goal"
 expect_eq 404 "$(h_code GET /v1/fs/agents/alice/goals/g.json)" "deleted goal"
 expect_eq 400 "$(h_code POST /v1/fs/agents/alice/ctl "$A9_TOKEN" 'explode')" "bad ctl"
 expect_contains "$(last_body)" 'unknown control message' "ctl message"
-expect_eq 501 "$(h_code POST /v1/agents/alice/tick)" "tick is not supported yet"
+expect_eq 400 "$(h_code POST /v1/agents/alice/tick)" "tick of a kind-none agent"
+expect_contains "$(last_body)" "runs no ticks" "tick of kind none"
+
+# An echo agent answers: the reply to an HTTP sender lands in its outbox, the tick in its
+# trajectory, and status counts it.
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"bot","kind":"echo"}')" "create echo bot"
+expect_eq 202 "$(h_code POST /v1/agents/bot/send "$A9_TOKEN" '{"id":"q-1","body":{"ask":42}}')" "send to bot"
+for _ in $(seq 1 100); do
+  [ "$(h_code GET /v1/fs/agents/bot/outbox/1.json)" = 200 ] && break; sleep 0.05
+done
+expect_contains "$(h_get /v1/fs/agents/bot/outbox/1.json)" '"in_reply_to":"q-1"' "echo reply event"
+expect_contains "$(h_get /v1/fs/agents/bot/outbox/1.json)" '"body":{"ask":42}' "echo reply body"
+expect_contains "$(h_get /v1/fs/agents/bot/outbox/stream)" '"to":"http"' "outbox stream backlog"
+expect_contains "$(h_get /v1/fs/agents/bot/logs/trajectory)" '"result":"ok"' "trajectory"
+expect_contains "$(h_get /v1/agents/bot)" '"tick_count":1' "tick_count"
+expect_eq 200 "$(h_code POST /v1/agents/bot/tick "$A9_TOKEN" 'nudge')" "manual tick"
 expect_eq 200 "$(h_code POST /v1/agents/alice/hibernate)" "hibernate"
 expect_contains "$(last_body)" '"state":"hibernated"' "hibernate body"
 expect_eq 200 "$(h_code POST /v1/agents/alice/wake)" "wake"

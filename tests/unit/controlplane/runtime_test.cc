@@ -40,8 +40,15 @@ TEST_F(RuntimeTest, CreateSendStatusDelete) {
   auto msg = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/inbox/1.json"), admin_);
   ASSERT_TRUE(msg.ok());
   EXPECT_NE(msg->find("\"from\":\"alice\""), std::string::npos);  // an agent sends as itself
-  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["queue_depth"], 1);
-  EXPECT_EQ(api->Lifecycle(admin_, "alice", "tick", "").status().code(), Code::kUnimplemented);
+  // alice is an echo agent: the engine consumes the message and replies to her (herself).
+  ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
+  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["queue_depth"], 0);
+  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["tick_count"], 1);
+  ASSERT_TRUE(api->Lifecycle(admin_, "alice", "tick", "by hand").ok());
+  ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
+  auto traj = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/logs/trajectory"), admin_);
+  ASSERT_TRUE(traj.ok());
+  EXPECT_NE(traj->find("\"reason\":\"by hand\""), std::string::npos);
   EXPECT_EQ((*api->Lifecycle(alice, "alice", "hibernate", ""))["state"], "hibernated");
   EXPECT_EQ(api->Lifecycle(admin_, "alice", "explode", "").status().code(), Code::kNotFound);
   EXPECT_EQ(api->CreateAgent(alice, Json{{"id", "eve"}}).status().code(), Code::kPermissionDenied);

@@ -52,7 +52,7 @@ class AgentFilesTest : public testing::AgentStoreFixture {
     return names;
   }
 
-  TraceHub trace_;
+  StreamHub trace_;
   std::unique_ptr<FileService> fs_;
   Caller admin_ = Caller::Admin();
   Caller alice_ = Caller::Agent("alice");
@@ -66,8 +66,8 @@ TEST_F(AgentFilesTest, AgentsDirectory) {
   EXPECT_EQ(fs_->Mkdir(**dir, "eve", alice_).code(), Code::kPermissionDenied);
   EXPECT_EQ(fs_->List(**dir, admin_, ListRange{"alice", 1})->at(0).name, "bob");
   EXPECT_EQ(Ls("/agents/alice", admin_),
-            (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "deadletter",
-                                      "goals", "memory", "hud", "logs", "mounts"}));
+            (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "outbox",
+                                      "deadletter", "goals", "memory", "hud", "logs", "mounts"}));
   EXPECT_EQ(fs_->Remove(**dir, "bob", alice_).code(), Code::kPermissionDenied);
   EXPECT_TRUE(fs_->Remove(**dir, "bob", admin_).ok());
   EXPECT_EQ(Read("/agents/bob/status", admin_).rfind("ERR not_found", 0), 0u);

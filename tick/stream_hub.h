@@ -1,6 +1,7 @@
-// TraceHub: each agent's logs/trace stream (NDJSON runtime events), in memory with a
-// bounded backlog. A stream exists only while an agent has recent events or a reader, and
-// the hub holds at most kMaxStreams of them, so idle agents cost nothing here.
+// StreamHub: one in-memory stream per agent with a bounded backlog, for logs/trace (runtime
+// events) and outbox/stream (emitted events), NDJSON. A stream exists only while an agent
+// has recent events or a reader, and the hub holds at most kMaxStreams of them, so idle
+// agents cost nothing here.
 // Thread-safety: thread-safe.
 #pragma once
 
@@ -14,7 +15,7 @@
 
 namespace agent9 {
 
-class TraceHub {
+class StreamHub {
  public:
   static constexpr size_t kMaxStreams = 4096;
   static constexpr size_t kRetainBytes = 64 * 1024;

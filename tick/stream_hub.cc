@@ -1,8 +1,8 @@
-#include "tick/trace.h"
+#include "tick/stream_hub.h"
 
 namespace agent9 {
 
-std::shared_ptr<Stream> TraceHub::Get(const std::string& agent) {
+std::shared_ptr<Stream> StreamHub::Get(const std::string& agent) {
   MutexLock l(&mu_);
   auto it = streams_.find(agent);
   if (it != streams_.end()) return it->second;
@@ -17,11 +17,11 @@ std::shared_ptr<Stream> TraceHub::Get(const std::string& agent) {
   return s;
 }
 
-void TraceHub::Record(const std::string& agent, const Json& event) {
+void StreamHub::Record(const std::string& agent, const Json& event) {
   Get(agent)->Append(DumpJson(event) + "\n");
 }
 
-void TraceHub::Drop(const std::string& agent) {
+void StreamHub::Drop(const std::string& agent) {
   std::shared_ptr<Stream> s;
   {
     MutexLock l(&mu_);

@@ -1,0 +1,236 @@
+#include "tick/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "tests/unit/testing/agent_store.h"
+
+namespace agent9 {
+namespace {
+
+// Records every tick; optionally fails, sends or detects overlapping ticks of one agent.
+class ProbeAgent final : public Agent {
+ public:
+  Result<TickOutput> Tick(const TickInput& in) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (++inside_[in.agent_id] > 1) overlap_ = true;
+      order_.push_back(in.agent_id);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    TickOutput out;
+    int64_t n = in.state.is_object() ? in.state.value("n", int64_t{0}) : 0;
+    out.state = Json{{"n", n + 1}};
+    if (in.trigger["type"] == "manual" && !send_to_.empty()) {
+      out.send.push_back(SendSpec{send_to_, Json{{"hello", in.agent_id}}});
+      out.emit.push_back(Json{{"type", "sent"}});
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      --inside_[in.agent_id];
+    }
+    if (fail_) return Status::Internal("probe failure");
+    return out;
+  }
+  std::mutex mu_;
+  std::map<std::string, int> inside_;
+  std::vector<std::string> order_;
+  bool overlap_ = false;
+  std::atomic<bool> fail_{false};
+  std::string send_to_;
+};
+
+class EngineTest : public testing::AgentStoreFixture {
+ protected:
+  void SetUp() override {
+    AgentStoreFixture::SetUp();
+    kinds_ = AgentKinds::WithBuiltins();
+    probe_ = std::make_shared<ProbeAgent>();
+    kinds_.Register("probe", probe_);
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+  }
+  void StartEngine(unsigned workers = 2) {
+    EngineOptions o;
+    o.workers = workers;
+    o.retry_base_ms = 5;
+    o.retry_max_ms = 20;
+    engine_ =
+        std::make_unique<Engine>(db_.get(), agents_.get(), &clock_, &kinds_, &outbox_, &trace_, o);
+    agents_->SetEnqueueListener([this](std::string_view a) { engine_->Notify(a); });
+    ASSERT_TRUE(engine_->Start().ok());
+  }
+  void Create(const std::string& id, const std::string& kind, int max_attempts = 3) {
+    AgentConfig c;
+    c.kind = kind;
+    c.max_attempts = max_attempts;
+    c.max_depth = 100000;
+    ASSERT_TRUE(agents_->Create(id, c).ok());
+  }
+  Json Status(const std::string& id) { return *agents_->StatusJson(id); }
+
+  AgentKinds kinds_;
+  std::shared_ptr<ProbeAgent> probe_;
+  StreamHub outbox_, trace_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, EchoConsumesEveryMessageOnceAndReplies) {
+  Create("e", "echo");
+  StartEngine();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(agents_->Enqueue("e", std::to_string(i), "http").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  Json st = Status("e");
+  EXPECT_EQ(st["queue_depth"], 0);
+  EXPECT_EQ(st["tick_count"], 50);
+  EXPECT_EQ(st["last_tick_cause"], "message");
+  EXPECT_EQ(*agents_->GetState("e"), R"({"echoed":50})");
+  auto events = agents_->ListOutbox("e");
+  ASSERT_EQ(events->size(), 50u);
+  // Replies keep the order the messages were accepted in.
+  for (int i = 0; i < 50; ++i) {
+    auto ev = ParseJson(std::get<1>((*events)[i]));
+    EXPECT_EQ((*ev)["body"], i);
+    EXPECT_EQ((*ev)["to"], "http");
+  }
+  auto traj = agents_->Trajectory("e");
+  ASSERT_EQ(traj->size(), 50u);
+  auto rec = ParseJson(traj->back());
+  EXPECT_EQ((*rec)["result"], "ok");
+  EXPECT_EQ((*rec)["tick"], 50);
+  for (auto phase : {"wake", "load", "perceive", "think", "act", "remember", "schedule", "sleep"}) {
+    EXPECT_TRUE((*rec)["phases_us"].contains(phase)) << phase;
+  }
+}
+
+TEST_F(EngineTest, SendsLandInOtherInboxesAndEchoRepliesComeBack) {
+  Create("a", "probe");
+  Create("b", "echo");
+  probe_->send_to_ = "b";
+  StartEngine();
+  ASSERT_TRUE(engine_->RequestTick("a", "go").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  // b got {"hello":"a"} from a and replied; a consumed the reply (reply_to set, so no loop).
+  EXPECT_EQ(Status("b")["tick_count"], 1);
+  EXPECT_EQ(Status("a")["tick_count"], 2);
+  EXPECT_EQ(Status("a")["queue_depth"], 0);
+  auto traj = agents_->Trajectory("a");
+  ASSERT_EQ(traj->size(), 2u);
+  EXPECT_EQ((*ParseJson((*traj)[0]))["effects"]["sent"], 1);
+  EXPECT_EQ((*ParseJson((*traj)[1]))["trigger"]["from"], "b");
+  EXPECT_EQ(agents_->ListOutbox("a")->size(), 1u);  // the "sent" event
+}
+
+TEST_F(EngineTest, AFailedTickCommitsOnlyItsRecordThenDeadLetters) {
+  Create("f", "probe", /*max_attempts=*/3);
+  probe_->fail_ = true;
+  StartEngine();
+  ASSERT_TRUE(agents_->Enqueue("f", "poison", "http").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  Json st = Status("f");
+  EXPECT_EQ(st["queue_depth"], 0);
+  EXPECT_EQ(st["deadletter_depth"], 1);
+  EXPECT_EQ(st["tick_count"], 0);  // nothing of a failed tick commits
+  EXPECT_EQ(*agents_->GetState("f"), "{}");
+  auto dead = agents_->ListDeadletter("f");
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].attempts, 3);
+  EXPECT_NE((*dead)[0].reason.find("probe failure"), std::string::npos);
+  auto traj = agents_->Trajectory("f");
+  ASSERT_EQ(traj->size(), 3u);
+  for (const auto& r : *traj) EXPECT_EQ((*ParseJson(r))["result"], "error");
+  // Replay after the fix: it runs once and succeeds.
+  probe_->fail_ = false;
+  ASSERT_TRUE(agents_->ReplayDeadletter("f", -1).ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("f")["tick_count"], 1);
+  EXPECT_EQ(Status("f")["deadletter_depth"], 0);
+}
+
+TEST_F(EngineTest, ASendToAMissingAgentFailsTheWholeTick) {
+  Create("a", "probe", 1);
+  probe_->send_to_ = "ghost";
+  StartEngine();
+  ASSERT_TRUE(engine_->RequestTick("a", "go").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("a")["tick_count"], 0);
+  EXPECT_EQ(agents_->ListOutbox("a")->size(), 0u);  // the emitted event did not commit either
+  auto traj = agents_->Trajectory("a");
+  ASSERT_EQ(traj->size(), 1u);
+  EXPECT_NE((*ParseJson((*traj)[0]))["error"].get<std::string>().find("ghost"), std::string::npos);
+}
+
+TEST_F(EngineTest, HibernatedAgentsQueueButDoNotTick) {
+  Create("h", "echo");
+  ASSERT_TRUE(agents_->SetLifecycle("h", "hibernated").ok());
+  StartEngine();
+  ASSERT_TRUE(agents_->Enqueue("h", "wait", "http").ok());
+  ASSERT_TRUE(engine_->RequestTick("h", "manual").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("h")["tick_count"], 0);
+  EXPECT_EQ(Status("h")["queue_depth"], 1);
+  ASSERT_TRUE(agents_->SetLifecycle("h", "active").ok());
+  engine_->Notify("h");
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("h")["tick_count"], 2);  // the message, then the queued manual tick
+}
+
+TEST_F(EngineTest, KindNoneRunsNoTicks) {
+  Create("n", "none");
+  StartEngine();
+  EXPECT_EQ(engine_->RequestTick("n", "x").code(), Code::kInvalidArgument);
+  EXPECT_EQ(engine_->RequestTick("ghost", "x").code(), Code::kNotFound);
+  ASSERT_TRUE(agents_->Enqueue("n", "kept", "http").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("n")["queue_depth"], 1);
+}
+
+TEST_F(EngineTest, OneTickPerAgentAtATimeAndFairAcrossAgents) {
+  Create("busy", "probe");
+  for (int i = 0; i < 5; ++i) Create("light" + std::to_string(i), "probe");
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(agents_->Enqueue("busy", "m", "http").ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(agents_->Enqueue("light" + std::to_string(i), "m", "http").ok());
+  }
+  StartEngine(4);
+  ASSERT_TRUE(engine_->WaitIdle(60'000));
+  EXPECT_FALSE(probe_->overlap_);
+  EXPECT_EQ(Status("busy")["tick_count"], 200);
+  // Every light agent ran long before the busy one drained its inbox.
+  std::lock_guard<std::mutex> l(probe_->mu_);
+  for (int i = 0; i < 5; ++i) {
+    auto it = std::find(probe_->order_.begin(), probe_->order_.end(), "light" + std::to_string(i));
+    ASSERT_NE(it, probe_->order_.end());
+    EXPECT_LT(it - probe_->order_.begin(), 40);
+  }
+}
+
+TEST_F(EngineTest, MessagesQueuedWhileStoppedRunAtStart) {
+  Create("r", "echo");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(agents_->Enqueue("r", "m", "http").ok());
+  StartEngine();
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("r")["tick_count"], 5);
+}
+
+TEST_F(EngineTest, RetentionBoundsOutboxAndTrajectory) {
+  AgentConfig c;
+  c.kind = "echo";
+  c.retain_events = 3;
+  c.retain_trajectory = 4;
+  ASSERT_TRUE(agents_->Create("t", c).ok());
+  StartEngine();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(agents_->Enqueue("t", std::to_string(i), "http").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  auto events = agents_->ListOutbox("t");
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ(std::get<0>(events->back()), 10);
+  EXPECT_EQ(agents_->Trajectory("t")->size(), 4u);
+}
+
+}  // namespace
+}  // namespace agent9

@@ -1,0 +1,177 @@
+#include "tick/engine.h"
+
+#include <chrono>
+
+#include "fs/base/log.h"
+#include "fs/base/path.h"
+#include "tick/agent_config.h"
+#include "tick/tick_store.h"
+
+namespace agent9 {
+namespace {
+
+int64_t MonoMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Engine::Engine(Database* db, AgentService* agents, const Clock* clock, const AgentKinds* kinds,
+               StreamHub* outbox, StreamHub* trace, EngineOptions opts)
+    : db_(db),
+      agents_(agents),
+      clock_(clock),
+      kinds_(kinds),
+      outbox_(outbox),
+      trace_(trace),
+      opts_(opts) {}
+
+Engine::~Engine() { Stop(); }
+
+Status Engine::Start() {
+  std::vector<std::string> ready;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT id FROM agents WHERE inbox_count > 0 AND "
+                                                "state = 'active' AND kind != 'none'"));
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      ready.push_back(s->Text(0));
+    }
+    return Status::OK();
+  }));
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& a : ready) Enqueue(a);
+  for (unsigned i = 0; i < std::max(1u, opts_.workers); ++i) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+  return Status::OK();
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  idle_cv_.notify_all();
+}
+
+void Engine::Notify(std::string_view agent) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stop_) return;
+  Enqueue(std::string(agent));
+}
+
+Status Engine::RequestTick(std::string_view agent, std::string reason) {
+  AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Get(agent));
+  if (!kinds_->Find(info.kind)) {
+    return Status::InvalidArgument("agent kind '" + info.kind +
+                                   "' runs no ticks; set config.kind first");
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (stop_) return Status::Unavailable("the engine is stopping");
+  slots_[std::string(agent)].manual.push_back(std::move(reason));
+  Enqueue(std::string(agent));
+  return Status::OK();
+}
+
+void Engine::Enqueue(const std::string& agent) {
+  Slot& s = slots_[agent];
+  if (s.running) {
+    s.again = true;
+    return;
+  }
+  if (s.queued) return;
+  s.queued = true;
+  ready_.push_back(agent);
+  cv_.notify_one();
+}
+
+void Engine::DropSlotIfIdle(const std::string& agent) {
+  auto it = slots_.find(agent);
+  if (it == slots_.end()) return;
+  const Slot& s = it->second;
+  if (!s.queued && !s.running && !s.retry_pending && s.manual.empty()) slots_.erase(it);
+}
+
+bool Engine::WaitIdle(int64_t timeout_ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  return idle_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [this] {
+    for (const auto& [a, s] : slots_) {
+      if (s.queued || s.running || s.retry_pending) return false;
+    }
+    return ready_.empty();
+  });
+}
+
+void Engine::WorkerLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    int64_t now = MonoMs();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      std::string a = timers_.begin()->second;
+      timers_.erase(timers_.begin());
+      slots_[a].retry_pending = false;
+      Enqueue(a);
+    }
+    if (stop_) return;
+    if (ready_.empty()) {
+      if (timers_.empty()) {
+        cv_.wait(l);
+      } else {
+        cv_.wait_for(l, std::chrono::milliseconds(timers_.begin()->first - now));
+      }
+      continue;
+    }
+    std::string agent = std::move(ready_.front());
+    ready_.pop_front();
+    Slot& slot = slots_[agent];
+    slot.queued = false;
+    slot.running = true;
+    slot.again = false;
+    std::optional<std::string> manual;
+    if (!slot.manual.empty()) {
+      manual = std::move(slot.manual.front());
+      slot.manual.pop_front();
+    }
+    l.unlock();
+    int64_t retry_ms = 0;
+    bool manual_used = false;
+    After after = After::kIdle;
+    try {
+      after = RunOne(agent, manual, &manual_used, &retry_ms);
+    } catch (const std::exception& e) {
+      LogError("tick of " + agent + " threw: " + e.what());
+      after = After::kRetry;
+      retry_ms = opts_.retry_max_ms;
+    }
+    l.lock();
+    Slot& s = slots_[agent];
+    s.running = false;
+    if (manual && !manual_used) s.manual.push_front(std::move(*manual));  // its turn comes later
+    switch (after) {
+      case After::kMore:
+        Enqueue(agent);
+        break;
+      case After::kRetry:
+        s.retry_pending = true;
+        timers_.emplace(MonoMs() + retry_ms, agent);
+        break;
+      case After::kParked:  // manual triggers stay queued until it wakes
+        break;
+      case After::kIdle:
+        if (s.again || !s.manual.empty()) Enqueue(agent);
+        break;
+    }
+    s.again = false;
+    DropSlotIfIdle(agent);
+    idle_cv_.notify_all();
+  }
+}
+
+}  // namespace agent9

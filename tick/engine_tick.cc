@@ -1,0 +1,238 @@
+// Engine::RunOne: the eight phases of one tick.
+#include <chrono>
+
+#include "fs/base/log.h"
+#include "fs/base/path.h"
+#include "tick/engine.h"
+#include "tick/tick_store.h"
+
+namespace agent9 {
+namespace {
+
+int64_t MonoUs() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr const char* kPhases[] = {"wake", "load",     "perceive", "think",
+                                   "act",  "remember", "schedule", "sleep"};
+
+// Phase timer: Mark(i) closes phase i.
+class PhaseClock {
+ public:
+  explicit PhaseClock(int64_t start_us) : last_(start_us) {}
+  void Mark(int i) {
+    int64_t now = MonoUs();
+    us_[i] = now - last_;
+    last_ = now;
+  }
+  Json ToJson() const {
+    Json j = Json::object();
+    for (int i = 0; i < 8; ++i) j[kPhases[i]] = us_[i];
+    return j;
+  }
+
+ private:
+  int64_t last_;
+  int64_t us_[8] = {};
+};
+
+}  // namespace
+
+Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::string>& manual,
+                             bool* manual_used, int64_t* retry_ms) {
+  const int64_t start_us = MonoUs();
+  const int64_t now = clock_->NowMs();
+  PhaseClock phases(start_us);
+  phases.Mark(0);  // WAKE: taken off the ready queue
+
+  // LOAD
+  auto loaded = LoadWork(db_, agent);
+  if (!loaded.ok()) {
+    LogError("tick load of " + agent + ": " + loaded.status().ToString());
+    *retry_ms = opts_.retry_max_ms;
+    return After::kRetry;
+  }
+  if (!*loaded) return After::kIdle;  // deleted
+  Work& w = **loaded;
+  std::shared_ptr<Agent> impl = kinds_->Find(w.kind);
+  if (w.state != "active" || !impl) return After::kParked;
+  if (!w.has_message && !manual) return After::kIdle;
+  phases.Mark(1);
+
+  // PERCEIVE
+  TickInput in;
+  in.agent_id = agent;
+  in.tick = w.tick_count + 1;
+  in.now_ms = now;
+  in.state = w.state_json;
+  Json trigger_summary;
+  std::string cause;
+  if (w.has_message) {
+    in.trigger = Json{{"type", "message"}, {"seq", w.seq}, {"message", w.message}};
+    trigger_summary = Json{{"type", "message"},
+                           {"seq", w.seq},
+                           {"message_id", w.message.value("id", "")},
+                           {"from", w.message.value("from", "")},
+                           {"attempt", w.attempts + 1}};
+    cause = "message";
+  } else {
+    *manual_used = true;
+    in.trigger = Json{{"type", "manual"}, {"reason", *manual}};
+    trigger_summary = in.trigger;
+    cause = "manual";
+  }
+  phases.Mark(2);
+
+  // THINK
+  Result<TickOutput> out = Status::Internal("no output");
+  try {
+    out = impl->Tick(in);
+  } catch (const std::exception& e) {
+    out = Status::Internal("agent threw", e.what());
+  }
+  phases.Mark(3);
+
+  // ACT: turn the output into effects, checking every target before anything is written.
+  std::vector<std::string> events;
+  std::vector<std::pair<std::string, Envelope>> sends;
+  Status act = out.ok() ? Status::OK() : out.status();
+  if (act.ok()) {
+    for (const auto& e : out->emit) events.push_back(DumpJson(e));
+    for (const auto& s : out->send) {
+      if (!ValidateAgentId(s.to).ok()) {
+        act = Status::InvalidArgument("send to a bad agent id", s.to);
+        break;
+      }
+      Envelope env;
+      env.id = RandomHexId();
+      env.from = agent;
+      env.ts_ms = now;
+      env.body = s.body;
+      sends.emplace_back(s.to, std::move(env));
+    }
+    if (act.ok() && out->reply && w.has_message) {
+      std::string to = w.message.value("from", "");
+      Envelope env;
+      env.id = RandomHexId();
+      env.from = agent;
+      env.ts_ms = now;
+      env.body = *out->reply;
+      env.reply_to = w.message.value("id", "");
+      if (ValidateAgentId(to).ok() && to != agent) {
+        sends.emplace_back(to, std::move(env));  // a local agent, if it exists (checked below)
+      } else {
+        events.push_back(DumpJson(Json{
+            {"type", "reply"}, {"to", to}, {"in_reply_to", env.reply_to}, {"body", env.body}}));
+      }
+    }
+  }
+  phases.Mark(4);
+
+  // REMEMBER: one transaction, or only the failure record.
+  Json record{{"tick", in.tick},
+              {"agent", agent},
+              {"trigger", trigger_summary},
+              {"started_at", Rfc3339(now)}};
+  std::vector<std::string> delivered;  // agents whose inbox got a message
+  std::vector<std::string> committed_events;
+  Status commit = act;
+  if (commit.ok()) {
+    commit = db_->Write([&](Conn& c) -> Status {
+      delivered.clear();
+      committed_events.clear();
+      if (w.has_message) {
+        AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM inbox WHERE agent=? AND seq=?"));
+        d->Bind(1, agent).Bind(2, w.seq);
+        AGENT9_RETURN_IF_ERROR(d->Run());
+        if (c.Changes() == 0) return Status::Aborted("the message was removed during the tick");
+      }
+      std::string state_text = DumpJson(out->state ? *out->state : w.state_json);
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * u, c.Prepare("UPDATE agents SET state_json=?, tick_count=tick_count+1, "
+                              "last_tick_at=?, last_tick_cause=?, updated_at=?, "
+                              "state=CASE WHEN ? THEN 'hibernated' ELSE state END WHERE id=?"));
+      u->Bind(1, state_text).Bind(2, now).Bind(3, cause).Bind(4, now);
+      u->Bind(5, int64_t{out->hibernate ? 1 : 0}).Bind(6, agent);
+      AGENT9_RETURN_IF_ERROR(u->Run());
+      for (auto& [to, env] : sends) {
+        AGENT9_ASSIGN_OR_RETURN(bool exists, AgentExists(c, to));
+        if (!exists) {
+          if (!env.reply_to.empty()) {  // a reply to a sender that is not a local agent
+            std::string ev = DumpJson(Json{
+                {"type", "reply"}, {"to", to}, {"in_reply_to", env.reply_to}, {"body", env.body}});
+            AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
+            committed_events.push_back(ev);
+            continue;
+          }
+          return Status::NotFound("send to an agent that does not exist", to);
+        }
+        AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, EnqueueInTransaction(c, to, env, now));
+        if (!r.deadlettered) delivered.push_back(to);
+      }
+      for (const auto& ev : events) {
+        AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
+        committed_events.push_back(ev);
+      }
+      Json ok = record;
+      ok["result"] = "ok";
+      ok["error"] = nullptr;
+      ok["effects"] =
+          Json{{"sent", delivered.size()}, {"emitted", committed_events.size()}, {"alarms", 0}};
+      phases.Mark(5);
+      ok["phases_us"] = phases.ToJson();
+      ok["duration_us"] = MonoUs() - start_us;
+      return AppendTrajectory(c, agent, ok, w.config.retain_trajectory);
+    });
+  }
+  if (commit.code() == Code::kAborted) return After::kMore;  // someone took the message
+
+  if (commit.ok()) {
+    phases.Mark(6);
+    for (const auto& ev : committed_events) outbox_->Get(agent)->Append(ev + "\n");
+    for (const auto& to : delivered) Notify(to);
+    if (trace_) {
+      trace_->Record(agent, Json{{"ts", Rfc3339(now)},
+                                 {"type", "tick"},
+                                 {"tick", in.tick},
+                                 {"trigger", cause},
+                                 {"result", "ok"}});
+    }
+    if (out->hibernate) return After::kParked;
+    return w.has_message ? After::kMore : After::kIdle;
+  }
+
+  // The tick failed: commit only the failure record (and the attempt count).
+  std::string reason = commit.ToString();
+  bool deadlettered = false;
+  Status st = db_->Write([&](Conn& c) -> Status {
+    if (w.has_message) {
+      AGENT9_ASSIGN_OR_RETURN(
+          deadlettered, RecordFailedAttempt(c, agent, w.seq, w.config.max_attempts, reason, now));
+    }
+    Json failed = record;
+    failed["result"] = "error";
+    failed["error"] = reason;
+    failed["effects"] = Json{{"sent", 0}, {"emitted", 0}, {"alarms", 0}};
+    phases.Mark(5);
+    failed["phases_us"] = phases.ToJson();
+    failed["duration_us"] = MonoUs() - start_us;
+    return AppendTrajectory(c, agent, failed, w.config.retain_trajectory);
+  });
+  if (!st.ok()) LogError("recording a failed tick of " + agent + ": " + st.ToString());
+  if (trace_) {
+    trace_->Record(agent, Json{{"ts", Rfc3339(now)},
+                               {"type", "tick"},
+                               {"tick", in.tick},
+                               {"trigger", cause},
+                               {"result", "error"},
+                               {"error", reason},
+                               {"deadlettered", deadlettered}});
+  }
+  if (!w.has_message || deadlettered) return w.has_message ? After::kMore : After::kIdle;
+  int64_t delay = opts_.retry_base_ms << std::min<int64_t>(w.attempts, 16);
+  *retry_ms = std::min(delay, opts_.retry_max_ms);
+  return After::kRetry;
+}
+
+}  // namespace agent9
