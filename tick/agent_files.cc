@@ -278,15 +278,18 @@ class OutboxDir final : public Node {
   Deps deps_;
 };
 
-std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentService* agents) {
+std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentService* agents,
+                                 Engine* engine) {
   DocOps ops;
   ops.load = [agents, agent]() -> Result<std::string> {
     AGENT9_ASSIGN_OR_RETURN(AgentConfig c, agents->GetConfig(agent));
     return PrettyJson(c.ToJson());
   };
-  ops.commit = [agents, agent](std::string text) -> Status {
+  ops.commit = [agents, agent, engine](std::string text) -> Status {
     AGENT9_ASSIGN_OR_RETURN(AgentConfig c, AgentConfig::Parse(text));
-    return agents->SetConfig(agent, c);
+    AGENT9_RETURN_IF_ERROR(agents->SetConfig(agent, c));
+    if (engine) engine->Notify(agent);  // a new kind may run what queued meanwhile
+    return Status::OK();
   };
   ops.check_prefix = [](std::string_view p) -> Status {
     if (p.size() > 64 * 1024) return Status::TooLarge("config over 64 KiB");
@@ -387,8 +390,8 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
                         return s + "\n";
                       });
                     }});
-  table->push_back({"config", NodeType::kFile, [agents](NodeId id, const std::string& a) {
-                      return ConfigFile(id, a, agents);
+  table->push_back({"config", NodeType::kFile, [agents, engine](NodeId id, const std::string& a) {
+                      return ConfigFile(id, a, agents, engine);
                     }});
   table->push_back({"inbox", NodeType::kDir, [deps](NodeId id, const std::string& a) {
                       return std::make_shared<InboxDir>(id, a, deps);
