@@ -11,6 +11,7 @@
 #include "controlplane/control.h"
 #include "fs/base/log.h"
 #include "fs/base/path.h"
+#include "tick/exec_agent.h"
 
 namespace agent9 {
 namespace {
@@ -78,6 +79,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->trace_ = std::make_unique<StreamHub>();
   rt->outbox_ = std::make_unique<StreamHub>();
   rt->kinds_ = std::make_unique<AgentKinds>(AgentKinds::WithBuiltins());
+  rt->kinds_->Register("exec", std::make_shared<ExecAgent>(ExecOptions{}, rt->trace_.get()));
   EngineOptions eo;
   eo.workers = opts.tick_workers;
   rt->engine_ = std::make_unique<Engine>(rt->db_.get(), rt->agents_.get(), &rt->clock_,

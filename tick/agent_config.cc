@@ -49,7 +49,9 @@ Json AgentConfig::ToJson() const {
               {"timeout_ms", timeout_ms},
               {"inbox", {{"max_depth", max_depth}, {"overflow", OverflowName(overflow)}}},
               {"max_attempts", max_attempts},
-              {"retention", {{"events", retain_events}, {"trajectory", retain_trajectory}}}};
+              {"retention", {{"events", retain_events}, {"trajectory", retain_trajectory}}},
+              {"sandbox", sandbox},
+              {"network", network}};
 }
 
 Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
@@ -105,6 +107,9 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
           return Bad("inbox." + ik, "unknown field");
         }
       }
+    } else if (key == "sandbox" || key == "network") {
+      if (!v.is_boolean()) return Bad(key, "must be true or false");
+      (key == "sandbox" ? c.sandbox : c.network) = v.get<bool>();
     } else if (key == "retention") {
       if (!v.is_object()) return Bad(key, "must be an object");
       for (const auto& [rk, rv] : v.items()) {

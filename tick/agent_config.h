@@ -27,6 +27,8 @@ struct AgentConfig {
   int64_t max_attempts = 3;
   int64_t retain_events = 1000;
   int64_t retain_trajectory = 10'000;
+  bool sandbox = true;   // exec: run the program under bubblewrap
+  bool network = false;  // exec: let the sandbox reach the network
 
   // The full document with every default filled in.
   Json ToJson() const;

@@ -12,6 +12,7 @@
 
 #include "fs/base/json.h"
 #include "fs/base/status.h"
+#include "tick/agent_config.h"
 
 namespace agent9 {
 
@@ -19,8 +20,9 @@ struct TickInput {
   std::string agent_id;
   int64_t tick = 0;  // the number this tick gets if it commits
   int64_t now_ms = 0;
-  Json trigger;  // {"type":"message","seq","message":{envelope}} | {"type":"manual","reason"}
-  Json state;    // the state the last committed tick left
+  Json trigger;        // {"type":"message","seq","message":{envelope}} | {"type":"manual","reason"}
+  Json state;          // the state the last committed tick left
+  AgentConfig config;  // the agent's config (program, args, env, timeout_ms, sandbox, ...)
 };
 
 struct SendSpec {

@@ -66,6 +66,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   in.tick = w.tick_count + 1;
   in.now_ms = now;
   in.state = w.state_json;
+  in.config = w.config;
   Json trigger_summary;
   std::string cause;
   if (w.has_message) {

@@ -1,0 +1,143 @@
+#include "tick/exec_agent.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "tests/unit/testing/temp_dir.h"
+
+namespace agent9 {
+namespace {
+
+bool HaveBwrap() { return access("/usr/bin/bwrap", X_OK) == 0; }
+
+class ExecAgentTest : public ::testing::Test {
+ protected:
+  std::string Script(const std::string& name, const std::string& body) {
+    std::string path = dir_.File(name);
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    chmod(path.c_str(), 0755);
+    return path;
+  }
+  TickInput Input(const std::string& program, bool sandbox = true) {
+    TickInput in;
+    in.agent_id = "x";
+    in.tick = 1;
+    in.now_ms = 1000;
+    in.trigger = Json{{"type", "message"},
+                      {"seq", 1},
+                      {"message", {{"id", "m1"}, {"from", "http"}, {"body", {{"n", 7}}}}}};
+    in.state = Json::object();
+    in.config.kind = "exec";
+    in.config.program = program;
+    in.config.timeout_ms = 5000;
+    in.config.sandbox = sandbox;
+    return in;
+  }
+  void SetUp() override {
+    if (!HaveBwrap()) GTEST_SKIP() << "bubblewrap is not installed";
+  }
+  testing::TempDir dir_;
+  StreamHub trace_;
+  ExecAgent agent_{ExecOptions{}, &trace_};
+};
+
+TEST_F(ExecAgentTest, RunsTheProgramWithTheTickOnStdin) {
+  // The program lives under /tmp, which the sandbox replaces: it is bound in at its path.
+  auto prog = Script("echo.sh", R"(read -r line; echo "got: $line" >&2
+printf '{"state":{"seen":true},"reply":{"ok":1},"emit":[{"e":1}],"log":["hi"]}')");
+  auto out = agent_.Tick(Input(prog));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out->state)["seen"], true);
+  EXPECT_EQ((*out->reply)["ok"], 1);
+  ASSERT_EQ(out->emit.size(), 1u);
+  uint64_t pos = 0;
+  char buf[4096];
+  auto n = trace_.Get("x")->Read(&pos, std::as_writable_bytes(std::span(buf)), 0, nullptr);
+  ASSERT_TRUE(n.ok());
+  std::string trace(buf, *n);
+  EXPECT_NE(trace.find("got: {"), std::string::npos);  // stderr, with the JSON input
+  EXPECT_NE(trace.find("m1"), std::string::npos);
+  EXPECT_NE(trace.find("\"type\":\"log\""), std::string::npos);
+}
+
+TEST_F(ExecAgentTest, FailuresCarryTheirReason) {
+  auto timeout = Input(Script("sleep.sh", "sleep 10"));
+  timeout.config.timeout_ms = 200;
+  EXPECT_EQ(agent_.Tick(timeout).status().code(), Code::kDeadlineExceeded);
+  auto crash = agent_.Tick(Input(Script("crash.sh", "exit 3")));
+  EXPECT_NE(crash.status().message().find("exited with status 3"), std::string::npos);
+  auto killed = agent_.Tick(Input(Script("kill.sh", "kill -9 $$")));
+  EXPECT_NE(killed.status().message().find("signal 9"), std::string::npos);
+  auto bad = agent_.Tick(Input(Script("bad.sh", "echo not json")));
+  EXPECT_NE(bad.status().message().find("not one JSON object"), std::string::npos);
+  auto big = agent_.Tick(Input(Script("big.sh", "head -c 3000000 /dev/zero")));
+  EXPECT_EQ(big.status().code(), Code::kTooLarge);
+  auto missing = agent_.Tick(Input("/nonexistent/prog"));
+  EXPECT_EQ(missing.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(ExecAgentTest, TheSandboxRefusesNetworkAndWritesOutsideItsDirs) {
+  // A listener on the host's loopback: reachable unsandboxed, not from the sandbox.
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(s, 4), 0);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  std::string outside = dir_.File("outside-written");
+  auto prog = Script(
+      "probe.sh",
+      "cat >/dev/null\n"
+      "if python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", " +
+          std::to_string(port) +
+          "), 1)' 2>/dev/null; then net=open; else net=refused; fi\n"
+          "if touch /etc/agent9-probe " +
+          outside +
+          " 2>/dev/null; then fs=writable; else fs=readonly; fi\n"
+          "if touch /tmp/mine 2>/dev/null; then tmp=ok; else tmp=no; fi\n"
+          "printf '{\"state\":{\"net\":\"%s\",\"fs\":\"%s\",\"tmp\":\"%s\",\"cwd\":\"%s\"}}' "
+          "$net $fs $tmp \"$(pwd)\"");
+  auto boxed = agent_.Tick(Input(prog));
+  ASSERT_TRUE(boxed.ok()) << boxed.status().ToString();
+  EXPECT_EQ((*boxed->state)["net"], "refused");
+  EXPECT_EQ((*boxed->state)["fs"], "readonly");
+  EXPECT_EQ((*boxed->state)["tmp"], "ok");
+  EXPECT_EQ((*boxed->state)["cwd"], "/tmp");
+  EXPECT_NE(access(outside.c_str(), F_OK), 0);
+  // Unsandboxed (config.sandbox false) the same program reaches the listener: the probe works.
+  auto open = agent_.Tick(Input(prog, /*sandbox=*/false));
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ((*open->state)["net"], "open");
+  close(s);
+  unlink(outside.c_str());
+}
+
+TEST(ExecOutput, ParsesTheProtocolAndRejectsHostileOutput) {
+  auto ok = ExecAgent::ParseOutput(
+      R"({"state":{"a":1},"emit":[1],"send":[{"to":"b","body":2}],"reply":"r","hibernate":true,"log":["x",3]})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->hibernate);
+  EXPECT_EQ(ok->send[0].to, "b");
+  EXPECT_EQ(ok->log[1], "3");
+  EXPECT_TRUE(ExecAgent::ParseOutput("{}").ok());
+  EXPECT_TRUE(ExecAgent::ParseOutput(R"({"alarms":[]})").ok());
+  for (const char* bad : {"", "[]", "{", "1", R"({"emit":{}})", R"({"send":[{"body":1}]})",
+                          R"({"send":[{"to":5,"body":1}]})", R"({"hibernate":"yes"})",
+                          R"({"surprise":1})", "{} {}"}) {
+    EXPECT_FALSE(ExecAgent::ParseOutput(bad).ok()) << bad;
+  }
+  EXPECT_EQ(ExecAgent::ParseOutput(R"({"alarms":[{"in_ms":5}]})").status().code(),
+            Code::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace agent9
