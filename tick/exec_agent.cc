@@ -99,6 +99,7 @@ Result<RunResult> RunProcess(const std::vector<std::string>& argv,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);  // the daemon ignores it; the program gets the usual default
     // Nothing of the daemon's (database, sockets, /dev/fuse) leaks into the program.
     syscall(SYS_close_range, 3U, ~0U, 0U);
     execve(cargv[0], cargv.data(), cenv.data());
@@ -214,6 +215,11 @@ Result<TickOutput> ExecAgent::ParseOutput(std::string_view text) {
     }
   }
   return out;
+}
+
+ExecAgent::ExecAgent(ExecOptions opts, StreamHub* trace) : opts_(std::move(opts)), trace_(trace) {
+  // A program that exits without reading its input must not kill the daemon with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 Result<TickOutput> ExecAgent::Tick(const TickInput& in) {

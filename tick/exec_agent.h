@@ -24,8 +24,9 @@ struct ExecOptions {
 
 class ExecAgent final : public Agent {
  public:
-  // trace may be null.
-  ExecAgent(ExecOptions opts, StreamHub* trace) : opts_(std::move(opts)), trace_(trace) {}
+  // trace may be null. Sets SIGPIPE to ignored for the process (writing a tick's input to a
+  // program that already exited must fail the tick, not kill the daemon).
+  ExecAgent(ExecOptions opts, StreamHub* trace);
   Result<TickOutput> Tick(const TickInput& in) override;
 
   // Parses a program's stdout (exposed for tests and fuzzing).

@@ -71,6 +71,10 @@ TEST_F(ExecAgentTest, FailuresCarryTheirReason) {
   timeout.config.timeout_ms = 200;
   EXPECT_EQ(agent_.Tick(timeout).status().code(), Code::kDeadlineExceeded);
   auto crash = agent_.Tick(Input(Script("crash.sh", "exit 3")));
+  // A program that exits at once without reading a large input: EPIPE, not SIGPIPE.
+  auto early = Input(Script("early.sh", "exit 0"));
+  early.state = Json{{"big", std::string(1 << 20, 'x')}};
+  EXPECT_NE(agent_.Tick(early).status().message().find("not one JSON object"), std::string::npos);
   EXPECT_NE(crash.status().message().find("exited with status 3"), std::string::npos);
   auto killed = agent_.Tick(Input(Script("kill.sh", "kill -9 $$")));
   EXPECT_NE(killed.status().message().find("signal 9"), std::string::npos);
