@@ -224,19 +224,39 @@ std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService
                    if (engine) engine->Notify(agent);
                    return Status::OK();
                  }});
-  table->push_back(CtlCommand{"alarm", 1, 2, "alarm <in_ms> [payload]",
-                              [](const Caller&, const std::vector<std::string>& a) {
-                                AGENT9_ASSIGN_OR_RETURN(int64_t ms, ParsePositiveMs(a[0]));
-                                (void)ms;
-                                return Status::Unimplemented("alarm: alarms are not built yet");
-                              }});
-  table->push_back(CtlCommand{"cancel-alarm", 1, 1, "cancel-alarm <id>",
-                              [](const Caller&, const std::vector<std::string>&) {
-                                return Status::Unimplemented(
-                                    "cancel-alarm: alarms are not built yet");
-                              }});
-  return std::make_shared<CtlFile>(
-      id, agent, Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody}, std::move(table));
+  table->push_back(CtlCommand{
+      "alarm", 1, 2, "alarm <in_ms> [payload]",
+      [agents, agent, engine](const Caller&, const std::vector<std::string>& a) -> Status {
+        AGENT9_ASSIGN_OR_RETURN(int64_t ms, ParsePositiveMs(a[0]));
+        // The payload is JSON when it parses as JSON, else text.
+        Json payload = nullptr;
+        if (a.size() > 1) {
+          Json j = Json::parse(a[1], nullptr, false);
+          payload = j.is_discarded() ? Json(a[1]) : j;
+        }
+        AGENT9_RETURN_IF_ERROR(agents->AddAlarm(agent, ms, std::nullopt, payload).status());
+        if (engine) engine->WakeAlarms();
+        return Status::OK();
+      }});
+  table->push_back(
+      CtlCommand{"cancel-alarm", 1, 1, "cancel-alarm <id>",
+                 [agents, agent](const Caller&, const std::vector<std::string>& a) -> Status {
+                   int64_t alarm = 0;
+                   auto [p, ec] = std::from_chars(a[0].data(), a[0].data() + a[0].size(), alarm);
+                   if (ec != std::errc() || p != a[0].data() + a[0].size() || alarm <= 0) {
+                     return Status::InvalidArgument("cancel-alarm wants an alarm id", a[0]);
+                   }
+                   return agents->CancelAlarm(agent, alarm);
+                 }});
+  std::string usage;
+  for (const auto& c : *table) usage += c.usage + "\n";
+  ContentFn show = [agents, agent, usage]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(std::string alarms, agents->DescribeAlarms(agent));
+    return usage + alarms;
+  };
+  return std::make_shared<CtlFile>(id, agent,
+                                   Access{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody},
+                                   std::move(table), std::move(show));
 }
 
 // outbox/: emitted events as <seq>.json, and `stream` (new events, NDJSON).

@@ -30,12 +30,19 @@ struct SendSpec {
   Json body;
 };
 
+struct AlarmSpec {
+  int64_t in_ms = 0;
+  std::optional<int64_t> every_ms;  // recurring when set
+  Json payload;
+};
+
 // What a tick asks for (DESIGN 5.1); every field optional.
 struct TickOutput {
   std::optional<Json> state;
   std::vector<Json> emit;
   std::vector<SendSpec> send;
   std::optional<Json> reply;
+  std::vector<AlarmSpec> alarms;
   bool hibernate = false;
   std::vector<std::string> log;
 };

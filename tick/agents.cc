@@ -110,6 +110,19 @@ CREATE TABLE trajectory(
   PRIMARY KEY(agent, n)
 ) WITHOUT ROWID;
 )sql",
+    // 3: alarms.
+    R"sql(
+ALTER TABLE agents ADD COLUMN next_alarm INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE alarms(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  id INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  every_ms INTEGER,
+  payload TEXT NOT NULL,
+  PRIMARY KEY(agent, id)
+) WITHOUT ROWID;
+CREATE INDEX alarms_due ON alarms(due_at);
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -371,7 +384,8 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
     static const std::string kSql =
         "SELECT " + std::string(kAgentColumns) +
         ", inbox_count, dead_count, length(config) + length(state_json) + inbox_bytes + "
-        "dead_bytes + doc_bytes FROM agents WHERE id=?";
+        "dead_bytes + doc_bytes, (SELECT min(due_at) FROM alarms WHERE agent=agents.id) "
+        "FROM agents WHERE id=?";
     AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
     s->Bind(1, id);
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -387,7 +401,7 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
         {"tick_count", a.tick_count},
         {"queue_depth", s->Int(9)},
         {"deadletter_depth", s->Int(10)},
-        {"next_alarm_at", nullptr},
+        {"next_alarm_at", s->IsNull(12) ? Json(nullptr) : Json(Rfc3339(s->Int(12)))},
         {"storage_bytes", s->Int(11)}};
     return Status::OK();
   }));
@@ -542,6 +556,74 @@ Result<int64_t> AgentService::QueueDepth(std::string_view id) const {
     return Status::OK();
   }));
   return n;
+}
+
+// ---- alarms ------------------------------------------------------------------------------
+
+Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at,
+                                      std::optional<int64_t> every_ms, const Json& payload) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * n,
+                          c.Prepare("UPDATE agents SET next_alarm = next_alarm + 1 WHERE id=? "
+                                    "RETURNING next_alarm - 1"));
+  n->Bind(1, agent);
+  AGENT9_ASSIGN_OR_RETURN(bool row, n->Step());
+  int64_t id = row ? n->Int(0) : 0;
+  n->Reset();
+  if (!row) return Status::NotFound("no such agent", agent);
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("INSERT INTO alarms(agent, id, due_at, every_ms, payload) VALUES(?,?,?,?,?)"));
+  s->Bind(1, agent).Bind(2, id).Bind(3, due_at);
+  if (every_ms) {
+    s->Bind(4, *every_ms);
+  } else {
+    s->BindNull(4);
+  }
+  s->Bind(5, DumpJson(payload));
+  AGENT9_RETURN_IF_ERROR(s->Run());
+  return id;
+}
+
+Result<int64_t> AgentService::AddAlarm(std::string_view id, int64_t in_ms,
+                                       std::optional<int64_t> every_ms, const Json& payload) {
+  if (in_ms < 0) return Status::InvalidArgument("in_ms must not be negative");
+  if (every_ms && *every_ms < 10) return Status::InvalidArgument("every_ms must be at least 10");
+  int64_t alarm = 0;
+  int64_t due = clock_->NowMs() + in_ms;
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(alarm, AddAlarmInTransaction(c, id, due, every_ms, payload));
+    return Status::OK();
+  }));
+  NotifyEnqueued(id);
+  return alarm;
+}
+
+Status AgentService::CancelAlarm(std::string_view id, int64_t alarm) {
+  return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM alarms WHERE agent=? AND id=?"));
+    s->Bind(1, id).Bind(2, alarm);
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return c.Changes() ? Status::OK() : Status::NotFound("no such alarm", std::to_string(alarm));
+  });
+}
+
+Result<std::string> AgentService::DescribeAlarms(std::string_view id) const {
+  std::string out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT id, due_at, every_ms FROM alarms WHERE agent=? ORDER BY due_at, id"));
+    s->Bind(1, id);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out += "alarm " + std::to_string(s->Int(0)) + " due " + Rfc3339(s->Int(1));
+      if (!s->IsNull(2)) out += " every " + std::to_string(s->Int(2)) + "ms";
+      out += "\n";
+    }
+    return Status::OK();
+  }));
+  return out;
 }
 
 // ---- outbox and trajectory ---------------------------------------------------------------

@@ -62,6 +62,10 @@ struct DeadLetter {
 Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view agent, const Envelope& env,
                                            int64_t now_ms);
 
+// Adds an alarm inside the caller's transaction; returns its id.
+Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,
+                                      std::optional<int64_t> every_ms, const Json& payload);
+
 class AgentService {
  public:
   // db and clock must outlive the service.
@@ -98,6 +102,15 @@ class AgentService {
   Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
   Status DropInbox(std::string_view id, int64_t seq);
   Result<int64_t> QueueDepth(std::string_view id) const;
+
+  // ---- alarms ----
+  // A once (every_ms empty) or recurring alarm due in_ms from now; returns its id and wakes
+  // the engine. kNotFound, kInvalidArgument.
+  Result<int64_t> AddAlarm(std::string_view id, int64_t in_ms, std::optional<int64_t> every_ms,
+                           const Json& payload);
+  Status CancelAlarm(std::string_view id, int64_t alarm);
+  // Pending alarms as "<id> <due RFC 3339> [every <ms>]" lines, by due time.
+  Result<std::string> DescribeAlarms(std::string_view id) const;
 
   // ---- outbox and trajectory (written by the tick engine) ----
   // (seq, event JSON text, at) in seq order.

@@ -1,5 +1,6 @@
 #include "tick/engine.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "fs/base/log.h"
@@ -46,6 +47,7 @@ Status Engine::Start() {
   for (unsigned i = 0; i < std::max(1u, opts_.workers); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
+  alarm_thread_ = std::thread([this] { AlarmLoop(); });
   return Status::OK();
 }
 
@@ -56,8 +58,10 @@ void Engine::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  alarm_cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  if (alarm_thread_.joinable()) alarm_thread_.join();
   idle_cv_.notify_all();
 }
 
@@ -65,6 +69,52 @@ void Engine::Notify(std::string_view agent) {
   std::lock_guard<std::mutex> l(mu_);
   if (stop_) return;
   Enqueue(std::string(agent));
+}
+
+void Engine::WakeAlarms() {
+  std::lock_guard<std::mutex> l(mu_);
+  alarm_poke_ = true;
+  alarm_cv_.notify_all();
+}
+
+void Engine::AlarmLoop() {
+  for (;;) {
+    int64_t now = clock_->NowMs();
+    std::vector<std::string> due;
+    std::optional<int64_t> next;
+    Status st = db_->Read([&](Conn& c) -> Status {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d,
+                              c.Prepare("SELECT DISTINCT a.agent FROM alarms a JOIN agents g ON "
+                                        "g.id = a.agent WHERE a.due_at <= ? AND g.state = 'active' "
+                                        "AND g.kind != 'none'"));
+      d->Bind(1, now);
+      for (;;) {
+        AGENT9_ASSIGN_OR_RETURN(bool row, d->Step());
+        if (!row) break;
+        due.push_back(d->Text(0));
+      }
+      d->Reset();
+      AGENT9_ASSIGN_OR_RETURN(Stmt * n,
+                              c.Prepare("SELECT min(a.due_at) FROM alarms a JOIN agents g ON "
+                                        "g.id = a.agent WHERE a.due_at > ? AND g.state = 'active' "
+                                        "AND g.kind != 'none'"));
+      n->Bind(1, now);
+      AGENT9_ASSIGN_OR_RETURN(bool row, n->Step());
+      if (row && !n->IsNull(0)) next = n->Int(0);
+      return Status::OK();
+    });
+    if (!st.ok()) LogError("alarm scan: " + st.ToString());
+    std::unique_lock<std::mutex> l(mu_);
+    if (stop_) return;
+    for (const auto& a : due) Enqueue(a);
+    // Due alarms of an agent that is busy are looked at again within a second.
+    int64_t wait_ms = 1000;
+    if (next) wait_ms = std::clamp<int64_t>(*next - now, 1, 1000);
+    alarm_cv_.wait_for(l, std::chrono::milliseconds(wait_ms),
+                       [this] { return stop_ || alarm_poke_; });
+    alarm_poke_ = false;
+    if (stop_) return;
+  }
 }
 
 Status Engine::RequestTick(std::string_view agent, std::string reason) {

@@ -52,6 +52,9 @@ class Engine {
   // A manual tick. kInvalidArgument for agents of kind none; kNotFound for unknown agents.
   Status RequestTick(std::string_view agent, std::string reason);
 
+  // Re-reads the earliest alarm (call after adding one).
+  void WakeAlarms();
+
   // Blocks until no agent is queued, running or waiting to retry (tests, benchmarks).
   // Returns false on timeout.
   bool WaitIdle(int64_t timeout_ms);
@@ -69,6 +72,9 @@ class Engine {
   enum class After { kIdle, kMore, kRetry, kParked };
 
   void WorkerLoop();
+  // Sleeps until the earliest alarm of an active agent is due, then queues that agent.
+  // Alarms of hibernated agents are skipped: they never wake an agent.
+  void AlarmLoop();
   void Enqueue(const std::string& agent);  // mu_ held
   // Runs one tick of agent: its inbox head if any, else the manual trigger (then
   // *manual_used is set). *retry_ms is set for kRetry.
@@ -92,6 +98,9 @@ class Engine {
   std::multimap<int64_t, std::string> timers_;  // monotonic ms → agent to retry
   bool stop_ = false;
   std::vector<std::thread> workers_;
+  std::condition_variable alarm_cv_;
+  bool alarm_poke_ = false;
+  std::thread alarm_thread_;
 };
 
 }  // namespace agent9

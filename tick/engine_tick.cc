@@ -47,7 +47,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   phases.Mark(0);  // WAKE: taken off the ready queue
 
   // LOAD
-  auto loaded = LoadWork(db_, agent);
+  auto loaded = LoadWork(db_, agent, now);
   if (!loaded.ok()) {
     LogError("tick load of " + agent + ": " + loaded.status().ToString());
     *retry_ms = opts_.retry_max_ms;
@@ -57,7 +57,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   Work& w = **loaded;
   std::shared_ptr<Agent> impl = kinds_->Find(w.kind);
   if (w.state != "active" || !impl) return After::kParked;
-  if (!w.has_message && !manual) return After::kIdle;
+  if (!w.has_message && !w.has_alarm && !manual) return After::kIdle;
   phases.Mark(1);
 
   // PERCEIVE
@@ -77,6 +77,13 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
                            {"from", w.message.value("from", "")},
                            {"attempt", w.attempts + 1}};
     cause = "message";
+  } else if (w.has_alarm) {
+    in.trigger = Json{{"type", "alarm"},
+                      {"id", w.alarm_id},
+                      {"due_at", Rfc3339(w.alarm_due)},
+                      {"payload", w.alarm_payload}};
+    trigger_summary = Json{{"type", "alarm"}, {"id", w.alarm_id}, {"due_at", Rfc3339(w.alarm_due)}};
+    cause = "alarm";
   } else {
     *manual_used = true;
     in.trigger = Json{{"type", "manual"}, {"reason", *manual}};
@@ -147,6 +154,9 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         d->Bind(1, agent).Bind(2, w.seq);
         AGENT9_RETURN_IF_ERROR(d->Run());
         if (c.Changes() == 0) return Status::Aborted("the message was removed during the tick");
+      } else if (w.has_alarm) {
+        AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeAlarm(c, agent, w.alarm_id, w.alarm_every, now));
+        if (!live) return Status::Aborted("the alarm was cancelled during the tick");
       }
       std::string state_text = DumpJson(out->state ? *out->state : w.state_json);
       AGENT9_ASSIGN_OR_RETURN(
@@ -175,11 +185,16 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
         committed_events.push_back(ev);
       }
+      for (const auto& a : out->alarms) {
+        AGENT9_RETURN_IF_ERROR(
+            AddAlarmInTransaction(c, agent, now + a.in_ms, a.every_ms, a.payload).status());
+      }
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;
-      ok["effects"] =
-          Json{{"sent", delivered.size()}, {"emitted", committed_events.size()}, {"alarms", 0}};
+      ok["effects"] = Json{{"sent", delivered.size()},
+                           {"emitted", committed_events.size()},
+                           {"alarms", out->alarms.size()}};
       phases.Mark(5);
       ok["phases_us"] = phases.ToJson();
       ok["duration_us"] = MonoUs() - start_us;
@@ -192,6 +207,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     phases.Mark(6);
     for (const auto& ev : committed_events) outbox_->Get(agent)->Append(ev + "\n");
     for (const auto& to : delivered) Notify(to);
+    if (!out->alarms.empty()) WakeAlarms();
     if (trace_) {
       trace_->Record(agent, Json{{"ts", Rfc3339(now)},
                                  {"type", "tick"},
@@ -200,7 +216,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
                                  {"result", "ok"}});
     }
     if (out->hibernate) return After::kParked;
-    return w.has_message ? After::kMore : After::kIdle;
+    return w.has_message || w.has_alarm ? After::kMore : After::kIdle;
   }
 
   // The tick failed: commit only the failure record (and the attempt count).
@@ -230,7 +246,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
                                {"error", reason},
                                {"deadlettered", deadlettered}});
   }
-  if (!w.has_message || deadlettered) return w.has_message ? After::kMore : After::kIdle;
+  if (!w.has_message) return w.has_alarm ? After::kMore : After::kIdle;
+  if (deadlettered) return After::kMore;
   int64_t delay = opts_.retry_base_ms << std::min<int64_t>(w.attempts, 16);
   *retry_ms = std::min(delay, opts_.retry_max_ms);
   return After::kRetry;

@@ -209,7 +209,22 @@ Result<TickOutput> ExecAgent::ParseOutput(std::string_view text) {
       if (!v.is_array()) return Status::InvalidArgument("output: log must be an array");
       for (const auto& l : v) out.log.push_back(l.is_string() ? l.get<std::string>() : l.dump());
     } else if (k == "alarms") {
-      if (!v.empty()) return Status::Unimplemented("output: alarms are not supported yet");
+      if (!v.is_array()) return Status::InvalidArgument("output: alarms must be an array");
+      for (const auto& a : v) {
+        if (!a.is_object() || !a.contains("in_ms") || !a["in_ms"].is_number_integer() ||
+            a["in_ms"].get<int64_t>() < 0) {
+          return Status::InvalidArgument("output: each alarm needs a non-negative in_ms");
+        }
+        AlarmSpec spec{a["in_ms"].get<int64_t>(), std::nullopt,
+                       a.contains("payload") ? a["payload"] : Json(nullptr)};
+        if (a.contains("every_ms")) {
+          if (!a["every_ms"].is_number_integer() || a["every_ms"].get<int64_t>() < 10) {
+            return Status::InvalidArgument("output: every_ms must be an integer >= 10");
+          }
+          spec.every_ms = a["every_ms"].get<int64_t>();
+        }
+        out.alarms.push_back(std::move(spec));
+      }
     } else {
       return Status::InvalidArgument("output: unknown field", k);
     }

@@ -2,7 +2,7 @@
 
 namespace agent9 {
 
-Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent) {
+Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms) {
   std::optional<Work> out;
   AGENT9_RETURN_IF_ERROR(db->Read([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
@@ -31,6 +31,20 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent) {
       auto env = ParseJson(m->Text(1), "envelope");
       w.message = env.ok() ? *env : Json::object();
       w.attempts = m->Int(2);
+    }
+    m->Reset();
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * al, c.Prepare("SELECT id, due_at, every_ms, payload FROM alarms WHERE agent=? AND "
+                             "due_at<=? ORDER BY due_at LIMIT 1"));
+    al->Bind(1, agent).Bind(2, now_ms);
+    AGENT9_ASSIGN_OR_RETURN(bool due, al->Step());
+    if (due) {
+      w.has_alarm = true;
+      w.alarm_id = al->Int(0);
+      w.alarm_due = al->Int(1);
+      if (!al->IsNull(2)) w.alarm_every = al->Int(2);
+      auto p = ParseJson(al->Text(3), "alarm payload");
+      w.alarm_payload = p.ok() ? *p : Json(nullptr);
     }
     out = std::move(w);
     return Status::OK();
@@ -85,6 +99,21 @@ Result<bool> AgentExists(Conn& c, const std::string& id) {
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
   s->Reset();
   return row;
+}
+
+Result<bool> ConsumeAlarm(Conn& c, const std::string& agent, int64_t id,
+                          std::optional<int64_t> every_ms, int64_t now_ms) {
+  if (every_ms) {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * u,
+                            c.Prepare("UPDATE alarms SET due_at=? WHERE agent=? AND id=?"));
+    u->Bind(1, now_ms + *every_ms).Bind(2, agent).Bind(3, id);
+    AGENT9_RETURN_IF_ERROR(u->Run());
+  } else {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM alarms WHERE agent=? AND id=?"));
+    d->Bind(1, agent).Bind(2, id);
+    AGENT9_RETURN_IF_ERROR(d->Run());
+  }
+  return c.Changes() > 0;
 }
 
 Result<bool> RecordFailedAttempt(Conn& c, const std::string& agent, int64_t seq,

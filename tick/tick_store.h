@@ -23,10 +23,20 @@ struct Work {
   int64_t seq = 0;
   Json message;  // the envelope
   int64_t attempts = 0;
+  bool has_alarm = false;  // an alarm due now (the earliest)
+  int64_t alarm_id = 0;
+  int64_t alarm_due = 0;
+  std::optional<int64_t> alarm_every;
+  Json alarm_payload;
 };
 
-// nullopt when the agent does not exist.
-Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent);
+// nullopt when the agent does not exist. now_ms decides which alarms are due.
+Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms);
+// Consumes a fired alarm: deletes a once alarm, moves a recurring one to now + every (so an
+// alarm overdue after downtime fires once, not once per missed period). false when the
+// alarm is gone (cancelled meanwhile).
+Result<bool> ConsumeAlarm(Conn& c, const std::string& agent, int64_t id,
+                          std::optional<int64_t> every_ms, int64_t now_ms);
 // Appends one trajectory record and drops records beyond `retain`.
 Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t retain);
 // Appends one outbox event (JSON text) and drops events beyond `retain`; returns its seq.

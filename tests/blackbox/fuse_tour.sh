@@ -61,8 +61,10 @@ expect_contains "$msg" "unknown control message: explode" "ctl error read"
 echo hibernate > "$M/agents/alice/ctl"
 expect_contains "$(cat "$M/agents/alice/status")" '"state": "hibernated"' "hibernated"
 echo wake > "$M/agents/alice/ctl"
-if { echo "alarm 100 hi" > "$M/agents/alice/ctl"; } 2>"$A9_ROOT/err"; then fail "alarm should be unsupported"; fi
-expect_eq EOPNOTSUPP "$(errno_class "$(cat "$A9_ROOT/err")")" "alarm errno"
+echo '{"description":"x"}' > "$M/agents/alice/goals/r1.json"
+if { mv "$M/agents/alice/goals/r1.json" "$M/agents/alice/goals/r2.json"; } 2>"$A9_ROOT/err"; then fail "rename should be unsupported"; fi
+expect_eq EOPNOTSUPP "$(errno_class "$(cat "$A9_ROOT/err")")" "rename errno"
+rm "$M/agents/alice/goals/r1.json"
 # alice is an echo agent now (config above): it answers its inbox and manual ticks.
 echo "tick by hand" > "$M/agents/alice/ctl"
 for _ in $(seq 1 100); do grep -q '"type":"manual"' "$M/agents/alice/logs/trajectory" && break; sleep 0.05; done

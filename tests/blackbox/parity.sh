@@ -43,7 +43,7 @@ err_pair ENOENT 404 "cat $M/agents/alice/nope" GET /v1/fs/agents/alice/nope
 err_pair ENOENT 404 "cat $M/agents/carol/status" GET /v1/fs/agents/carol/status
 err_pair EINVAL 400 "echo '{\"priority\":1}' > $M/agents/alice/goals/g.json" PUT /v1/fs/agents/alice/goals/g.json '{"priority":1}'
 err_pair EINVAL 400 "echo explode > $M/agents/alice/ctl" POST /v1/fs/agents/alice/ctl explode
-err_pair EOPNOTSUPP 501 "echo alarm 100 hi > $M/agents/alice/ctl" POST /v1/fs/agents/alice/ctl 'alarm 100 hi'
+err_pair EINVAL 400 "echo alarm soon > $M/agents/alice/ctl" POST /v1/fs/agents/alice/ctl 'alarm soon'
 err_pair EINVAL 400 "echo tick > $M/agents/alice/ctl" POST /v1/fs/agents/alice/ctl tick
 err_pair EISDIR 400 "echo x > $M/agents/alice/goals" PUT /v1/fs/agents/alice/goals x
 err_pair EEXIST 409 "mkdir $M/agents/bob" POST /v1/agents '{"id":"bob"}'

@@ -179,7 +179,13 @@ TEST_F(AgentFilesTest, CtlVerbs) {
   EXPECT_EQ((*ParseJson(Read("/agents/alice/status", admin_)))["state"], "active");
   EXPECT_EQ(Write("/agents/alice/ctl", "tick", admin_).code(), Code::kUnimplemented);
   EXPECT_EQ(Write("/agents/alice/ctl", "alarm soon", admin_).code(), Code::kInvalidArgument);
-  EXPECT_EQ(Write("/agents/alice/ctl", "alarm 100 hi", admin_).code(), Code::kUnimplemented);
+  EXPECT_TRUE(Write("/agents/alice/ctl", "alarm 100 {\"k\":1}", admin_).ok());
+  EXPECT_NE(Read("/agents/alice/ctl", admin_).find("alarm 1 due "), std::string::npos);
+  EXPECT_NE((*ParseJson(Read("/agents/alice/status", admin_)))["next_alarm_at"], nullptr);
+  EXPECT_EQ(Write("/agents/alice/ctl", "cancel-alarm one", admin_).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Write("/agents/alice/ctl", "cancel-alarm 1", admin_).ok());
+  EXPECT_EQ(Write("/agents/alice/ctl", "cancel-alarm 1", admin_).code(), Code::kNotFound);
+  EXPECT_EQ((*ParseJson(Read("/agents/alice/status", admin_)))["next_alarm_at"], nullptr);
   EXPECT_EQ(Write("/agents/alice/ctl", "dance", admin_).code(), Code::kInvalidArgument);
   EXPECT_EQ(Write("/agents/alice/ctl", "wake", Caller::Agent("bob")).code(),
             Code::kPermissionDenied);

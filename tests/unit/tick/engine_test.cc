@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "tests/unit/testing/agent_store.h"
 
@@ -215,6 +216,71 @@ TEST_F(EngineTest, MessagesQueuedWhileStoppedRunAtStart) {
   StartEngine();
   ASSERT_TRUE(engine_->WaitIdle(20'000));
   EXPECT_EQ(Status("r")["tick_count"], 5);
+}
+
+// Polls until pred holds (alarms fire from the engine's own thread); false after 10 s.
+template <typename Pred>
+bool Eventually(Pred pred) {
+  for (int i = 0; i < 1000; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST_F(EngineTest, AlarmsFireOnceAndRecurringOnesSkipMissedPeriods) {
+  Create("a", "probe");
+  StartEngine();
+  ASSERT_TRUE(agents_->AddAlarm("a", 0, std::nullopt, Json{{"wake", "up"}}).ok());
+  engine_->WakeAlarms();
+  ASSERT_TRUE(Eventually([&] { return Status("a")["tick_count"] == 1; }));
+  auto rec = ParseJson(agents_->Trajectory("a")->back());
+  EXPECT_EQ((*rec)["trigger"]["type"], "alarm");
+  EXPECT_TRUE(Status("a")["next_alarm_at"].is_null());  // a once alarm is consumed
+
+  // Recurring every second; the (fake) clock then jumps five periods: it fires once, not 5x.
+  ASSERT_TRUE(agents_->AddAlarm("a", 0, 1000, Json(nullptr)).ok());
+  engine_->WakeAlarms();
+  ASSERT_TRUE(Eventually([&] { return Status("a")["tick_count"] == 2; }));
+  clock_.AdvanceMs(5000);
+  engine_->WakeAlarms();
+  ASSERT_TRUE(Eventually([&] { return Status("a")["tick_count"] == 3; }));
+  ASSERT_TRUE(engine_->WaitIdle(10'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Status("a")["tick_count"], 3);
+  EXPECT_EQ(Status("a")["next_alarm_at"], Rfc3339(clock_.NowMs() + 1000));
+}
+
+TEST_F(EngineTest, AlarmsNeverWakeAHibernatedAgent) {
+  Create("h", "probe");
+  ASSERT_TRUE(agents_->SetLifecycle("h", "hibernated").ok());
+  StartEngine();
+  ASSERT_TRUE(agents_->AddAlarm("h", 0, std::nullopt, Json(nullptr)).ok());
+  engine_->WakeAlarms();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Status("h")["tick_count"], 0);
+  ASSERT_TRUE(agents_->SetLifecycle("h", "active").ok());
+  engine_->Notify("h");
+  ASSERT_TRUE(Eventually([&] { return Status("h")["tick_count"] == 1; }));
+}
+
+TEST_F(EngineTest, ProgramsSetAlarmsAtomicallyWithTheirTick) {
+  class Setter final : public Agent {
+   public:
+    Result<TickOutput> Tick(const TickInput& in) override {
+      TickOutput out;
+      if (in.trigger["type"] == "manual") out.alarms.push_back(AlarmSpec{0, std::nullopt, 7});
+      return out;
+    }
+  };
+  kinds_.Register("setter", std::make_shared<Setter>());
+  Create("s", "setter");
+  StartEngine();
+  ASSERT_TRUE(engine_->RequestTick("s", "go").ok());
+  ASSERT_TRUE(Eventually([&] { return Status("s")["tick_count"] == 2; }));
+  auto traj = agents_->Trajectory("s");
+  EXPECT_EQ((*ParseJson((*traj)[0]))["effects"]["alarms"], 1);
+  EXPECT_EQ((*ParseJson((*traj)[1]))["trigger"]["type"], "alarm");
 }
 
 TEST_F(EngineTest, RetentionBoundsOutboxAndTrajectory) {

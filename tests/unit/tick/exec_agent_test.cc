@@ -134,13 +134,18 @@ TEST(ExecOutput, ParsesTheProtocolAndRejectsHostileOutput) {
   EXPECT_EQ(ok->log[1], "3");
   EXPECT_TRUE(ExecAgent::ParseOutput("{}").ok());
   EXPECT_TRUE(ExecAgent::ParseOutput(R"({"alarms":[]})").ok());
-  for (const char* bad : {"", "[]", "{", "1", R"({"emit":{}})", R"({"send":[{"body":1}]})",
-                          R"({"send":[{"to":5,"body":1}]})", R"({"hibernate":"yes"})",
-                          R"({"surprise":1})", "{} {}"}) {
+  auto alarms = ExecAgent::ParseOutput(
+      R"({"alarms":[{"in_ms":5,"payload":1},{"in_ms":0,"every_ms":60000}]})");
+  ASSERT_TRUE(alarms.ok());
+  EXPECT_EQ(alarms->alarms.size(), 2u);
+  EXPECT_EQ(*alarms->alarms[1].every_ms, 60000);
+  for (const char* bad :
+       {"", "[]", "{", "1", R"({"emit":{}})", R"({"send":[{"body":1}]})",
+        R"({"send":[{"to":5,"body":1}]})", R"({"hibernate":"yes"})", R"({"surprise":1})", "{} {}",
+        R"({"alarms":[{"in_ms":-1}]})", R"({"alarms":[{"payload":1}]})",
+        R"({"alarms":[{"in_ms":1,"every_ms":1}]})", R"({"alarms":{}})"}) {
     EXPECT_FALSE(ExecAgent::ParseOutput(bad).ok()) << bad;
   }
-  EXPECT_EQ(ExecAgent::ParseOutput(R"({"alarms":[{"in_ms":5}]})").status().code(),
-            Code::kUnimplemented);
 }
 
 }  // namespace
