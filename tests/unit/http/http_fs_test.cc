@@ -14,13 +14,7 @@ using testing::TestServer;
 class HttpFsTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_GT(srv_.port, 0); }
-  httplib::Client Client(const std::string& token = "admin-token") {
-    httplib::Client c("127.0.0.1", srv_.port);
-    c.set_url_encode(false);
-    c.set_read_timeout(10, 0);
-    if (!token.empty()) c.set_bearer_token_auth(token);
-    return c;
-  }
+  httplib::Client Client(const std::string& token = "admin-token") { return srv_.Client(token); }
   static std::string Error(const httplib::Result& r) {
     auto j = ParseJsonObject(r ? r->body : "");
     return j.ok() ? j->value("error", "") : "(not json: " + (r ? r->body : "") + ")";

@@ -9,6 +9,8 @@
 // Thread-safety: the fakes are thread-safe (the server calls them from its workers).
 #pragma once
 
+#include <httplib.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -223,6 +225,14 @@ struct TestServer {
     return o;
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  // A client of this server; token "" sends no Authorization header.
+  httplib::Client Client(const std::string& token = "admin-token") const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_url_encode(false);
+    c.set_read_timeout(10, 0);
+    if (!token.empty()) c.set_bearer_token_auth(token);
+    return c;
+  }
 
   std::shared_ptr<Stream> stream = std::make_shared<Stream>();
   std::shared_ptr<MemDocStore> docs = std::make_shared<MemDocStore>();
