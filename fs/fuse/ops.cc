@@ -128,13 +128,19 @@ struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino) {
   return st;
 }
 
-// Hands the kernel a reference to node under ino (lookup, create, mkdir).
-void ReplyEntry(FuseContext& c, Reply& r, std::shared_ptr<Node> node, uint64_t ino) {
+// The entry the kernel gets for node under ino; no caching (timeouts 0).
+fuse_entry_param EntryFor(FuseContext& c, const Node& node, uint64_t ino) {
   fuse_entry_param e{};
   e.ino = ino;
-  e.attr = AttrOf(c, *node, ino);
+  e.attr = AttrOf(c, node, ino);
   e.attr_timeout = kTimeout;
   e.entry_timeout = kTimeout;
+  return e;
+}
+
+// Hands the kernel a reference to node under ino (lookup, mkdir).
+void ReplyEntry(FuseContext& c, Reply& r, std::shared_ptr<Node> node, uint64_t ino) {
+  fuse_entry_param e = EntryFor(c, *node, ino);
   c.inodes.Remember(ino, std::move(node));
   if (!r.Entry(e)) c.inodes.Forget(ino, 1);
 }
@@ -303,11 +309,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
     fi->nonseekable = 0;
     fi->keep_cache = 0;
     fi->fh = c.handles.Add(std::move(f));
-    fuse_entry_param e{};
-    e.ino = ino;
-    e.attr = AttrOf(c, *node, ino);
-    e.attr_timeout = kTimeout;
-    e.entry_timeout = kTimeout;
+    fuse_entry_param e = EntryFor(c, *node, ino);
     c.inodes.Remember(ino, std::move(node));
     if (!r.Create(e, *fi)) {
       c.handles.Remove(fi->fh);
