@@ -80,6 +80,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->outbox_ = std::make_unique<StreamHub>();
   rt->kinds_ = std::make_unique<AgentKinds>(AgentKinds::WithBuiltins());
   rt->kinds_->Register("exec", std::make_shared<ExecAgent>(ExecOptions{}, rt->trace_.get()));
+  rt->agents_->SetKinds(rt->kinds_->Names());
   EngineOptions eo;
   eo.workers = opts.tick_workers;
   rt->engine_ = std::make_unique<Engine>(rt->db_.get(), rt->agents_.get(), &rt->clock_,

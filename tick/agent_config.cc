@@ -35,8 +35,14 @@ std::string_view OverflowName(Overflow o) {
   return "reject";
 }
 
-bool IsKnownKind(std::string_view kind) {
-  return kind == "none" || kind == "echo" || kind == "exec";
+Status ValidateKindName(std::string_view kind) {
+  bool ok = !kind.empty() && kind.size() <= 63;
+  for (size_t i = 0; ok && i < kind.size(); ++i) {
+    char ch = kind[i];
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+    ok = alnum || (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
+  }
+  return ok ? Status::OK() : Bad("kind", "not a kind name");
 }
 
 Json AgentConfig::ToJson() const {
@@ -61,7 +67,7 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
     if (key == "kind") {
       if (!v.is_string()) return Bad(key, "must be a string");
       c.kind = v.get<std::string>();
-      if (!IsKnownKind(c.kind)) return Bad(key, "unknown kind (want none, echo or exec)");
+      AGENT9_RETURN_IF_ERROR(ValidateKindName(c.kind));
     } else if (key == "program") {
       if (!v.is_string()) return Bad(key, "must be a string");
       c.program = v.get<std::string>();

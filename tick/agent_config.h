@@ -38,7 +38,8 @@ struct AgentConfig {
 };
 
 std::string_view OverflowName(Overflow o);
-// Known agent kinds: "none", "echo", "exec".
-bool IsKnownKind(std::string_view kind);
+// A kind's name is syntactically valid ([a-z0-9][a-z0-9._-]{0,62}). Whether the kind exists
+// is the AgentService's check (AgentService::SetKinds), since embedders register kinds.
+Status ValidateKindName(std::string_view kind);
 
 }  // namespace agent9

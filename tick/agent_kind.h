@@ -69,6 +69,11 @@ class AgentKinds {
   void Register(std::string name, std::shared_ptr<Agent> agent) {
     kinds_[std::move(name)] = std::move(agent);
   }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, agent] : kinds_) out.push_back(name);
+    return out;
+  }
   // nullptr for unknown kinds and for "none".
   std::shared_ptr<Agent> Find(const std::string& name) const {
     auto it = kinds_.find(name);

@@ -123,6 +123,20 @@ CREATE TABLE alarms(
 ) WITHOUT ROWID;
 CREATE INDEX alarms_due ON alarms(due_at);
 )sql",
+    // 4: the init and event triggers; attempts for every trigger that is not a message.
+    R"sql(
+ALTER TABLE agents ADD COLUMN init_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN init_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alarms ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE events_in(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(agent, seq)
+) WITHOUT ROWID;
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -166,18 +180,28 @@ Status RequireAgent(Conn& c, std::string_view id) {
   return n ? Status::OK() : Status::NotFound("no such agent", id);
 }
 
+}  // namespace
+
+Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column) {
+  std::string col(column);
+  std::string sql =
+      "UPDATE agents SET " + col + " = " + col + " + 1 WHERE id=? RETURNING " + col + " - 1";
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, agent);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  int64_t v = row ? s->Int(0) : 0;
+  s->Reset();
+  if (!row) return Status::NotFound("no such agent", agent);
+  return v;
+}
+
+namespace {
+
 // Appends an envelope to the inbox with the agent's next seq.
 Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& msg_id,
                             const std::string& sender, int64_t ts, const std::string& envelope,
                             int64_t attempts) {
-  AGENT9_ASSIGN_OR_RETURN(
-      Stmt * s,
-      c.Prepare("UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
-  s->Bind(1, agent);
-  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
-  if (!row) return Status::NotFound("no such agent", agent);
-  int64_t seq = s->Int(0);
-  s->Reset();
+  AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextAgentCounter(c, agent, "next_seq"));
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * ins, c.Prepare("INSERT INTO inbox(agent, seq, msg_id, sender, ts, envelope, attempts) "
                             "VALUES(?,?,?,?,?,?,?)"));
@@ -191,8 +215,10 @@ Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& 
 
 Status AgentService::Migrate(Database& db) { return db.Migrate("core", kSchema); }
 
-Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& config) {
+Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& config,
+                                       bool run_init) {
   AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  AGENT9_RETURN_IF_ERROR(CheckKind(config.kind));
   int64_t now = clock_->NowMs();
   std::string cfg = DumpJson(config.ToJson());
   Status st = db_->Write([&](Conn& c) -> Status {
@@ -201,13 +227,15 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * s,
         c.Prepare(
-            "INSERT INTO agents(id, kind, config, max_depth, overflow, created_at, updated_at) "
-            "VALUES(?,?,?,?,?,?,?)"));
+            "INSERT INTO agents(id, kind, config, max_depth, overflow, created_at, updated_at, "
+            "init_pending) VALUES(?,?,?,?,?,?,?,?)"));
     s->Bind(1, id).Bind(2, config.kind).Bind(3, cfg).Bind(4, config.max_depth);
     s->Bind(5, OverflowName(config.overflow)).Bind(6, now).Bind(7, now);
+    s->Bind(8, int64_t{run_init ? 1 : 0});
     return s->Run();
   });
   AGENT9_RETURN_IF_ERROR(st);
+  if (run_init) NotifyEnqueued(id);
   return Get(id);
 }
 
@@ -280,7 +308,21 @@ Result<AgentConfig> AgentService::GetConfig(std::string_view id) const {
   return AgentConfig::Parse(text);
 }
 
+void AgentService::SetKinds(std::vector<std::string> kinds) { kinds_ = std::move(kinds); }
+
+Status AgentService::CheckKind(std::string_view kind) const {
+  AGENT9_RETURN_IF_ERROR(ValidateKindName(kind));
+  if (kinds_.empty() || kind == "none") return Status::OK();
+  std::string known = "none";
+  for (const auto& k : kinds_) {
+    if (k == kind) return Status::OK();
+    known += ", " + k;
+  }
+  return Status::InvalidArgument("unknown kind '" + std::string(kind) + "' (known: " + known + ")");
+}
+
 Status AgentService::SetConfig(std::string_view id, const AgentConfig& config) {
+  AGENT9_RETURN_IF_ERROR(CheckKind(config.kind));
   std::string cfg = DumpJson(config.ToJson());
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {
@@ -447,14 +489,7 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
       del->Bind(1, id);
       AGENT9_RETURN_IF_ERROR(del->Run());
     } else {  // deadletter
-      AGENT9_ASSIGN_OR_RETURN(
-          Stmt * s,
-          c.Prepare("UPDATE agents SET next_seq = next_seq + 1 WHERE id=? RETURNING next_seq - 1"));
-      s->Bind(1, id);
-      AGENT9_ASSIGN_OR_RETURN(bool r, s->Step());
-      (void)r;
-      out.seq = s->Int(0);
-      s->Reset();
+      AGENT9_ASSIGN_OR_RETURN(out.seq, NextAgentCounter(c, id, "next_seq"));
       AGENT9_ASSIGN_OR_RETURN(
           Stmt * dl, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
                                "VALUES(?,?,?,?,0,?)"));
@@ -562,14 +597,7 @@ Result<int64_t> AgentService::QueueDepth(std::string_view id) const {
 
 Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at,
                                       std::optional<int64_t> every_ms, const Json& payload) {
-  AGENT9_ASSIGN_OR_RETURN(Stmt * n,
-                          c.Prepare("UPDATE agents SET next_alarm = next_alarm + 1 WHERE id=? "
-                                    "RETURNING next_alarm - 1"));
-  n->Bind(1, agent);
-  AGENT9_ASSIGN_OR_RETURN(bool row, n->Step());
-  int64_t id = row ? n->Int(0) : 0;
-  n->Reset();
-  if (!row) return Status::NotFound("no such agent", agent);
+  AGENT9_ASSIGN_OR_RETURN(int64_t id, NextAgentCounter(c, agent, "next_alarm"));
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * s,
       c.Prepare("INSERT INTO alarms(agent, id, due_at, every_ms, payload) VALUES(?,?,?,?,?)"));
@@ -582,6 +610,29 @@ Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t d
   s->Bind(5, DumpJson(payload));
   AGENT9_RETURN_IF_ERROR(s->Run());
   return id;
+}
+
+Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,
+                                      int64_t now_ms) {
+  // Events share the inbox's sequence, so a dead-lettered event keeps its number.
+  AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextAgentCounter(c, agent, "next_seq"));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("INSERT INTO events_in(agent, seq, event, at) VALUES(?,?,?,?)"));
+  s->Bind(1, agent).Bind(2, seq).Bind(3, DumpJson(event)).Bind(4, now_ms);
+  AGENT9_RETURN_IF_ERROR(s->Run());
+  return seq;
+}
+
+Result<int64_t> AgentService::AddEvent(std::string_view id, const Json& event) {
+  if (!event.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  int64_t seq = 0;
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(seq, AddEventInTransaction(c, id, event, now));
+    return Status::OK();
+  }));
+  NotifyEnqueued(id);
+  return seq;
 }
 
 Result<int64_t> AgentService::AddAlarm(std::string_view id, int64_t in_ms,

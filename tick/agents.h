@@ -66,6 +66,15 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view agent, cons
 Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,
                                       std::optional<int64_t> every_ms, const Json& payload);
 
+// Bumps one of the agent's counter columns (next_seq, next_event, next_record, next_alarm)
+// and returns its value before the bump. kNotFound.
+Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
+
+// Queues an event for agent (the `event` trigger: a job, session or payment finished) inside
+// the caller's transaction; returns its seq. kNotFound.
+Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,
+                                      int64_t now_ms);
+
 class AgentService {
  public:
   // db and clock must outlive the service.
@@ -74,7 +83,14 @@ class AgentService {
   // Creates or upgrades the core schema.
   static Status Migrate(Database& db);
 
-  Result<AgentInfo> Create(std::string_view id, const AgentConfig& config);
+  // The kinds Create and SetConfig accept besides "none" (the engine's registered kinds).
+  // Unset (the default): any syntactically valid kind. Call before traffic starts.
+  void SetKinds(std::vector<std::string> kinds);
+  // kInvalidArgument naming the known kinds.
+  Status CheckKind(std::string_view kind) const;
+
+  // run_init=false skips the init tick (an imported agent, which has had its own).
+  Result<AgentInfo> Create(std::string_view id, const AgentConfig& config, bool run_init = true);
   Status Delete(std::string_view id);
   Result<AgentInfo> Get(std::string_view id) const;
   Result<bool> Exists(std::string_view id) const;
@@ -112,6 +128,11 @@ class AgentService {
   // Pending alarms as "<id> <due RFC 3339> [every <ms>]" lines, by due time.
   Result<std::string> DescribeAlarms(std::string_view id) const;
 
+  // ---- events ----
+  // Queues an event for the agent's `event` trigger and wakes the engine. Modules whose work
+  // finishes asynchronously (compute jobs, container sessions, payments) call this.
+  Result<int64_t> AddEvent(std::string_view id, const Json& event);
+
   // ---- outbox and trajectory (written by the tick engine) ----
   // (seq, event JSON text, at) in seq order.
   Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> ListOutbox(
@@ -138,6 +159,7 @@ class AgentService {
  private:
   Database* db_;
   const Clock* clock_;
+  std::vector<std::string> kinds_;  // set once before traffic; read-only afterwards
   mutable Mutex listener_mu_;
   std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);
 };

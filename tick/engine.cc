@@ -33,8 +33,10 @@ Engine::~Engine() { Stop(); }
 Status Engine::Start() {
   std::vector<std::string> ready;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT id FROM agents WHERE inbox_count > 0 AND "
-                                                "state = 'active' AND kind != 'none'"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("SELECT id FROM agents WHERE state = 'active' AND kind != 'none' AND "
+                            "(inbox_count > 0 OR init_pending = 1 OR EXISTS (SELECT 1 FROM "
+                            "events_in e WHERE e.agent = agents.id))"));
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
@@ -136,7 +138,8 @@ void Engine::Enqueue(const std::string& agent) {
     s.again = true;
     return;
   }
-  if (s.queued) return;
+  // A failed trigger waits out its backoff; the retry timer queues the agent.
+  if (s.queued || s.retry_pending) return;
   s.queued = true;
   ready_.push_back(agent);
   cv_.notify_one();

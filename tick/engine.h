@@ -5,8 +5,10 @@
 // consumes the trigger message and writes the new state, emitted events, messages sent to
 // other agents and the trajectory record together. A failed tick commits only its failure
 // record; the trigger is retried with backoff and dead-lettered after max_attempts.
-// Triggers today: message (the inbox head) and manual (ctl tick). Idle agents hold no
-// memory here: an agent has a slot only while it is queued, running or waiting to retry.
+// Triggers, in priority order: init (the first tick after creation), message (the inbox
+// head), event (AgentService::AddEvent), alarm (due alarms) and manual (ctl tick). Idle
+// agents hold no memory here: an agent has a slot only while it is queued, running or
+// waiting to retry.
 // Thread-safety: all public methods are thread-safe.
 #pragma once
 

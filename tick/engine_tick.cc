@@ -57,7 +57,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   Work& w = **loaded;
   std::shared_ptr<Agent> impl = kinds_->Find(w.kind);
   if (w.state != "active" || !impl) return After::kParked;
-  if (!w.has_message && !w.has_alarm && !manual) return After::kIdle;
+  const TriggerKind trigger = PickTrigger(w, manual.has_value());
+  if (trigger == TriggerKind::kNone) return After::kIdle;
   phases.Mark(1);
 
   // PERCEIVE
@@ -67,29 +68,46 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   in.now_ms = now;
   in.state = w.state_json;
   in.config = w.config;
+  const std::string cause = TriggerName(trigger);
   Json trigger_summary;
-  std::string cause;
-  if (w.has_message) {
-    in.trigger = Json{{"type", "message"}, {"seq", w.seq}, {"message", w.message}};
-    trigger_summary = Json{{"type", "message"},
-                           {"seq", w.seq},
-                           {"message_id", w.message.value("id", "")},
-                           {"from", w.message.value("from", "")},
-                           {"attempt", w.attempts + 1}};
-    cause = "message";
-  } else if (w.has_alarm) {
-    in.trigger = Json{{"type", "alarm"},
-                      {"id", w.alarm_id},
-                      {"due_at", Rfc3339(w.alarm_due)},
-                      {"payload", w.alarm_payload}};
-    trigger_summary = Json{{"type", "alarm"}, {"id", w.alarm_id}, {"due_at", Rfc3339(w.alarm_due)}};
-    cause = "alarm";
-  } else {
-    *manual_used = true;
-    in.trigger = Json{{"type", "manual"}, {"reason", *manual}};
-    trigger_summary = in.trigger;
-    cause = "manual";
+  switch (trigger) {
+    case TriggerKind::kInit:
+      in.trigger = Json{{"type", "init"}};
+      trigger_summary = Json{{"type", "init"}, {"attempt", w.init_attempts + 1}};
+      break;
+    case TriggerKind::kMessage:
+      in.trigger = Json{{"type", "message"}, {"seq", w.seq}, {"message", w.message}};
+      trigger_summary = Json{{"type", "message"},
+                             {"seq", w.seq},
+                             {"message_id", w.message.value("id", "")},
+                             {"from", w.message.value("from", "")},
+                             {"attempt", w.attempts + 1}};
+      break;
+    case TriggerKind::kEvent:
+      in.trigger = Json{{"type", "event"}, {"seq", w.event_seq}, {"event", w.event}};
+      trigger_summary = Json{{"type", "event"},
+                             {"seq", w.event_seq},
+                             {"event_type", w.event.value("type", "")},
+                             {"attempt", w.event_attempts + 1}};
+      break;
+    case TriggerKind::kAlarm:
+      in.trigger = Json{{"type", "alarm"},
+                        {"id", w.alarm_id},
+                        {"due_at", Rfc3339(w.alarm_due)},
+                        {"payload", w.alarm_payload}};
+      trigger_summary = Json{{"type", "alarm"},
+                             {"id", w.alarm_id},
+                             {"due_at", Rfc3339(w.alarm_due)},
+                             {"attempt", w.alarm_attempts + 1}};
+      break;
+    case TriggerKind::kManual:
+    case TriggerKind::kNone:
+      *manual_used = true;
+      in.trigger = Json{{"type", "manual"}, {"reason", *manual}};
+      trigger_summary = in.trigger;
+      break;
   }
+  const bool is_message = trigger == TriggerKind::kMessage;
   phases.Mark(2);
 
   // THINK
@@ -119,7 +137,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       env.body = s.body;
       sends.emplace_back(s.to, std::move(env));
     }
-    if (act.ok() && out->reply && w.has_message) {
+    if (act.ok() && out->reply && is_message) {
       std::string to = w.message.value("from", "");
       Envelope env;
       env.id = RandomHexId();
@@ -149,15 +167,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     commit = db_->Write([&](Conn& c) -> Status {
       delivered.clear();
       committed_events.clear();
-      if (w.has_message) {
-        AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM inbox WHERE agent=? AND seq=?"));
-        d->Bind(1, agent).Bind(2, w.seq);
-        AGENT9_RETURN_IF_ERROR(d->Run());
-        if (c.Changes() == 0) return Status::Aborted("the message was removed during the tick");
-      } else if (w.has_alarm) {
-        AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeAlarm(c, agent, w.alarm_id, w.alarm_every, now));
-        if (!live) return Status::Aborted("the alarm was cancelled during the tick");
-      }
+      AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeTrigger(c, agent, trigger, w, now));
+      if (!live) return Status::Aborted("the " + cause + " trigger went away during the tick");
       std::string state_text = DumpJson(out->state ? *out->state : w.state_json);
       AGENT9_ASSIGN_OR_RETURN(
           Stmt * u, c.Prepare("UPDATE agents SET state_json=?, tick_count=tick_count+1, "
@@ -216,17 +227,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
                                  {"result", "ok"}});
     }
     if (out->hibernate) return After::kParked;
-    return w.has_message || w.has_alarm ? After::kMore : After::kIdle;
+    return trigger == TriggerKind::kManual ? After::kIdle : After::kMore;
   }
 
   // The tick failed: commit only the failure record (and the attempt count).
   std::string reason = commit.ToString();
-  bool deadlettered = false;
+  bool retired = false;  // dead-lettered, or given up (init, alarm)
   Status st = db_->Write([&](Conn& c) -> Status {
-    if (w.has_message) {
-      AGENT9_ASSIGN_OR_RETURN(
-          deadlettered, RecordFailedAttempt(c, agent, w.seq, w.config.max_attempts, reason, now));
-    }
+    AGENT9_ASSIGN_OR_RETURN(
+        retired, RecordFailedTrigger(c, agent, trigger, w, w.config.max_attempts, reason, now));
     Json failed = record;
     failed["result"] = "error";
     failed["error"] = reason;
@@ -244,11 +253,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
                                {"trigger", cause},
                                {"result", "error"},
                                {"error", reason},
-                               {"deadlettered", deadlettered}});
+                               {"retired", retired}});
   }
-  if (!w.has_message) return w.has_alarm ? After::kMore : After::kIdle;
-  if (deadlettered) return After::kMore;
-  int64_t delay = opts_.retry_base_ms << std::min<int64_t>(w.attempts, 16);
+  if (trigger == TriggerKind::kManual) return After::kIdle;  // a manual tick is not retried
+  if (!st.ok()) {
+    *retry_ms = opts_.retry_max_ms;
+    return After::kRetry;
+  }
+  if (retired) return After::kMore;
+  int64_t delay = opts_.retry_base_ms << std::min<int64_t>(TriggerAttempts(trigger, w), 16);
   *retry_ms = std::min(delay, opts_.retry_max_ms);
   return After::kRetry;
 }

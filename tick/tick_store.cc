@@ -1,13 +1,16 @@
 #include "tick/tick_store.h"
 
+#include "fs/base/log.h"
+#include "tick/agents.h"
+
 namespace agent9 {
 
 Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms) {
   std::optional<Work> out;
   AGENT9_RETURN_IF_ERROR(db->Read([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
-        Stmt * a,
-        c.Prepare("SELECT kind, state, state_json, tick_count, config FROM agents WHERE id=?"));
+        Stmt * a, c.Prepare("SELECT kind, state, state_json, tick_count, config, init_pending, "
+                            "init_attempts FROM agents WHERE id=?"));
     a->Bind(1, agent);
     AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
     if (!row) return Status::OK();
@@ -18,7 +21,13 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     w.state_json = st.ok() ? *st : Json::object();
     w.tick_count = a->Int(3);
     auto cfg = AgentConfig::Parse(a->Text(4));
-    if (cfg.ok()) w.config = *cfg;
+    if (cfg.ok()) {
+      w.config = *cfg;
+    } else {  // stored configs were validated; this is damage, so say so and run on defaults
+      LogError("config of " + agent + " does not parse: " + cfg.status().ToString());
+    }
+    w.init_pending = a->Int(5) != 0;
+    w.init_attempts = a->Int(6);
     a->Reset();
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * m, c.Prepare("SELECT seq, envelope, attempts FROM inbox WHERE agent=? ORDER BY seq "
@@ -34,8 +43,8 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     }
     m->Reset();
     AGENT9_ASSIGN_OR_RETURN(
-        Stmt * al, c.Prepare("SELECT id, due_at, every_ms, payload FROM alarms WHERE agent=? AND "
-                             "due_at<=? ORDER BY due_at LIMIT 1"));
+        Stmt * al, c.Prepare("SELECT id, due_at, every_ms, payload, attempts FROM alarms WHERE "
+                             "agent=? AND due_at<=? ORDER BY due_at LIMIT 1"));
     al->Bind(1, agent).Bind(2, now_ms);
     AGENT9_ASSIGN_OR_RETURN(bool due, al->Step());
     if (due) {
@@ -45,6 +54,20 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
       if (!al->IsNull(2)) w.alarm_every = al->Int(2);
       auto p = ParseJson(al->Text(3), "alarm payload");
       w.alarm_payload = p.ok() ? *p : Json(nullptr);
+      w.alarm_attempts = al->Int(4);
+    }
+    al->Reset();
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * ev, c.Prepare("SELECT seq, event, attempts FROM events_in WHERE agent=? ORDER BY "
+                             "seq LIMIT 1"));
+    ev->Bind(1, agent);
+    AGENT9_ASSIGN_OR_RETURN(bool has_event, ev->Step());
+    if (has_event) {
+      w.has_event = true;
+      w.event_seq = ev->Int(0);
+      auto e = ParseJson(ev->Text(1), "event");
+      w.event = e.ok() ? *e : Json::object();
+      w.event_attempts = ev->Int(2);
     }
     out = std::move(w);
     return Status::OK();
@@ -52,25 +75,8 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
   return out;
 }
 
-namespace {
-
-// Bumps a per-agent counter column and returns its value before the bump.
-Result<int64_t> NextCounter(Conn& c, std::string_view column, const std::string& agent) {
-  std::string sql = "UPDATE agents SET " + std::string(column) + " = " + std::string(column) +
-                    " + 1 WHERE id=? RETURNING " + std::string(column) + " - 1";
-  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
-  s->Bind(1, agent);
-  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
-  int64_t v = row ? s->Int(0) : 0;
-  s->Reset();
-  if (!row) return Status::NotFound("no such agent", agent);
-  return v;
-}
-
-}  // namespace
-
 Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t retain) {
-  AGENT9_ASSIGN_OR_RETURN(int64_t n, NextCounter(c, "next_record", agent));
+  AGENT9_ASSIGN_OR_RETURN(int64_t n, NextAgentCounter(c, agent, "next_record"));
   AGENT9_ASSIGN_OR_RETURN(Stmt * s,
                           c.Prepare("INSERT INTO trajectory(agent, n, record) VALUES(?,?,?)"));
   s->Bind(1, agent).Bind(2, n).Bind(3, DumpJson(record));
@@ -82,7 +88,7 @@ Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, i
 
 Result<int64_t> AppendEvent(Conn& c, const std::string& agent, const std::string& event,
                             int64_t now, int64_t retain) {
-  AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextCounter(c, "next_event", agent));
+  AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextAgentCounter(c, agent, "next_event"));
   AGENT9_ASSIGN_OR_RETURN(Stmt * s,
                           c.Prepare("INSERT INTO outbox(agent, seq, event, at) VALUES(?,?,?,?)"));
   s->Bind(1, agent).Bind(2, seq).Bind(3, event).Bind(4, now);
@@ -104,8 +110,8 @@ Result<bool> AgentExists(Conn& c, const std::string& id) {
 Result<bool> ConsumeAlarm(Conn& c, const std::string& agent, int64_t id,
                           std::optional<int64_t> every_ms, int64_t now_ms) {
   if (every_ms) {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * u,
-                            c.Prepare("UPDATE alarms SET due_at=? WHERE agent=? AND id=?"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * u, c.Prepare("UPDATE alarms SET due_at=?, attempts=0 WHERE agent=? AND id=?"));
     u->Bind(1, now_ms + *every_ms).Bind(2, agent).Bind(3, id);
     AGENT9_RETURN_IF_ERROR(u->Run());
   } else {
@@ -136,6 +142,139 @@ Result<bool> RecordFailedAttempt(Conn& c, const std::string& agent, int64_t seq,
   i->Bind(1, agent).Bind(2, seq).Bind(3, envelope).Bind(4, reason).Bind(5, attempts).Bind(6, now);
   AGENT9_RETURN_IF_ERROR(i->Run());
   return true;
+}
+
+TriggerKind PickTrigger(const Work& w, bool has_manual) {
+  if (w.init_pending) return TriggerKind::kInit;
+  if (w.has_message) return TriggerKind::kMessage;
+  if (w.has_event) return TriggerKind::kEvent;
+  if (w.has_alarm) return TriggerKind::kAlarm;
+  if (has_manual) return TriggerKind::kManual;
+  return TriggerKind::kNone;
+}
+
+const char* TriggerName(TriggerKind t) {
+  switch (t) {
+    case TriggerKind::kInit:
+      return "init";
+    case TriggerKind::kMessage:
+      return "message";
+    case TriggerKind::kEvent:
+      return "event";
+    case TriggerKind::kAlarm:
+      return "alarm";
+    case TriggerKind::kManual:
+      return "manual";
+    case TriggerKind::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+int64_t TriggerAttempts(TriggerKind t, const Work& w) {
+  switch (t) {
+    case TriggerKind::kInit:
+      return w.init_attempts;
+    case TriggerKind::kMessage:
+      return w.attempts;
+    case TriggerKind::kEvent:
+      return w.event_attempts;
+    case TriggerKind::kAlarm:
+      return w.alarm_attempts;
+    case TriggerKind::kManual:
+    case TriggerKind::kNone:
+      return 0;
+  }
+  return 0;
+}
+
+Result<bool> ConsumeTrigger(Conn& c, const std::string& agent, TriggerKind t, const Work& w,
+                            int64_t now) {
+  switch (t) {
+    case TriggerKind::kInit: {
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * u, c.Prepare("UPDATE agents SET init_pending=0, init_attempts=0 WHERE id=? AND "
+                              "init_pending=1"));
+      u->Bind(1, agent);
+      AGENT9_RETURN_IF_ERROR(u->Run());
+      return c.Changes() > 0;
+    }
+    case TriggerKind::kMessage: {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM inbox WHERE agent=? AND seq=?"));
+      d->Bind(1, agent).Bind(2, w.seq);
+      AGENT9_RETURN_IF_ERROR(d->Run());
+      return c.Changes() > 0;
+    }
+    case TriggerKind::kEvent: {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM events_in WHERE agent=? AND seq=?"));
+      d->Bind(1, agent).Bind(2, w.event_seq);
+      AGENT9_RETURN_IF_ERROR(d->Run());
+      return c.Changes() > 0;
+    }
+    case TriggerKind::kAlarm:
+      return ConsumeAlarm(c, agent, w.alarm_id, w.alarm_every, now);
+    case TriggerKind::kManual:
+    case TriggerKind::kNone:
+      return true;
+  }
+  return true;
+}
+
+Result<bool> RecordFailedTrigger(Conn& c, const std::string& agent, TriggerKind t, const Work& w,
+                                 int64_t max_attempts, const std::string& reason, int64_t now) {
+  switch (t) {
+    case TriggerKind::kMessage:
+      return RecordFailedAttempt(c, agent, w.seq, max_attempts, reason, now);
+    case TriggerKind::kInit: {
+      bool give_up = w.init_attempts + 1 >= max_attempts;
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * u, c.Prepare("UPDATE agents SET init_attempts=init_attempts+1, "
+                              "init_pending=CASE WHEN ? THEN 0 ELSE init_pending END WHERE id=?"));
+      u->Bind(1, int64_t{give_up ? 1 : 0}).Bind(2, agent);
+      AGENT9_RETURN_IF_ERROR(u->Run());
+      return give_up;
+    }
+    case TriggerKind::kEvent: {
+      if (w.event_attempts + 1 < max_attempts) {
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * u,
+            c.Prepare("UPDATE events_in SET attempts=attempts+1 WHERE agent=? AND seq=?"));
+        u->Bind(1, agent).Bind(2, w.event_seq);
+        AGENT9_RETURN_IF_ERROR(u->Run());
+        return false;
+      }
+      AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM events_in WHERE agent=? AND seq=?"));
+      d->Bind(1, agent).Bind(2, w.event_seq);
+      AGENT9_RETURN_IF_ERROR(d->Run());
+      if (c.Changes() == 0) return false;
+      Json envelope{{"id", "event-" + std::to_string(w.event_seq)},
+                    {"from", "runtime"},
+                    {"ts", Rfc3339(now)},
+                    {"body", Json{{"type", "event"}, {"event", w.event}}}};
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * i, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
+                              "VALUES(?,?,?,?,?,?)"));
+      i->Bind(1, agent).Bind(2, w.event_seq).Bind(3, DumpJson(envelope)).Bind(4, reason);
+      i->Bind(5, w.event_attempts + 1).Bind(6, now);
+      AGENT9_RETURN_IF_ERROR(i->Run());
+      return true;
+    }
+    case TriggerKind::kAlarm: {
+      if (w.alarm_attempts + 1 < max_attempts) {
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * u, c.Prepare("UPDATE alarms SET attempts=attempts+1 WHERE agent=? AND id=?"));
+        u->Bind(1, agent).Bind(2, w.alarm_id);
+        AGENT9_RETURN_IF_ERROR(u->Run());
+        return false;
+      }
+      AGENT9_RETURN_IF_ERROR(ConsumeAlarm(c, agent, w.alarm_id, w.alarm_every, now).status());
+      return true;
+    }
+    case TriggerKind::kManual:
+    case TriggerKind::kNone:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace agent9

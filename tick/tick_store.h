@@ -28,7 +28,20 @@ struct Work {
   int64_t alarm_due = 0;
   std::optional<int64_t> alarm_every;
   Json alarm_payload;
+  int64_t alarm_attempts = 0;
+  bool init_pending = false;  // the agent has not had its init tick yet
+  int64_t init_attempts = 0;
+  bool has_event = false;  // the oldest pending event (a job, session or payment finished)
+  int64_t event_seq = 0;
+  Json event;
+  int64_t event_attempts = 0;
 };
+
+// The trigger one tick runs, in priority order: init first (right after creation), then
+// the inbox head, then events, then due alarms, then manual requests.
+enum class TriggerKind { kInit, kMessage, kEvent, kAlarm, kManual, kNone };
+TriggerKind PickTrigger(const Work& w, bool has_manual);
+const char* TriggerName(TriggerKind t);
 
 // nullopt when the agent does not exist. now_ms decides which alarms are due.
 Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms);
@@ -47,5 +60,18 @@ Result<bool> AgentExists(Conn& c, const std::string& id);
 // deadletter with `reason`. Returns true when it was dead-lettered.
 Result<bool> RecordFailedAttempt(Conn& c, const std::string& agent, int64_t seq,
                                  int64_t max_attempts, const std::string& reason, int64_t now);
+// A failed tick of trigger t (loaded in w): bumps that trigger's attempts; at max_attempts a
+// message or an event moves to the deadletter (an event as a message from "runtime" whose
+// body is {"type":"event","event":...}), an alarm is consumed as if it had fired, and init is
+// given up. Returns true when the trigger was retired that way; manual triggers are never
+// retried (false).
+Result<bool> RecordFailedTrigger(Conn& c, const std::string& agent, TriggerKind t, const Work& w,
+                                 int64_t max_attempts, const std::string& reason, int64_t now);
+// Consumes a trigger that ticked successfully. false when it vanished meanwhile (a message
+// removed, an alarm cancelled): the tick must then roll back.
+Result<bool> ConsumeTrigger(Conn& c, const std::string& agent, TriggerKind t, const Work& w,
+                            int64_t now);
+// Attempts made so far at trigger t.
+int64_t TriggerAttempts(TriggerKind t, const Work& w);
 
 }  // namespace agent9

@@ -21,6 +21,10 @@ h_code POST /v1/agents/sh/send "$A9_TOKEN" 'hello shell' >/dev/null
 wait_for /v1/fs/agents/sh/outbox/1.json '"text":"hello shell"'
 expect_contains "$(h_get /v1/fs/agents/sh/state)" '"count":1' "shell agent state"
 expect_contains "$(h_get /v1/fs/agents/sh/logs/trace)" 'shell agent tick 1' "shell agent log line"
+# Its first tick was init, right after creation; then the message.
+traj=$(h_get /v1/fs/agents/sh/logs/trajectory)
+expect_eq '"init" "message"' "$(printf '%s\n' "$traj" | sed -n 's/.*"trigger":{[^}]*"type":\("[a-z]*"\).*/\1/p' | tr '\n' ' ' | sed 's/ $//')" "shell agent triggers"
+expect_contains "$(h_get /v1/fs/agents/sh/logs/trace)" 'shell agent ready' "init log line"
 
 create py "{\"kind\":\"exec\",\"program\":\"$EX/counter.py\"}"
 h_code POST /v1/agents/py/send "$A9_TOKEN" '{"add":60}' >/dev/null

@@ -116,7 +116,7 @@ expect_contains "$(h_get /v1/fs/agents/bot/outbox/1.json)" '"in_reply_to":"q-1"'
 expect_contains "$(h_get /v1/fs/agents/bot/outbox/1.json)" '"body":{"ask":42}' "echo reply body"
 expect_contains "$(h_get /v1/fs/agents/bot/outbox/stream)" '"to":"http"' "outbox stream backlog"
 expect_contains "$(h_get /v1/fs/agents/bot/logs/trajectory)" '"result":"ok"' "trajectory"
-expect_contains "$(h_get /v1/agents/bot)" '"tick_count":1' "tick_count"
+expect_contains "$(h_get /v1/agents/bot)" '"tick_count":2' "tick_count (init + message)"
 expect_eq 200 "$(h_code POST /v1/agents/bot/tick "$A9_TOKEN" 'nudge')" "manual tick"
 expect_eq 200 "$(h_code POST /v1/agents/alice/hibernate)" "hibernate"
 expect_contains "$(last_body)" '"state":"hibernated"' "hibernate body"

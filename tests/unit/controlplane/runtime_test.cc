@@ -40,10 +40,16 @@ TEST_F(RuntimeTest, CreateSendStatusDelete) {
   auto msg = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/inbox/1.json"), admin_);
   ASSERT_TRUE(msg.ok());
   EXPECT_NE(msg->find("\"from\":\"alice\""), std::string::npos);  // an agent sends as itself
-  // alice is an echo agent: the engine consumes the message and replies to her (herself).
+  // alice is an echo agent: after its init tick the engine consumes the message and
+  // replies to her (herself).
   ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
   EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["queue_depth"], 0);
-  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["tick_count"], 1);
+  EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["tick_count"], 2);
+  // Kinds are the engine's registered ones.
+  auto robot = api->CreateAgent(admin_, Json{{"id", "robot"}, {"kind", "robot"}});
+  EXPECT_EQ(robot.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(robot.status().message().find("known: none, echo, exec"), std::string::npos)
+      << robot.status().message();
   ASSERT_TRUE(api->Lifecycle(admin_, "alice", "tick", "by hand").ok());
   ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
   auto traj = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/logs/trajectory"), admin_);

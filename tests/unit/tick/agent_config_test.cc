@@ -32,7 +32,9 @@ TEST(AgentConfig, RejectsBadValuesNamingTheField) {
     const char* doc;
     const char* needle;
   } cases[] = {
-      {R"({"kind":"robot"})", "config: kind"},
+      {R"({"kind":"Robot!"})", "config: kind"},
+      {R"({"kind":""})", "config: kind"},
+      {R"({"kind":".x"})", "config: kind"},
       {R"({"kind":"exec"})", "config: program"},
       {R"({"timeout_ms":0})", "config: timeout_ms"},
       {R"({"timeout_ms":"5"})", "config: timeout_ms"},

@@ -180,7 +180,9 @@ TEST_F(AgentsTest, ConcurrentSendersLoseNothing) {
   for (const auto& m : *q) {
     auto body = (*ParseJson(m.envelope))["body"];
     int t = body["t"], i = body["i"];
-    if (last.count(t)) EXPECT_GT(i, last[t]);
+    if (last.count(t)) {
+      EXPECT_GT(i, last[t]);
+    }
     last[t] = i;
   }
 }

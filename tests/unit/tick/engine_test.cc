@@ -20,6 +20,7 @@ class ProbeAgent final : public Agent {
       std::lock_guard<std::mutex> l(mu_);
       if (++inside_[in.agent_id] > 1) overlap_ = true;
       order_.push_back(in.agent_id);
+      triggers_.push_back(in.trigger);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
     TickOutput out;
@@ -39,6 +40,7 @@ class ProbeAgent final : public Agent {
   std::mutex mu_;
   std::map<std::string, int> inside_;
   std::vector<std::string> order_;
+  std::vector<Json> triggers_;
   bool overlap_ = false;
   std::atomic<bool> fail_{false};
   std::string send_to_;
@@ -65,12 +67,15 @@ class EngineTest : public testing::AgentStoreFixture {
     agents_->SetEnqueueListener([this](std::string_view a) { engine_->Notify(a); });
     ASSERT_TRUE(engine_->Start().ok());
   }
-  void Create(const std::string& id, const std::string& kind, int max_attempts = 3) {
+  // Most tests count the ticks of the trigger they exercise, so by default the agent is
+  // created as if its init tick had run (the Init* tests below cover that trigger).
+  void Create(const std::string& id, const std::string& kind, int max_attempts = 3,
+              bool with_init = false) {
     AgentConfig c;
     c.kind = kind;
     c.max_attempts = max_attempts;
     c.max_depth = 100000;
-    ASSERT_TRUE(agents_->Create(id, c).ok());
+    ASSERT_TRUE(agents_->Create(id, c, with_init).ok());
   }
   Json Status(const std::string& id) { return *agents_->StatusJson(id); }
 
@@ -296,6 +301,117 @@ TEST_F(EngineTest, RetentionBoundsOutboxAndTrajectory) {
   ASSERT_EQ(events->size(), 3u);
   EXPECT_EQ(std::get<0>(events->back()), 10);
   EXPECT_EQ(agents_->Trajectory("t")->size(), 4u);
+}
+
+std::vector<std::string> TrajectoryTriggers(AgentService* agents, const std::string& id) {
+  std::vector<std::string> out;
+  auto records = agents->Trajectory(id);
+  for (const auto& r : *records) {
+    Json j = *ParseJson(r);
+    out.push_back(j["trigger"]["type"].get<std::string>() + ":" + j["result"].get<std::string>());
+  }
+  return out;
+}
+
+TEST_F(EngineTest, InitIsTheFirstTickRightAfterCreationAndRunsOnce) {
+  Create("i", "probe", 3, /*with_init=*/true);
+  ASSERT_TRUE(agents_->Enqueue("i", "queued before start", "http").ok());
+  StartEngine();
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "i"),
+            (std::vector<std::string>{"init:ok", "message:ok"}));
+  // An agent created while the engine runs gets its init tick without any other trigger.
+  Create("j", "probe", 3, /*with_init=*/true);
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("j")["tick_count"], 1);
+  EXPECT_EQ(Status("j")["last_tick_cause"], "init");
+  // A restart does not run init again.
+  engine_->Stop();
+  StartEngine();
+  ASSERT_TRUE(engine_->RequestTick("j", "again").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "j"),
+            (std::vector<std::string>{"init:ok", "manual:ok"}));
+}
+
+TEST_F(EngineTest, InitWaitsUntilTheConfigNamesAKind) {
+  Create("n", "none", 3, /*with_init=*/true);
+  StartEngine();
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("n")["tick_count"], 0);
+  AgentConfig c = *agents_->GetConfig("n");
+  c.kind = "probe";
+  ASSERT_TRUE(agents_->SetConfig("n", c).ok());
+  engine_->Notify("n");
+  ASSERT_TRUE(Eventually([&] { return Status("n")["tick_count"] == 1; }));
+  EXPECT_EQ(Status("n")["last_tick_cause"], "init");
+}
+
+TEST_F(EngineTest, AFailingInitIsRetriedThenGivenUp) {
+  Create("f", "probe", /*max_attempts=*/2, /*with_init=*/true);
+  probe_->fail_ = true;
+  StartEngine();
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "f"),
+            (std::vector<std::string>{"init:error", "init:error"}));
+  probe_->fail_ = false;
+  ASSERT_TRUE(engine_->RequestTick("f", "after").ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("f")["tick_count"], 1);
+  EXPECT_EQ(Status("f")["last_tick_cause"], "manual");
+}
+
+TEST_F(EngineTest, EventsTriggerTicksInOrderWithTheirPayload) {
+  Create("e", "probe");
+  StartEngine();
+  ASSERT_TRUE(agents_->AddEvent("e", Json{{"type", "job.done"}, {"job", 1}}).ok());
+  ASSERT_TRUE(agents_->AddEvent("e", Json{{"type", "job.done"}, {"job", 2}}).ok());
+  EXPECT_EQ(agents_->AddEvent("e", Json::array()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(agents_->AddEvent("ghost", Json::object()).status().code(), Code::kNotFound);
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "e"),
+            (std::vector<std::string>{"event:ok", "event:ok"}));
+  std::lock_guard<std::mutex> l(probe_->mu_);
+  ASSERT_EQ(probe_->triggers_.size(), 2u);
+  EXPECT_EQ(probe_->triggers_[0]["event"]["job"], 1);
+  EXPECT_EQ(probe_->triggers_[1]["event"]["job"], 2);
+  EXPECT_EQ(probe_->triggers_[1]["type"], "event");
+}
+
+TEST_F(EngineTest, AFailingEventMovesToTheDeadletterAndReplaysAsAMessage) {
+  Create("e", "probe", /*max_attempts=*/3);
+  probe_->fail_ = true;
+  StartEngine();
+  ASSERT_TRUE(agents_->AddEvent("e", Json{{"type", "payment.settled"}}).ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "e"),
+            (std::vector<std::string>{"event:error", "event:error", "event:error"}));
+  auto dead = agents_->ListDeadletter("e");
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].attempts, 3);
+  Json env = *ParseJson((*dead)[0].envelope);
+  EXPECT_EQ(env["from"], "runtime");
+  EXPECT_EQ(env["body"]["event"]["type"], "payment.settled");
+  probe_->fail_ = false;
+  ASSERT_TRUE(agents_->ReplayDeadletter("e", -1).ok());
+  ASSERT_TRUE(engine_->WaitIdle(20'000));
+  EXPECT_EQ(Status("e")["tick_count"], 1);
+  EXPECT_EQ(Status("e")["last_tick_cause"], "message");
+}
+
+TEST_F(EngineTest, AFailingAlarmBacksOffThenIsConsumed) {
+  Create("a", "probe", /*max_attempts=*/3);
+  probe_->fail_ = true;
+  StartEngine();
+  ASSERT_TRUE(agents_->AddAlarm("a", 0, std::nullopt, Json(nullptr)).ok());
+  engine_->WakeAlarms();
+  ASSERT_TRUE(Eventually([&] { return agents_->Trajectory("a")->size() == 3; }));
+  ASSERT_TRUE(engine_->WaitIdle(10'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Exactly max_attempts tries (no spinning on a due alarm), then it is gone.
+  EXPECT_EQ(TrajectoryTriggers(agents_.get(), "a"),
+            (std::vector<std::string>{"alarm:error", "alarm:error", "alarm:error"}));
+  EXPECT_TRUE(Status("a")["next_alarm_at"].is_null());
 }
 
 }  // namespace
