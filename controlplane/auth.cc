@@ -8,8 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/base/path.h"
+
 namespace agent9 {
 namespace {
+
+constexpr std::string_view kProgramTokenPrefix = "a9p_";
 
 constexpr std::string_view kSchema[] = {
     R"sql(
@@ -56,6 +60,37 @@ std::string NewToken() {
 
 Status TokenAuth::Migrate(Database& db) { return db.Migrate("auth", kSchema); }
 
+TokenAuth::TokenAuth(Database* db, const Clock* clock, std::string admin_token)
+    : db_(db), clock_(clock), admin_token_(std::move(admin_token)) {
+  randombytes_buf(program_key_, sizeof program_key_);
+}
+
+std::string TokenAuth::ProgramMac(std::string_view agent, int64_t created_at) const {
+  std::string msg = std::string(agent) + '\0' + std::to_string(created_at);
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+                     program_key_, sizeof program_key_);
+  return Hex(h, sizeof h);
+}
+
+Result<std::optional<int64_t>> TokenAuth::CreatedAt(std::string_view agent) const {
+  std::optional<int64_t> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT created_at FROM agents WHERE id=?"));
+    s->Bind(1, agent);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) out = s->Int(0);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::string> TokenAuth::ProgramToken(std::string_view agent) {
+  AGENT9_ASSIGN_OR_RETURN(std::optional<int64_t> created, CreatedAt(agent));
+  if (!created) return Status::NotFound("no such agent", agent);
+  return std::string(kProgramTokenPrefix) + std::string(agent) + "_" + ProgramMac(agent, *created);
+}
+
 Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* clock,
                                                    const std::string& path) {
   std::string token;
@@ -95,6 +130,23 @@ Result<Caller> TokenAuth::Authenticate(std::string_view token) {
     return Caller::Admin();
   }
   if (token.size() > 256) return Status::Unauthenticated("invalid token");
+  if (token.starts_with(kProgramTokenPrefix)) {
+    // a9p_<agent>_<64 hex>; agent ids may hold '_', the MAC never does.
+    std::string_view rest = token.substr(kProgramTokenPrefix.size());
+    size_t cut = rest.rfind('_');
+    if (cut == std::string_view::npos) return Status::Unauthenticated("invalid token");
+    std::string_view agent = rest.substr(0, cut), mac = rest.substr(cut + 1);
+    if (!ValidateAgentId(agent).ok() || mac.size() != 64) {
+      return Status::Unauthenticated("invalid token");
+    }
+    AGENT9_ASSIGN_OR_RETURN(std::optional<int64_t> created, CreatedAt(agent));
+    if (!created) return Status::Unauthenticated("invalid token");
+    std::string want = ProgramMac(agent, *created);
+    if (sodium_memcmp(want.data(), mac.data(), want.size()) != 0) {
+      return Status::Unauthenticated("invalid token");
+    }
+    return Caller::Agent(std::string(agent));
+  }
   std::string hash = HashToken(token);
   std::string agent;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {

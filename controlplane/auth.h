@@ -5,6 +5,7 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,13 +26,23 @@ class TokenAuth final : public Authenticator {
   Result<Caller> Authenticate(std::string_view bearer_token) override;
   // A new token for agent (which must exist). The caller shows it once.
   Result<std::string> MintAgentToken(std::string_view agent);
+  // The token an agent's program gets as AGENT9_TOKEN: scoped to that agent, valid while
+  // this daemon runs (a keyed BLAKE2b of the agent id and its creation time under a key made
+  // at start and never stored), so it needs no storage and dies with a deleted agent.
+  // kNotFound when the agent does not exist.
+  Result<std::string> ProgramToken(std::string_view agent);
 
  private:
-  TokenAuth(Database* db, const Clock* clock, std::string admin_token)
-      : db_(db), clock_(clock), admin_token_(std::move(admin_token)) {}
+  TokenAuth(Database* db, const Clock* clock, std::string admin_token);
+  // The MAC of a program token for agent created at created_at.
+  std::string ProgramMac(std::string_view agent, int64_t created_at) const;
+  // created_at of agent, or nullopt when it does not exist.
+  Result<std::optional<int64_t>> CreatedAt(std::string_view agent) const;
+
   Database* db_;
   const Clock* clock_;
   const std::string admin_token_;
+  unsigned char program_key_[32];  // per run; never leaves memory
 };
 
 // A fresh random token: "a9_" + 64 hex chars.

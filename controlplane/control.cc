@@ -1,6 +1,7 @@
 #include "controlplane/control.h"
 
 #include "fs/base/path.h"
+#include "tick/agent_bundle.h"
 #include "tick/agent_files.h"
 
 namespace agent9 {
@@ -127,6 +128,23 @@ Result<Json> Control::Lifecycle(const Caller& who, std::string_view id, std::str
   (void)n;
   AGENT9_RETURN_IF_ERROR(h->Flush());
   return AgentStatus(who, id);
+}
+
+Result<std::string> Control::ExportAgent(const Caller& who, std::string_view id) {
+  // Through the file, so HTTP and FUSE give the same bytes under the same permission check.
+  AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "memory"));
+  return fs_->ReadAll(p.Child("export"), who);
+}
+
+Result<Json> Control::ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
+                                  std::string_view new_id) {
+  AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+  AGENT9_ASSIGN_OR_RETURN(ImportMode m, ParseImportMode(mode));
+  std::optional<std::string> id;
+  if (!new_id.empty()) id = std::string(new_id);
+  AGENT9_ASSIGN_OR_RETURN(std::string created, agent9::ImportAgent(*agents_, bundle, m, id));
+  AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Get(created));
+  return Json{{"id", info.id}, {"kind", info.kind}, {"mode", std::string(ImportModeName(m))}};
 }
 
 Result<Json> Control::Runtime(const Caller& who) {

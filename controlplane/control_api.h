@@ -37,6 +37,14 @@ class ControlApi {
   // POST /v1/agents/{id}/tick|hibernate|wake: verb is "tick", "hibernate" or "wake".
   virtual Result<Json> Lifecycle(const Caller& who, std::string_view id, std::string_view verb,
                                  std::string_view arg) = 0;
+  // GET /v1/agents/{id}/export → the agent's tar bundle (DESIGN section 8), the same bytes as
+  // agents/{id}/memory/export and with the same permission (the admin, or the agent itself).
+  virtual Result<std::string> ExportAgent(const Caller& who, std::string_view id) = 0;
+  // POST /v1/agents/import?mode=restore|clone[&id=NEW]: creates an agent from a bundle →
+  // {"id","kind","mode"}. new_id ("" = none) names a clone. Admin only. kInvalidArgument for
+  // a bad mode or bundle, kAlreadyExists when the id is taken.
+  virtual Result<Json> ImportAgent(const Caller& who, std::string_view bundle,
+                                   std::string_view mode, std::string_view new_id) = 0;
   // GET /v1/runtime (same document as the /status file).
   virtual Result<Json> Runtime(const Caller& who) = 0;
   // GET /metrics: Prometheus text exposition.

@@ -51,7 +51,11 @@ int RunDaemon(const ServeOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto rt = Runtime::Open(RuntimeOptions{opts.data_dir, *sync});
+  RuntimeOptions ro;
+  ro.data_dir = opts.data_dir;
+  ro.sync = *sync;
+  ro.start_engine = false;  // after the transports, so programs see AGENT9_URL and mounts
+  auto rt = Runtime::Open(ro);
   if (!rt.ok()) return Fail(rt.status());
 
   HttpOptions http_opts;
@@ -67,6 +71,7 @@ int RunDaemon(const ServeOptions& opts) {
     if (!m.ok())
       return Fail(Status(m.status().code(), "mount " + dir + ": " + m.status().message()));
     mounts.push_back(std::move(m).value());
+    (*rt)->NoteGlobalMount(dir);
     LogInfo("mounted the global view at " + dir);
   }
   for (const auto& [agent, dir] : opts.agent_mounts) {
@@ -83,6 +88,14 @@ int RunDaemon(const ServeOptions& opts) {
     LogInfo("mounted agent " + agent + " at " + dir);
   }
 
+  // Programs reach the daemon on loopback when it listens on every address.
+  std::string host = listen->first;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  (*rt)->SetServerUrl("http://" + host + ":" + std::to_string(*port));
+  Status started = (*rt)->StartEngine();
+  if (!started.ok()) return Fail(started);
   std::printf("listening http://%s:%d\n", listen->first.c_str(), *port);
   std::fflush(stdout);
 

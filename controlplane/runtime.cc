@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "controlplane/control.h"
 #include "fs/base/log.h"
@@ -16,7 +17,11 @@
 namespace agent9 {
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+#ifndef AGENT9_VERSION
+#define AGENT9_VERSION "dev"
+#endif
+// The project version (CMake); export bundles record the same string (tick/agent_bundle.cc).
+constexpr const char* kVersion = AGENT9_VERSION;
 
 Status MakeDirs(const std::string& dir) {
   std::string cur;
@@ -79,7 +84,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->trace_ = std::make_unique<StreamHub>();
   rt->outbox_ = std::make_unique<StreamHub>();
   rt->kinds_ = std::make_unique<AgentKinds>(AgentKinds::WithBuiltins());
-  rt->kinds_->Register("exec", std::make_shared<ExecAgent>(ExecOptions{}, rt->trace_.get()));
+  ExecOptions exec;
+  Runtime* me = rt.get();
+  exec.context = [me](const std::string& agent) { return me->ExecContextFor(agent); };
+  rt->kinds_->Register("exec", std::make_shared<ExecAgent>(exec, rt->trace_.get()));
   rt->agents_->SetKinds(rt->kinds_->Names());
   EngineOptions eo;
   eo.workers = opts.tick_workers;
@@ -145,8 +153,37 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->api_ = std::make_unique<Control>(rt->fs_, agents, rt->auth_.get(), rt->is_public_);
   Engine* engine = rt->engine_.get();
   agents->SetEnqueueListener([engine](std::string_view a) { engine->Notify(a); });
-  AGENT9_RETURN_IF_ERROR(engine->Start());
+  if (opts.start_engine) AGENT9_RETURN_IF_ERROR(engine->Start());
   return rt;
+}
+
+Status Runtime::StartEngine() { return engine_->Start(); }
+
+void Runtime::SetServerUrl(std::string url) {
+  MutexLock l(&mounts_mu_);
+  server_url_ = std::move(url);
+}
+
+void Runtime::NoteGlobalMount(const std::string& dir) {
+  MutexLock l(&mounts_mu_);
+  global_mounts_.push_back(std::filesystem::absolute(dir).lexically_normal().string());
+}
+
+ExecContext Runtime::ExecContextFor(const std::string& agent) {
+  ExecContext ctx;
+  auto token = auth_->ProgramToken(agent);
+  if (token.ok()) ctx.token = std::move(*token);
+  MutexLock l(&mounts_mu_);
+  ctx.url = server_url_;
+  ctx.hide = global_mounts_;
+  for (const auto& [a, dir] : agent_mounts_) {
+    if (a == agent && ctx.agent_root.empty()) {
+      ctx.agent_root = dir;
+    } else {
+      ctx.hide.push_back(dir);
+    }
+  }
+  return ctx;
 }
 
 Result<std::shared_ptr<const FileService>> Runtime::AgentView(const std::string& agent) const {
@@ -158,7 +195,7 @@ Result<std::shared_ptr<const FileService>> Runtime::AgentView(const std::string&
 
 void Runtime::NoteAgentMount(const std::string& agent, const std::string& dir) {
   MutexLock l(&mounts_mu_);
-  agent_mounts_.emplace_back(agent, dir);
+  agent_mounts_.emplace_back(agent, std::filesystem::absolute(dir).lexically_normal().string());
 }
 
 }  // namespace agent9

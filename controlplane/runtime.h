@@ -17,6 +17,7 @@
 #include "tick/agent_kind.h"
 #include "tick/agents.h"
 #include "tick/engine.h"
+#include "tick/exec_agent.h"
 #include "tick/stream_hub.h"
 
 namespace agent9 {
@@ -25,6 +26,9 @@ struct RuntimeOptions {
   std::string data_dir;
   SyncMode sync = SyncMode::kFull;
   unsigned tick_workers = 2;
+  // false: the caller starts the engine with StartEngine() once its transports are up, so
+  // the first ticks already see AGENT9_URL and the agents' mounts.
+  bool start_engine = true;
 };
 
 class Runtime {
@@ -42,8 +46,14 @@ class Runtime {
   AgentService* agents() const { return agents_.get(); }
   Engine* engine() const { return engine_.get(); }
   Database* db() const { return db_.get(); }
-  // Records an agent-local FUSE mount for the agent's `mounts` file.
+  // Records an agent-local FUSE mount for the agent's `mounts` file; exec programs of that
+  // agent get it bound at /agent (AGENT9_ROOT).
   void NoteAgentMount(const std::string& agent, const std::string& dir);
+  // Records a FUSE mount of the global view (hidden from sandboxed programs).
+  void NoteGlobalMount(const std::string& dir);
+  // The daemon's HTTP address, handed to exec programs as AGENT9_URL.
+  void SetServerUrl(std::string url);
+  Status StartEngine();
 
  private:
   Runtime() = default;
@@ -65,6 +75,10 @@ class Runtime {
   std::unique_ptr<ControlApi> api_;
   Mutex mounts_mu_;
   std::vector<std::pair<std::string, std::string>> agent_mounts_ GUARDED_BY(mounts_mu_);
+  std::vector<std::string> global_mounts_ GUARDED_BY(mounts_mu_);
+  std::string server_url_ GUARDED_BY(mounts_mu_);
+  // What an exec program of agent gets (ExecOptions::context).
+  ExecContext ExecContextFor(const std::string& agent);
 };
 
 }  // namespace agent9

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fs/base/status.h"
@@ -89,6 +90,17 @@ struct OpenFlags {
   // left, which is how HTTP serves the retained backlog; >0 waits that many milliseconds,
   // then fails the read with kDeadlineExceeded so the caller can check on its client.
   int wait_ms = -1;
+  // Parameters from the transport (HTTP: the query string minus what the route itself uses;
+  // FUSE has none). Generated files may take some (logs/trajectory: from, to) and must reject
+  // a value they take but cannot parse; everything else ignores them.
+  std::vector<std::pair<std::string, std::string>> params = {};
+  // The value of params[key], or nullptr.
+  const std::string* Param(std::string_view key) const {
+    for (const auto& [k, v] : params) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
 };
 
 class Handle {

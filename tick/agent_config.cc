@@ -86,7 +86,10 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
       if (!v.is_object()) return Bad(key, "must be an object of strings");
       for (const auto& [ek, ev] : v.items()) {
         if (!ev.is_string()) return Bad("env." + ek, "must be a string");
-        if (ek.empty() || ek.find('=') != std::string::npos) return Bad("env." + ek, "bad name");
+        if (ek.empty() || ek.find('=') != std::string::npos || ek.find('\0') != std::string::npos) {
+          return Bad("env." + ek, "bad name");
+        }
+        if (ek.starts_with("AGENT9_")) return Bad("env." + ek, "AGENT9_* are set by the runtime");
         c.env[ek] = ev.get<std::string>();
       }
     } else if (key == "timeout_ms") {

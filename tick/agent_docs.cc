@@ -16,10 +16,7 @@ Status ValidateJsonLines(std::string_view content) {
     content = nl == std::string_view::npos ? std::string_view() : content.substr(nl + 1);
     bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
     if (blank) continue;
-    Json j = Json::parse(line.begin(), line.end(), nullptr, false);
-    if (j.is_discarded()) {
-      return Status::InvalidArgument("line " + std::to_string(line_no) + " is not valid JSON");
-    }
+    AGENT9_RETURN_IF_ERROR(ParseJson(line, "line " + std::to_string(line_no)).status());
   }
   return Status::OK();
 }
@@ -56,9 +53,11 @@ DocRules PatternRules() {
 }
 DocRules ConversationRules() { return DocRules{"conversations", ".jsonl", true, nullptr}; }
 
-Status AgentDocStore::CheckName(std::string_view name) {
+namespace {
+
+Status CheckDocName(const DocRules& rules, std::string_view name) {
   AGENT9_RETURN_IF_ERROR(Path::ValidateName(name));
-  const std::string& sfx = rules_.suffix;
+  const std::string& sfx = rules.suffix;
   if (name.size() <= sfx.size() || name.substr(name.size() - sfx.size()) != sfx) {
     return Status::InvalidArgument("name must be <id>" + sfx);
   }
@@ -72,6 +71,24 @@ Status AgentDocStore::CheckName(std::string_view name) {
   return Status::OK();
 }
 
+Status CheckDocContent(const DocRules& rules, std::string_view content, size_t max_bytes) {
+  if (content.size() > max_bytes) {
+    return Status::TooLarge("document over " + std::to_string(max_bytes >> 20) + " MiB");
+  }
+  if (rules.jsonl) return ValidateJsonLines(content);
+  AGENT9_ASSIGN_OR_RETURN(Json j, ParseJson(content, rules.ns + " document"));
+  return rules.validate ? rules.validate(j) : Status::OK();
+}
+
+}  // namespace
+
+Status ValidateStoredDoc(const DocRules& rules, std::string_view name, std::string_view content) {
+  AGENT9_RETURN_IF_ERROR(CheckDocName(rules, name));
+  return CheckDocContent(rules, content, rules.jsonl ? kMaxDocBytes * 16 : kMaxDocBytes);
+}
+
+Status AgentDocStore::CheckName(std::string_view name) { return CheckDocName(rules_, name); }
+
 Status AgentDocStore::CheckPrefix(std::string_view prefix) {
   if (prefix.size() > kMaxDocBytes) return Status::TooLarge("document over 1 MiB");
   if (rules_.jsonl) {
@@ -84,16 +101,13 @@ Status AgentDocStore::CheckPrefix(std::string_view prefix) {
     return Status::InvalidArgument("a " + rules_.ns + " document must be a JSON object");
   }
   // A document that is already complete is judged now, where `echo` sees the error.
-  Json j = Json::parse(prefix.begin(), prefix.end(), nullptr, false);
-  if (j.is_discarded()) return Status::OK();
-  return rules_.validate ? rules_.validate(j) : Status::OK();
+  auto j = ParseJson(prefix);
+  if (!j.ok()) return Status::OK();
+  return rules_.validate ? rules_.validate(*j) : Status::OK();
 }
 
 Status AgentDocStore::CheckContent(std::string_view content) const {
-  if (content.size() > kMaxDocBytes) return Status::TooLarge("document over 1 MiB");
-  if (rules_.jsonl) return ValidateJsonLines(content);
-  AGENT9_ASSIGN_OR_RETURN(Json j, ParseJson(content, rules_.ns + " document"));
-  return rules_.validate ? rules_.validate(j) : Status::OK();
+  return CheckDocContent(rules_, content, kMaxDocBytes);
 }
 
 Result<std::vector<DirEntry>> AgentDocStore::List() {

@@ -27,6 +27,12 @@ DocRules GoalRules();
 DocRules PatternRules();
 DocRules ConversationRules();
 
+// The checks a document of `rules` passes to be stored under `name` (the name rules, then the
+// content rules), with the size limit of what the directory can hold: 1 MiB, or 16 MiB for
+// appendable JSON lines (conversations grow by appends). For documents that arrive whole
+// from elsewhere (an imported bundle). kInvalidArgument, kTooLarge.
+Status ValidateStoredDoc(const DocRules& rules, std::string_view name, std::string_view content);
+
 class AgentDocStore final : public DocStore {
  public:
   AgentDocStore(Database* db, const Clock* clock, std::string agent, DocRules rules)

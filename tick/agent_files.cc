@@ -1,10 +1,12 @@
 #include "tick/agent_files.h"
 
-#include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "fs/base/clock.h"
+#include "fs/base/numbers.h"
 #include "fs/base/path.h"
+#include "tick/agent_bundle.h"
 #include "tick/agent_docs.h"
 #include "tick/engine.h"
 
@@ -22,11 +24,7 @@ constexpr Access kOwnerDoc{Who::kOwner, Who::kOwner, Who::kNobody, Who::kNobody}
 std::optional<int64_t> ParseSeqName(std::string_view name) {
   constexpr std::string_view kSfx = ".json";
   if (name.size() <= kSfx.size() || name.substr(name.size() - kSfx.size()) != kSfx) return {};
-  std::string_view num = name.substr(0, name.size() - kSfx.size());
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-  if (ec != std::errc() || p != num.data() + num.size() || v <= 0) return {};
-  return v;
+  return ParseDecimal(name.substr(0, name.size() - kSfx.size()), 1, INT64_MAX);
 }
 
 std::string SeqName(int64_t seq) { return std::to_string(seq) + ".json"; }
@@ -133,12 +131,9 @@ Result<std::string> DeadletterDoc(AgentService* agents, const std::string& agent
 
 Result<int64_t> ParseSeqArg(const std::string& arg) {
   if (arg == "all") return int64_t{-1};
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
-  if (ec != std::errc() || p != arg.data() + arg.size() || v <= 0) {
-    return Status::InvalidArgument("want a message seq or 'all'", arg);
-  }
-  return v;
+  auto v = ParseDecimal(arg, 1, INT64_MAX);
+  if (!v) return Status::InvalidArgument("want a message seq or 'all'", arg);
+  return *v;
 }
 
 std::shared_ptr<Node> DeadletterCtl(NodeId id, const std::string& agent, AgentService* agents) {
@@ -194,12 +189,9 @@ class DeadletterDir final : public Node {
 // ---- ctl, config, status, mounts --------------------------------------------------------
 
 Result<int64_t> ParsePositiveMs(const std::string& s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0 || v > 315'360'000'000) {
-    return Status::InvalidArgument("in_ms must be an integer of milliseconds", s);
-  }
-  return v;
+  auto v = ParseDecimal(s, 0, 315'360'000'000);  // ten years
+  if (!v) return Status::InvalidArgument("in_ms must be an integer of milliseconds", s);
+  return *v;
 }
 
 std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService* agents,
@@ -228,11 +220,12 @@ std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService
       "alarm", 1, 2, "alarm <in_ms> [payload]",
       [agents, agent, engine](const Caller&, const std::vector<std::string>& a) -> Status {
         AGENT9_ASSIGN_OR_RETURN(int64_t ms, ParsePositiveMs(a[0]));
-        // The payload is JSON when it parses as JSON, else text.
+        // The payload is JSON when it parses as JSON (nested at most kMaxInputJsonDepth
+        // levels, since ticks copy it), else text.
         Json payload = nullptr;
         if (a.size() > 1) {
-          Json j = Json::parse(a[1], nullptr, false);
-          payload = j.is_discarded() ? Json(a[1]) : j;
+          auto j = ParseJson(a[1], "payload", kMaxInputJsonDepth);
+          payload = j.ok() ? std::move(j).value() : Json(a[1]);
         }
         AGENT9_RETURN_IF_ERROR(agents->AddAlarm(agent, ms, std::nullopt, payload).status());
         if (engine) engine->WakeAlarms();
@@ -241,12 +234,10 @@ std::shared_ptr<Node> AgentCtl(NodeId id, const std::string& agent, AgentService
   table->push_back(
       CtlCommand{"cancel-alarm", 1, 1, "cancel-alarm <id>",
                  [agents, agent](const Caller&, const std::vector<std::string>& a) -> Status {
-                   int64_t alarm = 0;
-                   auto [p, ec] = std::from_chars(a[0].data(), a[0].data() + a[0].size(), alarm);
-                   if (ec != std::errc() || p != a[0].data() + a[0].size() || alarm <= 0) {
+                   auto alarm = ParseDecimal(a[0], 1, INT64_MAX);
+                   if (!alarm)
                      return Status::InvalidArgument("cancel-alarm wants an alarm id", a[0]);
-                   }
-                   return agents->CancelAlarm(agent, alarm);
+                   return agents->CancelAlarm(agent, *alarm);
                  }});
   std::string usage;
   for (const auto& c : *table) usage += c.usage + "\n";
@@ -341,6 +332,40 @@ std::shared_ptr<Node> HudSettingsFile(NodeId id, const std::string& agent, Agent
       id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody}, std::move(ops));
 }
 
+// A read-only JSON document built at open.
+std::shared_ptr<Node> JsonSnapshot(NodeId id, const std::string& owner, Access a,
+                                   std::function<Result<Json>()> fn) {
+  return Snapshot(id, owner, a, [fn = std::move(fn)]() -> Result<std::string> {
+    AGENT9_ASSIGN_OR_RETURN(Json j, fn());
+    return PrettyJson(j);
+  });
+}
+
+// logs/trajectory: NDJSON, one record per tick; the open parameters from and to (HTTP
+// ?from=&to=) select a tick range.
+std::shared_ptr<Node> TrajectoryFile(NodeId id, const std::string& agent, AgentService* agents) {
+  ParamContentFn gen = [agents, agent](const OpenFlags& f) -> Result<std::string> {
+    std::optional<int64_t> bound[2];
+    const char* names[2] = {"from", "to"};
+    for (int i = 0; i < 2; ++i) {
+      const std::string* v = f.Param(names[i]);
+      if (!v) continue;
+      bound[i] = ParseDecimal(*v, 0, INT64_MAX);
+      if (!bound[i]) {
+        return Status::InvalidArgument(std::string(names[i]) + " must be a tick number", *v);
+      }
+    }
+    if (bound[0] && bound[1] && *bound[0] > *bound[1]) {
+      return Status::InvalidArgument("from is after to");
+    }
+    AGENT9_ASSIGN_OR_RETURN(auto records, agents->Trajectory(agent, bound[0], bound[1]));
+    std::string out;
+    for (const auto& r : records) out += r + "\n";
+    return out;
+  };
+  return std::make_shared<SnapshotFile>(id, agent, kOwnerRead, std::move(gen));
+}
+
 // public_read: goals/ is among what a public agent shows (DESIGN section 3).
 std::shared_ptr<Node> DocDirOf(NodeId id, const std::string& agent, AgentService* agents,
                                DocRules rules, bool public_read = false) {
@@ -353,56 +378,61 @@ std::shared_ptr<Node> DocDirOf(NodeId id, const std::string& agent, AgentService
 
 std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
   AgentService* agents = deps->agents;
-  auto memory = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
-      {"conversations", NodeType::kDir,
-       [agents](NodeId id, const std::string& a) {
-         return DocDirOf(id, a, agents, ConversationRules());
-       }},
-      {"patterns", NodeType::kDir,
-       [agents](NodeId id, const std::string& a) {
-         return DocDirOf(id, a, agents, PatternRules());
-       }},
-  });
+  auto memory =
+      std::make_shared<std::vector<TableEntry>>(std::
+                                                    vector<TableEntry>{
+                                                        {"conversations", NodeType::kDir,
+                                                         [agents](NodeId id, const std::string& a) {
+                                                           return DocDirOf(id, a, agents,
+                                                                           ConversationRules());
+                                                         }},
+                                                        {"patterns", NodeType::kDir,
+                                                         [agents](NodeId id, const std::string& a) {
+                                                           return DocDirOf(id, a, agents,
+                                                                           PatternRules());
+                                                         }},
+                                                        // The whole agent as a tar bundle, built
+                                                        // once per open (DESIGN section 8).
+                                                        {"export", NodeType::kFile,
+                                                         [agents](NodeId id, const std::string& a) {
+                                                           return Snapshot(
+                                                               id, a, kOwnerRead, [agents, a] {
+                                                                 return ExportAgent(*agents, a);
+                                                               });
+                                                         }},
+                                                    });
   auto hud = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
       {"settings", NodeType::kFile,
        [agents](NodeId id, const std::string& a) { return HudSettingsFile(id, a, agents); }},
   });
   StreamHub* trace = deps->trace;
-  auto logs =
-      std::make_shared<std::vector<TableEntry>>(std::
-                                                    vector<TableEntry>{
-                                                        {"trace", NodeType::kFile,
-                                                         [trace](NodeId id, const std::string& a)
-                                                             -> std::shared_ptr<Node> {
-                                                           return std::make_shared<StreamFile>(
-                                                               id, a, kOwnerRead, trace->Get(a));
-                                                         }},
-                                                        {"trajectory", NodeType::kFile,
-                                                         [agents](NodeId id, const std::string& a) {
-                                                           return Snapshot(
-                                                               id, a, kOwnerRead,
-                                                               [agents,
-                                                                a]() -> Result<std::string> {
-                                                                 AGENT9_ASSIGN_OR_RETURN(
-                                                                     auto records,
-                                                                     agents->Trajectory(a));
-                                                                 std::string out;
-                                                                 for (const auto& r : records)
-                                                                   out += r + "\n";
-                                                                 return out;
-                                                               });
-                                                         }},
-                                                    });
+  auto logs = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"trace", NodeType::kFile,
+       [trace](NodeId id, const std::string& a) -> std::shared_ptr<Node> {
+         return std::make_shared<StreamFile>(id, a, kOwnerRead, trace->Get(a));
+       }},
+      {"trajectory", NodeType::kFile,
+       [agents](NodeId id, const std::string& a) { return TrajectoryFile(id, a, agents); }},
+  });
+  // metrics/ is among what a public agent shows (DESIGN section 3).
+  auto metrics = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
+      {"apm", NodeType::kFile,
+       [agents](NodeId id, const std::string& a) {
+         return JsonSnapshot(id, a, kPublicRead, [agents, a] { return agents->ApmJson(a); });
+       }},
+      {"queue", NodeType::kFile,
+       [agents](NodeId id, const std::string& a) {
+         return JsonSnapshot(id, a, kPublicRead, [agents, a] { return agents->QueueJson(a); });
+       }},
+  });
   auto table = std::make_shared<std::vector<TableEntry>>();
   Engine* engine = deps->engine;
   table->push_back({"ctl", NodeType::kFile, [agents, engine](NodeId id, const std::string& a) {
                       return AgentCtl(id, a, agents, engine);
                     }});
   table->push_back({"status", NodeType::kFile, [agents](NodeId id, const std::string& a) {
-                      return Snapshot(id, a, kPublicRead, [agents, a]() -> Result<std::string> {
-                        AGENT9_ASSIGN_OR_RETURN(Json j, agents->StatusJson(a));
-                        return PrettyJson(j);
-                      });
+                      return JsonSnapshot(id, a, kPublicRead,
+                                          [agents, a] { return agents->StatusJson(a); });
                     }});
   table->push_back({"state", NodeType::kFile, [agents](NodeId id, const std::string& a) {
                       return Snapshot(id, a, kOwnerRead, [agents, a]() -> Result<std::string> {
@@ -433,6 +463,9 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
                     }});
   table->push_back({"logs", NodeType::kDir, [logs](NodeId id, const std::string& a) {
                       return std::make_shared<TableDir>(id, a, kOwnerRead, logs);
+                    }});
+  table->push_back({"metrics", NodeType::kDir, [metrics](NodeId id, const std::string& a) {
+                      return std::make_shared<TableDir>(id, a, kPublicRead, metrics);
                     }});
   auto extra = deps->extra_mounts;
   std::string builtin = "path\taccess\tprovider\n";

@@ -137,6 +137,13 @@ CREATE TABLE events_in(
   PRIMARY KEY(agent, seq)
 ) WITHOUT ROWID;
 )sql",
+    // 5: trajectory columns for tick ranges and metrics/apm (NULL for older records).
+    R"sql(
+ALTER TABLE trajectory ADD COLUMN tick INTEGER;
+ALTER TABLE trajectory ADD COLUMN at INTEGER;
+ALTER TABLE trajectory ADD COLUMN actions INTEGER;
+ALTER TABLE trajectory ADD COLUMN ok INTEGER;
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -385,7 +392,7 @@ Result<Json> AgentService::GetHudSettings(std::string_view id) const {
   return out;
 }
 
-Status AgentService::SetHudSettings(std::string_view id, const Json& settings) {
+Result<Json> CleanHudSettings(const Json& settings) {
   if (!settings.is_object()) return Status::InvalidArgument("hud/settings must be a JSON object");
   Json clean{{"public", false}, {"embed_allowed", false}, {"redaction_policy", "default"}};
   for (const auto& [k, v] : settings.items()) {
@@ -403,6 +410,11 @@ Status AgentService::SetHudSettings(std::string_view id, const Json& settings) {
     }
     clean[k] = v;
   }
+  return clean;
+}
+
+Status AgentService::SetHudSettings(std::string_view id, const Json& settings) {
+  AGENT9_ASSIGN_OR_RETURN(Json clean, CleanHudSettings(settings));
   std::string text = DumpJson(clean);
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {
@@ -711,13 +723,26 @@ Result<std::string> AgentService::GetOutbox(std::string_view id, int64_t seq) co
   return event;
 }
 
-Result<std::vector<std::string>> AgentService::Trajectory(std::string_view id) const {
+Result<std::vector<std::string>> AgentService::Trajectory(std::string_view id,
+                                                          std::optional<int64_t> from,
+                                                          std::optional<int64_t> to) const {
   std::vector<std::string> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s,
-                            c.Prepare("SELECT record FROM trajectory WHERE agent=? ORDER BY n"));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("SELECT record FROM trajectory WHERE agent=? AND (?2 IS NULL OR "
+                            "tick >= ?2) AND (?3 IS NULL OR tick <= ?3) ORDER BY n"));
     s->Bind(1, id);
+    if (from) {
+      s->Bind(2, *from);
+    } else {
+      s->BindNull(2);
+    }
+    if (to) {
+      s->Bind(3, *to);
+    } else {
+      s->BindNull(3);
+    }
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
       if (!row) break;
@@ -726,6 +751,58 @@ Result<std::vector<std::string>> AgentService::Trajectory(std::string_view id) c
     return Status::OK();
   }));
   return out;
+}
+
+// ---- metrics ----------------------------------------------------------------------------
+
+Result<Json> AgentService::ApmJson(std::string_view id) const {
+  constexpr int64_t kWindowMs = 60'000;
+  Json j;
+  int64_t since = clock_->NowMs() - kWindowMs;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_RETURN_IF_ERROR(RequireAgent(c, id));
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s, c.Prepare("SELECT count(*), coalesce(sum(actions), 0), coalesce(sum(ok = 0), 0) "
+                            "FROM trajectory WHERE agent=? AND at >= ?"));
+    s->Bind(1, id).Bind(2, since);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    (void)row;  // an aggregate always has one row
+    j = Json{{"window_s", kWindowMs / 1000},
+             {"since", Rfc3339(since)},
+             {"apm", s->Int(1)},
+             {"ticks", s->Int(0)},
+             {"failed", s->Int(2)}};
+    return Status::OK();
+  }));
+  return j;
+}
+
+Result<Json> AgentService::QueueJson(std::string_view id) const {
+  Json j;
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * s,
+        c.Prepare("SELECT inbox_count, inbox_bytes, dead_count, "
+                  "(SELECT min(ts) FROM inbox WHERE agent=?1), "
+                  "(SELECT count(*) FROM inbox WHERE agent=?1 AND attempts > 0), "
+                  "(SELECT count(*) FROM events_in WHERE agent=?1), "
+                  "(SELECT count(*) FROM alarms WHERE agent=?1), "
+                  "(SELECT min(due_at) FROM alarms WHERE agent=?1) FROM agents WHERE id=?1"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    j = Json{{"inbox_depth", s->Int(0)},
+             {"inbox_bytes", s->Int(1)},
+             {"oldest_message_age_ms", s->IsNull(3) ? Json(nullptr) : Json(now - s->Int(3))},
+             {"retrying", s->Int(4)},
+             {"deadletter_depth", s->Int(2)},
+             {"events_pending", s->Int(5)},
+             {"alarms_pending", s->Int(6)},
+             {"next_alarm_at", s->IsNull(7) ? Json(nullptr) : Json(Rfc3339(s->Int(7)))}};
+    return Status::OK();
+  }));
+  return j;
 }
 
 // ---- deadletter -------------------------------------------------------------------------

@@ -75,6 +75,10 @@ Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_vi
 Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,
                                       int64_t now_ms);
 
+// hud/settings validated: every field filled in ({"public","embed_allowed",
+// "redaction_policy"}); unknown fields and wrong types are kInvalidArgument.
+Result<Json> CleanHudSettings(const Json& settings);
+
 class AgentService {
  public:
   // db and clock must outlive the service.
@@ -138,8 +142,19 @@ class AgentService {
   Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> ListOutbox(
       std::string_view id) const;
   Result<std::string> GetOutbox(std::string_view id, int64_t seq) const;
-  // The retained trajectory records, oldest first, as JSON text.
-  Result<std::vector<std::string>> Trajectory(std::string_view id) const;
+  // The retained trajectory records, oldest first, as JSON text; with from/to only the
+  // records of ticks in [from, to] (a failed tick's attempts share its tick number).
+  Result<std::vector<std::string>> Trajectory(std::string_view id,
+                                              std::optional<int64_t> from = std::nullopt,
+                                              std::optional<int64_t> to = std::nullopt) const;
+
+  // ---- metrics ----
+  // metrics/apm: what the agent did in the last minute: {"window_s":60, "apm" (actions:
+  // messages sent, events emitted, alarms set), "ticks", "failed"}.
+  Result<Json> ApmJson(std::string_view id) const;
+  // metrics/queue: {"inbox_depth","inbox_bytes","oldest_message_age_ms","retrying",
+  // "deadletter_depth","events_pending","alarms_pending","next_alarm_at"}.
+  Result<Json> QueueJson(std::string_view id) const;
 
   // ---- deadletter ----
   Result<std::vector<DeadLetter>> ListDeadletter(std::string_view id) const;

@@ -209,7 +209,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       phases.Mark(5);
       ok["phases_us"] = phases.ToJson();
       ok["duration_us"] = MonoUs() - start_us;
-      return AppendTrajectory(c, agent, ok, w.config.retain_trajectory);
+      return AppendTrajectory(c, agent, ok, now, w.config.retain_trajectory);
     });
   }
   if (commit.code() == Code::kAborted) return After::kMore;  // someone took the message
@@ -243,7 +243,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     phases.Mark(5);
     failed["phases_us"] = phases.ToJson();
     failed["duration_us"] = MonoUs() - start_us;
-    return AppendTrajectory(c, agent, failed, w.config.retain_trajectory);
+    return AppendTrajectory(c, agent, failed, now, w.config.retain_trajectory);
   });
   if (!st.ok()) LogError("recording a failed tick of " + agent + ": " + st.ToString());
   if (trace_) {

@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <limits>
+
 #include "fs/base/clock.h"
 
 namespace agent9 {
@@ -41,7 +43,13 @@ Result<Envelope> ParseEnvelope(std::string_view bytes, std::string_view from, in
   Envelope e;
   e.from = std::string(from);
   e.ts_ms = now_ms;
-  Json j = Json::parse(trimmed.begin(), trimmed.end(), nullptr, false);
+  // No depth limit in the parse: too deep is an error below, not a text message.
+  auto parsed = ParseJson(trimmed, "message", std::numeric_limits<size_t>::max());
+  Json j = parsed.ok() ? std::move(parsed).value() : Json(Json::value_t::discarded);
+  if (!j.is_discarded() && JsonDepth(trimmed) > kMaxInputJsonDepth) {
+    return Status::InvalidArgument("message is nested deeper than " +
+                                   std::to_string(kMaxInputJsonDepth) + " levels");
+  }
   if (!j.is_discarded() && j.is_object() && j.contains("body")) {
     e.body = j["body"];
     if (j.contains("id")) {

@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "fs/base/clock.h"
@@ -23,29 +25,50 @@ int64_t NowMonoMs() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::vector<std::string> BuildArgv(const ExecOptions& opts, const AgentConfig& c) {
+// bwrap flags that rebuild the host's root read-only entry by entry (symlinks as symlinks),
+// leaving out what the sandbox mounts itself. Read once: the host's top level does not move.
+const std::vector<std::vector<std::string>>& HostRootEntries() {
+  static const std::vector<std::vector<std::string>> entries = [] {
+    std::vector<std::vector<std::string>> out;
+    std::error_code ec;
+    std::vector<std::filesystem::path> names;
+    for (const auto& e : std::filesystem::directory_iterator("/", ec)) names.push_back(e.path());
+    std::sort(names.begin(), names.end());
+    for (const auto& p : names) {
+      std::string name = p.filename().string();
+      if (name == "dev" || name == "proc" || name == "tmp" || name == "agent") continue;
+      if (std::filesystem::is_symlink(p, ec)) {
+        out.push_back({"--symlink", std::filesystem::read_symlink(p, ec).string(), p.string()});
+      } else {
+        out.push_back({"--ro-bind", p.string(), p.string()});
+      }
+    }
+    return out;
+  }();
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> ExecAgent::BuildArgv(const ExecOptions& opts, const AgentConfig& c,
+                                              const ExecContext& ctx) {
+  const std::string& agent_root = ctx.agent_root;
   std::vector<std::string> argv;
   if (c.sandbox) {
-    argv = {opts.bwrap,
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--ro-bind",
-            c.program,
-            c.program,
-            "--chdir",
-            "/tmp",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--die-with-parent",
-            "--new-session"};
+    argv = {opts.bwrap};
+    if (agent_root.empty()) {
+      argv.insert(argv.end(), {"--ro-bind", "/", "/"});
+    } else {
+      for (const auto& e : HostRootEntries()) argv.insert(argv.end(), e.begin(), e.end());
+    }
+    argv.insert(argv.end(),
+                {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", c.program,
+                 c.program, "--chdir", "/tmp", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                 "--die-with-parent", "--new-session"});
+    for (const auto& h : ctx.hide) {
+      if (!h.starts_with("/tmp/") && h != "/tmp") argv.insert(argv.end(), {"--tmpfs", h});
+    }
+    if (!agent_root.empty()) argv.insert(argv.end(), {"--bind", agent_root, "/agent"});
     if (!c.network) argv.push_back("--unshare-net");
     argv.push_back("--");
   }
@@ -53,6 +76,8 @@ std::vector<std::string> BuildArgv(const ExecOptions& opts, const AgentConfig& c
   for (const auto& a : c.args) argv.push_back(a);
   return argv;
 }
+
+namespace {
 
 struct RunResult {
   std::string out;
@@ -181,10 +206,17 @@ Result<RunResult> RunProcess(const std::vector<std::string>& argv,
 }  // namespace
 
 Result<TickOutput> ExecAgent::ParseOutput(std::string_view text) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  if (JsonDepth(text) > kMaxInputJsonDepth) {
+    return Status::InvalidArgument("program output is nested deeper than " +
+                                   std::to_string(kMaxInputJsonDepth) + " levels");
+  }
+  auto parsed = ParseJson(text, "program output", kMaxInputJsonDepth);
+  if (!parsed.ok() || !parsed->is_object()) {
     return Status::InvalidArgument("program output is not one JSON object");
   }
+  Json j = std::move(parsed).value();
+  // Ten years, as for the ctl file's alarm; the engine adds these to the clock.
+  constexpr int64_t kMaxAlarmMs = 315'360'000'000;
   TickOutput out;
   for (const auto& [k, v] : j.items()) {
     if (k == "state") {
@@ -212,14 +244,17 @@ Result<TickOutput> ExecAgent::ParseOutput(std::string_view text) {
       if (!v.is_array()) return Status::InvalidArgument("output: alarms must be an array");
       for (const auto& a : v) {
         if (!a.is_object() || !a.contains("in_ms") || !a["in_ms"].is_number_integer() ||
-            a["in_ms"].get<int64_t>() < 0) {
-          return Status::InvalidArgument("output: each alarm needs a non-negative in_ms");
+            a["in_ms"].get<int64_t>() < 0 || a["in_ms"].get<int64_t>() > kMaxAlarmMs) {
+          return Status::InvalidArgument("output: each alarm needs an in_ms from 0 to " +
+                                         std::to_string(kMaxAlarmMs));
         }
         AlarmSpec spec{a["in_ms"].get<int64_t>(), std::nullopt,
                        a.contains("payload") ? a["payload"] : Json(nullptr)};
         if (a.contains("every_ms")) {
-          if (!a["every_ms"].is_number_integer() || a["every_ms"].get<int64_t>() < 10) {
-            return Status::InvalidArgument("output: every_ms must be an integer >= 10");
+          if (!a["every_ms"].is_number_integer() || a["every_ms"].get<int64_t>() < 10 ||
+              a["every_ms"].get<int64_t>() > kMaxAlarmMs) {
+            return Status::InvalidArgument("output: every_ms must be an integer from 10 to " +
+                                           std::to_string(kMaxAlarmMs));
           }
           spec.every_ms = a["every_ms"].get<int64_t>();
         }
@@ -255,12 +290,18 @@ Result<TickOutput> ExecAgent::Tick(const TickInput& in) {
              {"now", in.now_ms},
              {"trigger", in.trigger},
              {"state", in.state}};
+  ExecContext ctx = opts_.context ? opts_.context(in.agent_id) : ExecContext{};
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
                                   "AGENT9_AGENT_ID=" + in.agent_id};
-  if (!opts_.server_url.empty()) env.push_back("AGENT9_URL=" + opts_.server_url);
-  for (const auto& [k, v] : c.env) env.push_back(k + "=" + v);
-  AGENT9_ASSIGN_OR_RETURN(RunResult r, RunProcess(BuildArgv(opts_, c), env, DumpJson(input) + "\n",
-                                                  c.timeout_ms, opts_.max_output_bytes));
+  if (!ctx.url.empty()) env.push_back("AGENT9_URL=" + ctx.url);
+  if (!ctx.token.empty()) env.push_back("AGENT9_TOKEN=" + ctx.token);
+  if (!ctx.agent_root.empty()) {
+    env.push_back("AGENT9_ROOT=" + (c.sandbox ? std::string("/agent") : ctx.agent_root));
+  }
+  for (const auto& [k, v] : c.env) env.push_back(k + "=" + v);  // config rejects AGENT9_*
+  AGENT9_ASSIGN_OR_RETURN(
+      RunResult r, RunProcess(BuildArgv(opts_, c, ctx), env, DumpJson(input) + "\n", c.timeout_ms,
+                              opts_.max_output_bytes));
   if (trace_ && !r.err.empty()) {
     size_t start = 0;
     while (start < r.err.size()) {

@@ -9,17 +9,30 @@
 // Thread-safety: Tick may run for different agents on several threads at once.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "tick/agent_kind.h"
 #include "tick/stream_hub.h"
 
 namespace agent9 {
 
+// What a program may use to reach its own files, looked up at every tick.
+struct ExecContext {
+  std::string url;         // AGENT9_URL: the daemon's HTTP address ("" = not serving)
+  std::string token;       // AGENT9_TOKEN: a token scoped to this agent
+  std::string agent_root;  // a FUSE mount of the agent-local view on the host, or ""
+  // The daemon's other FUSE mounts (the global view, other agents' views): the sandbox
+  // covers each with an empty tmpfs, since the read-only host root would otherwise show them.
+  std::vector<std::string> hide;
+};
+
 struct ExecOptions {
   std::string bwrap = "/usr/bin/bwrap";
   size_t max_output_bytes = 1 << 20;
-  std::string server_url;  // AGENT9_URL for programs (may be empty)
+  // Called (from tick threads) before each run; may be empty.
+  std::function<ExecContext(const std::string& agent)> context;
 };
 
 class ExecAgent final : public Agent {
@@ -31,6 +44,12 @@ class ExecAgent final : public Agent {
 
   // Parses a program's stdout (exposed for tests and fuzzing).
   static Result<TickOutput> ParseOutput(std::string_view out);
+  // The argv a tick runs for config c: bwrap and its flags when c.sandbox, then the program
+  // and its args (exposed for the tick benchmark's bwrap baseline). With ctx.agent_root, the
+  // agent-local view mounted there is bound read-write at /agent (the sandbox's root is then
+  // a tmpfs holding read-only binds of the host's top-level entries, so /agent can exist).
+  static std::vector<std::string> BuildArgv(const ExecOptions& opts, const AgentConfig& c,
+                                            const ExecContext& ctx = {});
 
  private:
   ExecOptions opts_;

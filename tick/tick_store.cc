@@ -75,11 +75,18 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
   return out;
 }
 
-Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t retain) {
+Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t at_ms,
+                        int64_t retain) {
   AGENT9_ASSIGN_OR_RETURN(int64_t n, NextAgentCounter(c, agent, "next_record"));
-  AGENT9_ASSIGN_OR_RETURN(Stmt * s,
-                          c.Prepare("INSERT INTO trajectory(agent, n, record) VALUES(?,?,?)"));
-  s->Bind(1, agent).Bind(2, n).Bind(3, DumpJson(record));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("INSERT INTO trajectory(agent, n, record, tick, at, actions, ok) "
+                          "VALUES(?,?,?,?,?,?,?)"));
+  const Json effects = record.value("effects", Json::object());
+  int64_t actions = effects.value("sent", int64_t{0}) + effects.value("emitted", int64_t{0}) +
+                    effects.value("alarms", int64_t{0});
+  s->Bind(1, agent).Bind(2, n).Bind(3, DumpJson(record)).Bind(4, record.value("tick", int64_t{0}));
+  s->Bind(5, at_ms).Bind(6, actions);
+  s->Bind(7, int64_t{record.value("result", "") == "ok" ? 1 : 0});
   AGENT9_RETURN_IF_ERROR(s->Run());
   AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM trajectory WHERE agent=? AND n<=?"));
   d->Bind(1, agent).Bind(2, n - retain);

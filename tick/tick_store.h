@@ -50,8 +50,10 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
 // alarm is gone (cancelled meanwhile).
 Result<bool> ConsumeAlarm(Conn& c, const std::string& agent, int64_t id,
                           std::optional<int64_t> every_ms, int64_t now_ms);
-// Appends one trajectory record and drops records beyond `retain`.
-Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t retain);
+// Appends one trajectory record (of a tick that started at at_ms) and drops records beyond
+// `retain`.
+Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t at_ms,
+                        int64_t retain);
 // Appends one outbox event (JSON text) and drops events beyond `retain`; returns its seq.
 Result<int64_t> AppendEvent(Conn& c, const std::string& agent, const std::string& event,
                             int64_t now, int64_t retain);

@@ -4,13 +4,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "controlplane/cli/cli_internal.h"
+#include "fs/base/numbers.h"
 #include "fs/base/path.h"
 
 #ifndef AGENT9_VERSION
@@ -103,13 +103,9 @@ Result<std::pair<std::string, int>> ParseListen(std::string_view listen) {
   } else if (host.find(':') != std::string_view::npos) {
     return bad();  // IPv6 addresses need brackets
   }
-  int port = -1;
-  auto [p, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
-  if (port_s.empty() || ec != std::errc() || p != port_s.data() + port_s.size() || port < 0 ||
-      port > 65535) {
-    return bad();
-  }
-  return std::make_pair(std::string(host), port);
+  auto port = ParseDecimal(port_s, 0, 65535);
+  if (!port) return bad();
+  return std::make_pair(std::string(host), static_cast<int>(*port));
 }
 
 int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>& serve) {
@@ -175,6 +171,14 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
   auto* logs = app.add_subcommand("logs", "print an agent's trace log (agents/ID/logs/trace)");
   logs->add_option("id", a.id, "agent id")->required();
   logs->add_flag("-f,--follow", a.follow, "follow new events");
+  auto* watch = app.add_subcommand(
+      "watch", "follow a stream file, or print a file or directory each time it changes");
+  watch->add_option("path", a.path, "path such as agents/alice/status")->required();
+  watch->add_option("--interval", a.interval_ms, "milliseconds between reads of a non-stream file")
+      ->check(CLI::Range(int64_t{50}, int64_t{3'600'000}))
+      ->capture_default_str();
+  watch->add_option("-n,--count", a.count, "stop after printing this many versions (0: never)")
+      ->check(CLI::Range(int64_t{0}, INT64_MAX));
   auto* write = app.add_subcommand("write", "replace a file's content");
   write->add_option("path", a.path, "file path")->required();
   write->add_option("data", a.words, "content; - or nothing reads stdin");
@@ -190,6 +194,15 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
   hibernate->add_option("id", a.id, "agent id")->required();
   auto* wake = app.add_subcommand("wake", "resume a hibernated agent");
   wake->add_option("id", a.id, "agent id")->required();
+  auto* exp = app.add_subcommand("export", "write an agent's tar bundle to stdout or a file");
+  exp->add_option("id", a.id, "agent id")->required();
+  exp->add_option("-o,--output", a.output, "write the bundle to FILE instead of stdout");
+  auto* imp = app.add_subcommand("import", "create an agent from a bundle; prints its id");
+  imp->add_option("file", a.path, "bundle file, or - for stdin")->required();
+  imp->add_option("--mode", a.mode, "restore (same id) or clone (a new id)")
+      ->check(CLI::IsMember({"restore", "clone"}))
+      ->capture_default_str();
+  imp->add_option("--id", a.new_id, "the clone's id (default: <id>-<6 hex>)");
 
   try {
     app.parse(argc, argv);
@@ -224,12 +237,15 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
       if (!st.ok()) return UsageError(err, st.message());
       return cli::CmdCat(env, a);
     }
+    if (*watch) return cli::CmdWatch(env, a);
     if (*write) return cli::CmdWrite(env, a);
     if (*call) return cli::CmdCall(env, a);
     if (*token) return cli::CmdToken(env, a);
     if (*tick) return cli::CmdLifecycle(env, a, "tick");
     if (*hibernate) return cli::CmdLifecycle(env, a, "hibernate");
     if (*wake) return cli::CmdLifecycle(env, a, "wake");
+    if (*exp) return cli::CmdExport(env, a);
+    if (*imp) return cli::CmdImport(env, a);
   } catch (const std::exception& e) {
     err << "agent9: internal error: " << e.what() << "\n";
     return cli::kExitFailed;

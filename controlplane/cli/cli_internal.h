@@ -38,6 +38,13 @@ struct ClientArgs {
   std::string msg_id;
   std::string path;
   bool follow = false;
+  int64_t interval_ms = 1000;  // watch --interval
+  int64_t count = 0;           // watch -n: stop after this many versions (0 = never)
+
+  // export and import
+  std::string output;            // export -o FILE ("" = stdout)
+  std::string mode = "restore";  // import --mode
+  std::string new_id;            // import --id
 };
 
 // Prints a non-2xx answer as "agent9: <message> (<code>)" (plus a hint on 401 without a
@@ -50,9 +57,15 @@ int CmdRemove(const ClientEnv& env, const ClientArgs& a);
 int CmdStatus(const ClientEnv& env, const ClientArgs& a);
 int CmdSend(const ClientEnv& env, const ClientArgs& a);
 int CmdCat(const ClientEnv& env, const ClientArgs& a);
+// watch PATH: follows a stream file over SSE; any other file or directory is re-read every
+// a.interval_ms and printed each time its content changes.
+int CmdWatch(const ClientEnv& env, const ClientArgs& a);
 int CmdWrite(const ClientEnv& env, const ClientArgs& a);
 int CmdCall(const ClientEnv& env, const ClientArgs& a);
 int CmdToken(const ClientEnv& env, const ClientArgs& a);
+// export ID [-o FILE]; import FILE|- [--mode restore|clone] [--id NEW] (a.path is FILE).
+int CmdExport(const ClientEnv& env, const ClientArgs& a);
+int CmdImport(const ClientEnv& env, const ClientArgs& a);
 // verb: tick, hibernate or wake.
 int CmdLifecycle(const ClientEnv& env, const ClientArgs& a, const std::string& verb);
 

@@ -1,5 +1,7 @@
 // The client subcommands: each builds one or a few requests to the daemon's HTTP API
 // (docs/HTTP.md) and prints the answer for people, or as the daemon's JSON with --json.
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -263,6 +265,55 @@ int CmdToken(const ClientEnv& env, const ClientArgs& a) {
     return Failed(env, Status::Internal("unexpected answer from the daemon"));
   }
   *env.out << (*j)["token"].get<std::string>() << "\n";
+  return kExitOk;
+}
+
+int CmdExport(const ClientEnv& env, const ClientArgs& a) {
+  auto target = AgentTarget(a.id, "/export");
+  if (!target.ok()) return Usage(env, target.status().message());
+  if (a.output.empty() && env.out == &std::cout && ::isatty(STDOUT_FILENO)) {
+    return Usage(env, "refusing to write a binary tar bundle to a terminal: use -o FILE");
+  }
+  HttpResponse r;
+  if (int rc = Request(env, "GET", *target, {}, {}, &r)) return rc;
+  if (a.output.empty()) {
+    env.out->write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+    env.out->flush();
+    return env.out->good() ? kExitOk : Failed(env, Status::Internal("cannot write to stdout"));
+  }
+  std::ofstream f(a.output, std::ios::binary | std::ios::trunc);
+  if (!f) return Usage(env, "cannot write " + a.output);
+  f.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  f.close();
+  if (!f) return Failed(env, Status::Internal("writing " + a.output + " failed"));
+  return kExitOk;
+}
+
+int CmdImport(const ClientEnv& env, const ClientArgs& a) {
+  if (!a.new_id.empty()) {
+    Status st = ValidateAgentId(a.new_id);
+    if (!st.ok()) return Usage(env, "--id: " + st.message());
+    if (a.mode != "clone") return Usage(env, "--id names a clone: use it with --mode clone");
+  }
+  std::string bundle;
+  if (a.path == "-") {
+    bundle = ReadAll(*env.in);
+  } else {
+    std::ifstream f(a.path, std::ios::binary);
+    if (!f) return Usage(env, "cannot read bundle file " + a.path);
+    bundle = ReadAll(f);
+  }
+  if (bundle.empty()) return Usage(env, "the bundle " + a.path + " is empty");
+  std::string target = "/v1/agents/import?mode=" + PercentEncode(a.mode);
+  if (!a.new_id.empty()) target += "&id=" + PercentEncode(a.new_id);
+  HttpResponse r;
+  if (int rc = Request(env, "POST", target, bundle, "application/x-tar", &r)) return rc;
+  if (env.json) return PrintDoc(env, r);
+  auto j = ParseJsonObject(r.body, "the daemon's answer");
+  if (!j.ok() || !(*j)["id"].is_string()) {
+    return Failed(env, Status::Internal("unexpected answer from the daemon"));
+  }
+  *env.out << (*j)["id"].get<std::string>() << "\n";
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controlplane/http/agent_route_match.h"
 #include "controlplane/http/http_context.h"
 #include "controlplane/http/http_util.h"
 #include "fs/base/path.h"
@@ -42,8 +43,36 @@ void Reply(httplib::Response& res, const Result<Json>& r, int ok_status) {
   SendJson(res, ok_status, *r);
 }
 
-void NotYet(httplib::Response& res) {
-  SendError(res, Status::Unimplemented("export and import are not supported in this build yet"));
+// GET /v1/agents/{id}/export: the tar bundle as an attachment.
+void ExportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res, const std::string& id,
+                 std::string_view query) {
+  auto q = Query::Parse(query);
+  if (!q.ok()) return SendError(res, q.status());
+  auto with_key = q->Flag("with_key");
+  if (!with_key.ok()) return SendError(res, with_key.status());
+  if (*with_key) {
+    // Agents have no keys yet; the encrypted key (with a passphrase) will come with them.
+    return SendError(res, Status::Unimplemented("exporting the agent's key is not supported yet"));
+  }
+  auto tar = ctx.api->ExportAgent(who, id);
+  if (!tar.ok()) return SendError(res, tar.status());
+  res.status = 200;
+  res.set_header("Content-Disposition", "attachment; filename=\"" + id + ".tar\"");
+  res.set_content(std::move(tar).value(), "application/x-tar");
+}
+
+// POST /v1/agents/import?mode=restore|clone[&id=NEW]: body = a bundle.
+void ImportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res,
+                 std::string_view query, const std::string& body) {
+  auto q = Query::Parse(query);
+  if (!q.ok()) return SendError(res, q.status());
+  std::string_view mode = q->Get("mode").value_or("restore");
+  std::string_view new_id = q->Get("id").value_or("");
+  if (!new_id.empty()) {
+    Status st = ValidateAgentId(new_id);
+    if (!st.ok()) return SendError(res, Status::InvalidArgument("id", st.message()));
+  }
+  Reply(res, ctx.api->ImportAgent(who, body, mode, new_id), 201);
 }
 
 void ListAgents(HttpContext& ctx, const Caller& who, httplib::Response& res,
@@ -74,7 +103,7 @@ void CreateAgent(HttpContext& ctx, const Caller& who, httplib::Response& res,
 // /v1/agents/{id}[/{verb}]
 void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
                 const Caller& who, const std::string& id, std::string_view verb,
-                const std::string& body) {
+                std::string_view query, const std::string& body) {
   if (verb.empty()) {
     if (IsGet(req)) return Reply(res, ctx.api->AgentStatus(who, id), 200);
     if (req.method == "DELETE") {
@@ -86,8 +115,8 @@ void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response
     return NotAllowed(res, "GET, HEAD, DELETE");
   }
   if (verb == "export") {
-    if (!IsGet(req)) return NotAllowed(res, "GET");
-    return NotYet(res);
+    if (!IsGet(req)) return NotAllowed(res, "GET, HEAD");
+    return ExportAgent(ctx, who, res, id, query);
   }
   if (req.method != "POST") return NotAllowed(res, "POST");
   if (verb == "tokens") return Reply(res, ctx.api->MintToken(who, id), 201);
@@ -95,15 +124,9 @@ void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response
   return Reply(res, ctx.api->Lifecycle(who, id, verb, TrimTrailingSpace(body)), 200);
 }
 
-enum class RouteKind { kMetrics, kRuntime, kAgents, kImport, kAgent };
+}  // namespace
 
-struct AgentRouteMatch {
-  RouteKind kind;
-  std::string_view id_seg;  // raw, for kAgent
-  std::string_view verb;    // "" or tokens|send|tick|hibernate|wake|export
-};
-
-std::optional<AgentRouteMatch> MatchRoute(std::string_view path) {
+std::optional<AgentRouteMatch> MatchAgentRoute(std::string_view path) {
   constexpr std::string_view kAgents = "/v1/agents";
   if (path == "/metrics") return AgentRouteMatch{RouteKind::kMetrics, {}, {}};
   if (path == "/v1/runtime") return AgentRouteMatch{RouteKind::kRuntime, {}, {}};
@@ -123,6 +146,8 @@ std::optional<AgentRouteMatch> MatchRoute(std::string_view path) {
   }
   return AgentRouteMatch{RouteKind::kAgent, rest.substr(0, slash), verb};
 }
+
+namespace {
 
 void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
            const AgentRouteMatch& m, std::string_view query, const std::string& body) {
@@ -146,11 +171,11 @@ void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res
       return NotAllowed(res, "GET, HEAD, POST");
     case RouteKind::kImport:
       if (req.method != "POST") return NotAllowed(res, "POST");
-      return NotYet(res);
+      return ImportAgent(ctx, *who, res, query, body);
     case RouteKind::kAgent: {
       auto id = AgentIdFromSegment(m.id_seg);
       if (!id.ok()) return SendError(res, id.status());
-      return AgentRoute(ctx, req, res, *who, *id, m.verb, body);
+      return AgentRoute(ctx, req, res, *who, *id, m.verb, query, body);
     }
   }
 }
@@ -159,7 +184,7 @@ void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res
 
 bool HandleAgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
                       std::string_view path, std::string_view query, const std::string& body) {
-  auto m = MatchRoute(path);
+  auto m = MatchAgentRoute(path);
   if (!m) return false;
   Serve(ctx, req, res, *m, query, body);
   return true;

@@ -105,6 +105,9 @@ void Get(HttpContext& ctx, const httplib::Request& req, httplib::Response& res, 
   Stat st = ctx.fs->GetStat(**node, who, nullptr);
   if (st.type == NodeType::kDir) return ListDir(ctx, res, **node, who, q);
   OpenFlags flags;
+  for (const auto& [k, v] : q.items()) {
+    if (k != "watch") flags.params.emplace_back(k, v);
+  }
   if (st.stream) {
     Status bad;
     bool sse = WantsSse(req, q, &bad);

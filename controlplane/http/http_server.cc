@@ -41,13 +41,21 @@ Status LibraryError(int http_status) {
   }
 }
 
+// The body limit of a request: import bundles may be larger than everything else.
+size_t BodyLimit(const HttpOptions& opts, const std::string& target) {
+  if (http::SplitTarget(target).path == "/v1/agents/import") {
+    return std::max(opts.max_body_bytes, opts.max_import_bytes);
+  }
+  return opts.max_body_bytes;
+}
+
 // One entry point for every request: routes on the raw (undecoded) target, so the file API
 // sees exactly the bytes the client sent.
 void Route(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
            const httplib::ContentReader* reader) {
   std::string body;
   if (reader) {
-    Status st = http::ReadBody(req, res, *reader, ctx.opts.max_body_bytes, &body);
+    Status st = http::ReadBody(req, res, *reader, BodyLimit(ctx.opts, req.target), &body);
     if (!st.ok()) return http::SendError(res, st);
   }
   http::Target t = http::SplitTarget(req.target);
@@ -126,7 +134,8 @@ void HttpServer::Impl::Configure() {
   server.set_keep_alive_timeout(ctx.opts.keep_alive_timeout_s);
   server.set_read_timeout(ctx.opts.io_timeout_s, 0);
   server.set_write_timeout(ctx.opts.io_timeout_s, 0);
-  server.set_payload_max_length(ctx.opts.max_body_bytes);
+  // The largest body any route takes; Route() holds each request to its own limit.
+  server.set_payload_max_length(std::max(ctx.opts.max_body_bytes, ctx.opts.max_import_bytes));
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
   // daemon bind the same port silently.
   server.set_socket_options([this](int sock) {
@@ -135,10 +144,11 @@ void HttpServer::Impl::Configure() {
     listen_fd = sock;
   });
 
-  size_t max_body = ctx.opts.max_body_bytes;
+  HttpOptions opts = ctx.opts;
   // Refuse an oversized body before the client sends it (curl waits for 100-continue).
   server.set_expect_100_continue_handler(
-      [max_body](const httplib::Request& req, httplib::Response& res) {
+      [opts](const httplib::Request& req, httplib::Response& res) {
+        size_t max_body = BodyLimit(opts, req.target);
         uint64_t len = 0;
         try {
           len = std::stoull(req.get_header_value("Content-Length", 0));
@@ -156,11 +166,20 @@ void HttpServer::Impl::Configure() {
         return 413;
       });
   // Only POST and PUT take bodies; a chunked body elsewhere would be read unbounded.
-  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  server.set_pre_routing_handler([opts](const httplib::Request& req, httplib::Response& res) {
     if (!IsBodyMethod(req.method) && req.has_header("Transfer-Encoding")) {
       res.set_header("Connection", "close");
       http::SendError(res,
                       Status::InvalidArgument("request bodies are only accepted on POST and PUT"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // httplib reads other methods' bodies itself, up to the (import-sized) payload limit;
+    // hold them to the ordinary limit.
+    if (!IsBodyMethod(req.method) &&
+        req.get_header_value<uint64_t>("Content-Length") > opts.max_body_bytes) {
+      res.set_header("Connection", "close");
+      http::SendError(res, Status::TooLarge("request body over " +
+                                            std::to_string(opts.max_body_bytes) + " bytes"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;

@@ -21,6 +21,8 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 7909;                  // 0 picks a free port
   size_t max_body_bytes = 1 << 20;  // larger request bodies answer 413
+  // POST /v1/agents/import only: an export bundle may be this large (larger answers 413).
+  size_t max_import_bytes = size_t{64} << 20;
   // Worker threads. A keep-alive connection (and an SSE watch) holds a worker while it is
   // open (cpp-httplib serves one connection per thread), so this bounds concurrent clients;
   // half of them at most may be SSE watches. 0 = max(64, 8 * hardware threads).

@@ -1,9 +1,9 @@
 #include "controlplane/http/http_util.h"
 
-#include <charconv>
 #include <ctime>
 
 #include "controlplane/http/status_map.h"
+#include "fs/base/numbers.h"
 
 namespace agent9::http {
 namespace {
@@ -65,11 +65,9 @@ Result<size_t> Query::Limit(std::string_view key, size_t default_value, size_t m
     return Status::InvalidArgument(std::string(key) + " must be an integer from 1 to " +
                                    std::to_string(max));
   };
-  if (v->empty() || v->size() > 20) return bad();
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > max) return bad();
-  return static_cast<size_t>(n);
+  auto n = ParseDecimal(*v, 1, static_cast<int64_t>(std::min<size_t>(max, INT64_MAX)));
+  if (!n) return bad();
+  return static_cast<size_t>(*n);
 }
 
 Result<bool> Query::Flag(std::string_view key) const {

@@ -39,6 +39,7 @@ class Query {
   Result<size_t> Limit(std::string_view key, size_t default_value, size_t max) const;
   // "1"/"true" → true, "0"/"false" → false, absent → false; kInvalidArgument otherwise.
   Result<bool> Flag(std::string_view key) const;
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Handle>> SnapshotFile::Open(const OpenFlags& flags, const
   if (flags.write || flags.truncate || flags.append) {
     return Status::PermissionDenied("file is read-only");
   }
-  AGENT9_ASSIGN_OR_RETURN(std::string content, gen_());
+  AGENT9_ASSIGN_OR_RETURN(std::string content, gen_(flags));
   return std::unique_ptr<Handle>(std::make_unique<StringHandle>(std::move(content)));
 }
 
@@ -204,8 +204,11 @@ Status DocDir::Remove(std::string_view name, const Caller&) { return store_->Rem
 
 Result<std::pair<const CtlCommand*, std::vector<std::string>>> ParseCtl(
     const std::vector<CtlCommand>& table, std::string_view line) {
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  // The line end: newlines and blanks in any order ("tick x\r \n" is "tick x", not "x\r").
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || is_space(line.back()))) {
+    line.remove_suffix(1);
+  }
   auto skip = [&](std::string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
     return s;

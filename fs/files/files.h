@@ -27,17 +27,22 @@
 namespace agent9 {
 
 using ContentFn = std::function<Result<std::string>()>;
+// Content that depends on the open's parameters (OpenFlags::params).
+using ParamContentFn = std::function<Result<std::string>(const OpenFlags&)>;
 
 // ---- SnapshotFile ---------------------------------------------------------------------
 class SnapshotFile final : public Node {
  public:
   SnapshotFile(NodeId id, std::string owner, Access access, ContentFn gen)
+      : Node(id, std::move(owner), access),
+        gen_([g = std::move(gen)](const OpenFlags&) { return g(); }) {}
+  SnapshotFile(NodeId id, std::string owner, Access access, ParamContentFn gen)
       : Node(id, std::move(owner), access), gen_(std::move(gen)) {}
   Stat GetStat() const override;
   Result<std::unique_ptr<Handle>> Open(const OpenFlags& flags, const Caller& who) override;
 
  private:
-  ContentFn gen_;
+  ParamContentFn gen_;
 };
 
 // ---- Documents ------------------------------------------------------------------------

@@ -31,6 +31,31 @@ expect_contains "$(cat "$A9_ROOT/err")" "runs no ticks" "tick error"
 a9 hibernate alice >/dev/null
 expect_contains "$(a9 status alice --json)" '"state":"hibernated"' "hibernate"
 a9 wake alice >/dev/null
+# watch: a plain file is re-read and printed each time it changes; a stream is followed.
+a9 create w >/dev/null
+a9 watch -n 2 --interval 50 agents/w/metrics/queue >"$A9_ROOT/watch.out" 2>"$A9_ROOT/watch.err" &
+wpid=$!
+for _ in $(seq 1 100); do [ -s "$A9_ROOT/watch.out" ] && break; sleep 0.05; done
+a9 send w "change the queue" >/dev/null
+for _ in $(seq 1 100); do kill -0 $wpid 2>/dev/null || break; sleep 0.05; done
+if kill -0 $wpid 2>/dev/null; then kill $wpid; fail "watch -n 2 did not stop after two versions"; fi
+wait $wpid || fail "watch exited non-zero: $(cat "$A9_ROOT/watch.err")"
+expect_eq 2 "$(grep -c '"inbox_depth"' "$A9_ROOT/watch.out")" "two versions printed"
+expect_contains "$(cat "$A9_ROOT/watch.out")" '"inbox_depth": 1' "the changed version"
+a9 watch agents/bot/outbox/stream >"$A9_ROOT/stream.out" 2>&1 &
+spid=$!
+sleep 0.3
+a9 send bot "watched reply" >/dev/null
+for _ in $(seq 1 100); do grep -q 'watched reply' "$A9_ROOT/stream.out" && break; sleep 0.05; done
+kill $spid; wait $spid 2>/dev/null || true
+expect_contains "$(cat "$A9_ROOT/stream.out")" '"text":"watched reply"' "watch follows a stream"
+if a9 watch agents/nobody/status 2>"$A9_ROOT/err"; then fail "watch of a missing agent exited 0"; fi
+expect_contains "$(cat "$A9_ROOT/err")" "no such agent" "watch error"
+set +e
+a9 watch --interval 1 agents/w/status 2>/dev/null; rc=$?
+set -e
+expect_eq 2 "$rc" "watch --interval below 50 ms is a usage error"
+
 a9 rm bob
 if a9 status bob 2>"$A9_ROOT/err"; then fail "status of a removed agent"; fi
 expect_contains "$(cat "$A9_ROOT/err")" "agent9:" "error on stderr"

@@ -8,13 +8,6 @@ a9_start
 create() {  # create ID CONFIG-JSON
   expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" "{\"id\":\"$1\",\"config\":$2}")" "create $1"
 }
-wait_for() {  # wait_for PATH NEEDLE
-  for _ in $(seq 1 200); do
-    case "$(h_get "$1" 2>/dev/null)" in *"$2"*) return 0 ;; esac
-    sleep 0.05
-  done
-  fail "$1 never contained [$2]: $(h_get "$1" 2>&1)"
-}
 
 create sh "{\"kind\":\"exec\",\"program\":\"$EX/echo.sh\"}"
 h_code POST /v1/agents/sh/send "$A9_TOKEN" 'hello shell' >/dev/null

@@ -84,6 +84,9 @@ expect_eq 401 "$(h_code GET /v1/fs/agents/alice/goals/g.json '')" "private goal,
 expect_eq 204 "$(h_code PUT /v1/fs/agents/alice/hud/settings "$A9_TOKEN" '{"public":true}')" "admin makes alice public"
 expect_eq 200 "$(h_code GET /v1/fs/agents/alice/status '')" "public status"
 expect_eq 200 "$(h_code GET /v1/fs/agents/alice/goals/g.json '')" "public goal"
+expect_eq 200 "$(h_code GET /v1/fs/agents/alice/metrics/queue '')" "public metrics/queue"
+expect_eq 200 "$(h_code GET /v1/fs/agents/alice/metrics/apm '')" "public metrics/apm"
+expect_eq 401 "$(h_code GET /v1/fs/agents/alice/logs/trajectory '')" "trajectory stays private"
 expect_eq 401 "$(h_code GET /v1/fs/agents/alice/config '')" "config stays private"
 expect_eq 401 "$(h_code GET /v1/fs/agents/alice/inbox '')" "inbox stays private"
 expect_eq 401 "$(h_code PUT /v1/fs/agents/alice/goals/x.json '' '{"description":"x"}')" "public cannot write"
@@ -117,6 +120,18 @@ expect_contains "$(h_get /v1/fs/agents/bot/outbox/1.json)" '"body":{"ask":42}' "
 expect_contains "$(h_get /v1/fs/agents/bot/outbox/stream)" '"to":"http"' "outbox stream backlog"
 expect_contains "$(h_get /v1/fs/agents/bot/logs/trajectory)" '"result":"ok"' "trajectory"
 expect_contains "$(h_get /v1/agents/bot)" '"tick_count":2' "tick_count (init + message)"
+# Tick ranges over HTTP: ?from=&to= selects records by tick number.
+expect_eq 2 "$(h_get /v1/fs/agents/bot/logs/trajectory | wc -l)" "two trajectory records"
+range=$(h_get '/v1/fs/agents/bot/logs/trajectory?from=2&to=2')
+expect_eq 1 "$(printf '%s\n' "$range" | wc -l)" "one record in [2,2]"
+expect_contains "$range" '"tick":2' "the record of tick 2"
+expect_eq 0 "$(h_get '/v1/fs/agents/bot/logs/trajectory?from=5' | wc -c)" "nothing from tick 5"
+for q in 'from=x' 'to=-1' 'from=3&to=1' 'from=99999999999999999999'; do
+  expect_eq 400 "$(h_code GET "/v1/fs/agents/bot/logs/trajectory?$q")" "trajectory ?$q"
+done
+expect_contains "$(h_get /v1/fs/agents/bot/metrics/apm)" '"ticks": 2' "metrics/apm ticks"
+expect_contains "$(h_get /v1/fs/agents/bot/metrics/apm)" '"apm": 1' "metrics/apm actions (the reply)"
+expect_contains "$(h_get /v1/fs/agents/bot/metrics/queue)" '"inbox_depth": 0' "metrics/queue"
 expect_eq 200 "$(h_code POST /v1/agents/bot/tick "$A9_TOKEN" 'nudge')" "manual tick"
 expect_eq 200 "$(h_code POST /v1/agents/alice/hibernate)" "hibernate"
 expect_contains "$(last_body)" '"state":"hibernated"' "hibernate body"

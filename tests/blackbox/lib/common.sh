@@ -105,6 +105,14 @@ h_code() {
   fi
 }
 last_body() { cat "$A9_ROOT/last_body"; }
+# wait_for PATH NEEDLE: polls GET PATH (10 s) until its body contains NEEDLE.
+wait_for() {  # wait_for PATH NEEDLE
+  for _ in $(seq 1 200); do
+    case "$(h_get "$1" 2>/dev/null)" in *"$2"*) return 0 ;; esac
+    sleep 0.05
+  done
+  fail "$1 never contained [$2]: $(h_get "$1" 2>&1)"
+}
 
 # errno_of CMD...: runs a shell snippet and prints the errno name in its stderr (ENOENT,
 # EACCES, EINVAL, ...) as reported by the shell/coreutils message.

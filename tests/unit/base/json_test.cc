@@ -15,6 +15,30 @@ TEST(Json, ParsesAndRejects) {
   EXPECT_FALSE(ParseJson(std::string(100000, '[')).ok());
 }
 
+// Found by fuzz/json_fuzz.cc and fuzz/envelope_fuzz.cc: copying or printing a deeply nested
+// document recursed once per level, so a 256 KiB message of '[' overflowed the stack.
+TEST(Json, RefusesDocumentsNestedTooDeep) {
+  auto nest = [](size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  EXPECT_TRUE(ParseJson(nest(kMaxJsonDepth)).ok());
+  auto deep = ParseJson(nest(kMaxJsonDepth + 1), "goal");
+  EXPECT_EQ(deep.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(deep.status().message(), "goal is nested deeper than 512 levels");
+  EXPECT_FALSE(ParseJson(nest(100000)).ok());
+  EXPECT_FALSE(ParseJson(nest(20), "x", 10).ok());
+  EXPECT_EQ(JsonDepth(R"({"a":[1,{"b":"[[[{{{"]"}]})"), 3u);  // brackets in strings do not count
+  EXPECT_EQ(JsonDepth("17"), 0u);
+}
+
+// Found by fuzz/json_fuzz.cc: nlohmann stops at a NUL ("{}\0junk" parsed as {}) and skips a
+// leading BOM that CouldBeginObject (and other parsers) refuse.
+TEST(Json, RefusesNulAndByteOrderMark) {
+  EXPECT_FALSE(ParseJson(std::string("{\"a\":1}\0junk", 12)).ok());
+  EXPECT_FALSE(ParseJson(std::string("33E2\0\0{", 7)).ok());
+  EXPECT_FALSE(ParseJsonObject("\xEF\xBB\xBF{\"a\":1}").ok());
+  EXPECT_FALSE(CouldBeginObject("\xEF"));
+  EXPECT_TRUE(ParseJson(R"("\u0000 is fine escaped")").ok());
+}
+
 TEST(Json, DumpSurvivesInvalidUtf8) {
   Json j{{"text", std::string("a\xff\xfe")}};
   EXPECT_NO_THROW(DumpJson(j));

@@ -301,6 +301,43 @@ TEST_F(CliTest, TokenRmAndLifecycle) {
   EXPECT_EQ(srv_.api.Last().op, "wake");
 }
 
+TEST_F(CliTest, ExportWritesTheBundleAndImportPrintsTheId) {
+  const std::string tar("TAR\0bytes", 9);
+  CliRun out = Cli({"export", "alice"});
+  EXPECT_EQ(out.code, 0) << out.err;
+  EXPECT_EQ(out.out, tar);  // bytes as they came, NUL included
+  std::string file = data_.File("alice.tar");
+  EXPECT_EQ(Cli({"export", "alice", "-o", file}).code, 0);
+  std::ifstream f(file, std::ios::binary);
+  std::stringstream got;
+  got << f.rdbuf();
+  EXPECT_EQ(got.str(), tar);
+  CliRun missing = Cli({"export", "bob"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(Cli({"export", "Bad!"}).code, 2);
+
+  CliRun imp = Cli({"import", file});
+  EXPECT_EQ(imp.code, 0) << imp.err;
+  EXPECT_EQ(imp.out, "imported\n");
+  EXPECT_EQ(srv_.api.Last().body, tar);
+  EXPECT_EQ(srv_.api.Last().extra, "restore");
+  CliRun clone = Cli({"import", "-", "--mode", "clone", "--id", "copy"}, tar);
+  EXPECT_EQ(clone.code, 0) << clone.err;
+  EXPECT_EQ(clone.out, "copy\n");
+  EXPECT_EQ(srv_.api.Last().extra, "clone");
+  CliRun json = Cli({"--json", "import", file});
+  EXPECT_EQ(json.code, 0);
+  EXPECT_EQ((*ParseJson(json.out))["mode"], "restore");
+  CliRun bad = Cli({"import", "-"}, "garbage");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err, "agent9: bundle is not a tar file (invalid_argument)\n");
+  EXPECT_EQ(Cli({"import", data_.File("nope.tar")}).code, 2);
+  EXPECT_EQ(Cli({"import", "-"}, "").code, 2);
+  EXPECT_EQ(Cli({"import", file, "--id", "copy"}).code, 2);  // --id needs --mode clone
+  EXPECT_EQ(Cli({"import", file, "--mode", "merge"}).code, 2);
+}
+
 TEST_F(CliTest, ServePassesOptionsAndReturnsItsExitCode) {
   CliRun r = Cli({"serve", "--listen", "127.0.0.1:0", "--mount", "/mnt/a9", "--mount-agent",
                   "alice=/mnt/alice", "--sync", "normal", "--allow-other", "-v"});

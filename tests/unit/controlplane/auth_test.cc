@@ -82,5 +82,41 @@ TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
   EXPECT_EQ((*auth)->Authenticate(*token).status().code(), Code::kUnauthenticated);
 }
 
+TEST_F(AuthTest, ProgramTokensAreScopedPerRunAndDieWithTheAgent) {
+  auto a = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(agents_->Create("my_bot", AgentConfig{}).ok());  // '_' in the id on purpose
+  ASSERT_TRUE(agents_->Create("other", AgentConfig{}).ok());
+  EXPECT_EQ((*a)->ProgramToken("ghost").status().code(), Code::kNotFound);
+  auto t = (*a)->ProgramToken("my_bot");
+  ASSERT_TRUE(t.ok());
+  auto who = (*a)->Authenticate(*t);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->principal, Principal::kAgent);
+  EXPECT_EQ(who->agent_id, "my_bot");
+  EXPECT_EQ(*(*a)->ProgramToken("my_bot"), *t);  // stable within a run
+  // Not stored anywhere.
+  EXPECT_EQ(Slurp(dir_.File("agent9.db")).find(*t), std::string::npos);
+  // Hostile variants: another agent's name on this MAC, a flipped MAC digit, truncation,
+  // no separator, a bad agent name.
+  std::string mac = t->substr(t->rfind('_') + 1);
+  std::string flipped = *t;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  for (const std::string& bad :
+       {"a9p_other_" + mac, flipped, t->substr(0, t->size() - 1), std::string("a9p_") + mac,
+        "a9p_Bad!_" + mac, std::string("a9p_"), "a9p_my_bot_" + std::string(64, 'g')}) {
+    EXPECT_EQ((*a)->Authenticate(bad).status().code(), Code::kUnauthenticated) << bad;
+  }
+  // Another run (a restart) has another key.
+  auto b = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  EXPECT_EQ((*b)->Authenticate(*t).status().code(), Code::kUnauthenticated);
+  // Deleting the agent and making a new one with the same id invalidates it.
+  ASSERT_TRUE(agents_->Delete("my_bot").ok());
+  EXPECT_EQ((*a)->Authenticate(*t).status().code(), Code::kUnauthenticated);
+  clock_.AdvanceMs(1);
+  ASSERT_TRUE(agents_->Create("my_bot", AgentConfig{}).ok());
+  EXPECT_EQ((*a)->Authenticate(*t).status().code(), Code::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace agent9

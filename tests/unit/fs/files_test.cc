@@ -62,6 +62,20 @@ TEST(Ctl, ParsesVerbsAndRestOfLine) {
   EXPECT_EQ(ParseCtl(t, "  wake  \r\n")->first->verb, "wake");
 }
 
+// Found by fuzz/ctl_fuzz.cc: a line ending in "\r " gave the last argument "\r".
+TEST(Ctl, BlanksAndNewlinesAtTheEndAreNotAnArgument) {
+  std::vector<std::string> log;
+  auto t = Table(&log);
+  auto r = ParseCtl(t, "tick \r \n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->second.empty());
+  r = ParseCtl(t, "alarm 5 say hi\r\t\r\n");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->second.size(), 2u);
+  EXPECT_EQ(r->second[1], "say hi");
+  EXPECT_EQ(ParseCtl(t, "wake \r ").status().code(), Code::kOk);
+}
+
 TEST(Ctl, RejectsBadMessagesWithClearErrors) {
   std::vector<std::string> log;
   auto t = Table(&log);

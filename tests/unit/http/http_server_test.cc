@@ -175,13 +175,59 @@ TEST_F(HttpServerTest, AgentOperations) {
   EXPECT_EQ(srv_.api.Last().op, "wake");
 }
 
-TEST_F(HttpServerTest, ExportAndImportAreNotSupportedYet) {
+TEST_F(HttpServerTest, ExportAnswersTheBundleAsAnAttachment) {
   auto e = Client().Get("/v1/agents/alice/export");
-  ExpectError(e, 501, "not_supported");
-  EXPECT_NE(Body(e)["message"].get<std::string>().find("not supported in this build yet"),
-            std::string::npos);
-  ExpectError(Client().Post("/v1/agents/import?mode=restore", "x", "application/x-tar"), 501,
-              "not_supported");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 200);
+  EXPECT_EQ(e->body, std::string("TAR\0bytes", 9));
+  EXPECT_EQ(e->get_header_value("Content-Type"), "application/x-tar");
+  EXPECT_EQ(e->get_header_value("Content-Disposition"), "attachment; filename=\"alice.tar\"");
+  EXPECT_EQ(srv_.api.Last().op, "export");
+  ExpectError(Client().Get("/v1/agents/bob/export"), 404, "not_found");
+  ExpectError(Client("").Get("/v1/agents/alice/export"), 401, "unauthenticated");
+  ExpectError(Client().Get("/v1/agents/alice/export?with_key=1"), 501, "not_supported");
+  ExpectError(Client().Get("/v1/agents/alice/export?with_key=maybe"), 400, "invalid_argument");
+  auto post = Client().Post("/v1/agents/alice/export", "x", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+}
+
+TEST_F(HttpServerTest, ImportPassesModeIdAndBytes) {
+  std::string bundle("tar\0data", 8);
+  auto r = Client().Post("/v1/agents/import?mode=clone&id=copy", bundle, "application/x-tar");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(Body(r)["id"], "copy");
+  auto call = srv_.api.Last();
+  EXPECT_EQ(call.op, "import");
+  EXPECT_EQ(call.body, bundle);
+  EXPECT_EQ(call.extra, "clone");
+  EXPECT_EQ(call.id, "copy");
+  // mode defaults to restore; the mode itself is the api's to judge.
+  EXPECT_EQ(Client().Post("/v1/agents/import", "x", "application/x-tar")->status, 201);
+  EXPECT_EQ(srv_.api.Last().extra, "restore");
+  ExpectError(Client().Post("/v1/agents/import?id=Bad!", "x", "application/x-tar"), 400,
+              "invalid_argument");
+  ExpectError(Client().Post("/v1/agents/import", "garbage", "application/x-tar"), 400,
+              "invalid_argument");
+  ExpectError(Client("alice-token").Post("/v1/agents/import", "x", "application/x-tar"), 403,
+              "permission_denied");
+  auto get = Client().Get("/v1/agents/import");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+}
+
+TEST_F(HttpServerTest, ImportBodiesMayExceedTheGeneralLimitButNotTheirOwn) {
+  // Small(): 64 KiB for every body, 256 KiB for imports.
+  std::string mid(200 * 1024, 'b');
+  auto ok = Client().Post("/v1/agents/import?mode=restore", mid, "application/x-tar");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201);
+  EXPECT_EQ(srv_.api.Last().body.size(), mid.size());
+  ExpectError(Client().Post("/v1/agents/alice/send", mid, "text/plain"), 413, "too_large");
+  std::string big(300 * 1024, 'b');
+  ExpectError(Client().Post("/v1/agents/import?mode=restore", big, "application/x-tar"), 413,
+              "too_large");
 }
 
 TEST_F(HttpServerTest, UnknownRoutesAndMethods) {

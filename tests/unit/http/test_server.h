@@ -102,6 +102,21 @@ class FakeApi final : public ControlApi {
     Note(std::string(verb), who, std::string(id), "", std::string(arg));
     return Json{{"agent", std::string(id)}, {"verb", std::string(verb)}};
   }
+  // "alice" exports "TAR\0bytes"; a bundle "garbage" is refused.
+  Result<std::string> ExportAgent(const Caller& who, std::string_view id) override {
+    Note("export", who, std::string(id));
+    if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
+    if (id != "alice") return Status::NotFound("no such agent", id);
+    return std::string("TAR\0bytes", 9);
+  }
+  Result<Json> ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
+                           std::string_view new_id) override {
+    Note("import", who, std::string(new_id), std::string(bundle), std::string(mode));
+    if (who.principal != Principal::kAdmin) return Status::PermissionDenied("admin only");
+    if (bundle == "garbage") return Status::InvalidArgument("bundle is not a tar file");
+    std::string id = new_id.empty() ? "imported" : std::string(new_id);
+    return Json{{"id", id}, {"kind", "echo"}, {"mode", std::string(mode)}};
+  }
   Result<Json> Runtime(const Caller& who) override {
     Note("runtime", who, "");
     if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
@@ -220,6 +235,7 @@ struct TestServer {
     HttpOptions o;
     o.port = 0;
     o.max_body_bytes = 64 * 1024;
+    o.max_import_bytes = 256 * 1024;
     o.threads = 8;
     o.keep_alive_timeout_s = 1;  // teardown waits for idle keep-alive connections
     return o;

@@ -46,6 +46,7 @@ TEST(AgentConfig, RejectsBadValuesNamingTheField) {
       {R"({"max_attempts":0})", "max_attempts"},
       {R"({"args":[1]})", "config: args"},
       {R"({"env":{"A=B":"x"}})", "env.A=B"},
+      {R"({"env":{"AGENT9_TOKEN":"x"}})", "env.AGENT9_TOKEN"},
       {R"({"colour":"red"})", "config: colour"},
       {R"([1,2])", "JSON object"},
       {R"({"kind":)", "not valid JSON"},

@@ -4,6 +4,8 @@
 
 #include "fs/file_service.h"
 #include "tests/unit/testing/agent_store.h"
+#include "tick/agent_bundle.h"
+#include "tick/tick_store.h"
 
 namespace agent9 {
 namespace {
@@ -65,9 +67,10 @@ TEST_F(AgentFilesTest, AgentsDirectory) {
   EXPECT_EQ(fs_->Mkdir(**dir, "Not-OK", admin_).code(), Code::kInvalidArgument);
   EXPECT_EQ(fs_->Mkdir(**dir, "eve", alice_).code(), Code::kPermissionDenied);
   EXPECT_EQ(fs_->List(**dir, admin_, ListRange{"alice", 1})->at(0).name, "bob");
-  EXPECT_EQ(Ls("/agents/alice", admin_),
-            (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "outbox",
-                                      "deadletter", "goals", "memory", "hud", "logs", "mounts"}));
+  EXPECT_EQ(
+      Ls("/agents/alice", admin_),
+      (std::vector<std::string>{"ctl", "status", "state", "config", "inbox", "outbox", "deadletter",
+                                "goals", "memory", "hud", "logs", "metrics", "mounts"}));
   EXPECT_EQ(fs_->Remove(**dir, "bob", alice_).code(), Code::kPermissionDenied);
   EXPECT_TRUE(fs_->Remove(**dir, "bob", admin_).ok());
   EXPECT_EQ(Read("/agents/bob/status", admin_).rfind("ERR not_found", 0), 0u);
@@ -169,7 +172,38 @@ TEST_F(AgentFilesTest, ConversationsAppend) {
   EXPECT_EQ(fs_->Open(**goal, append, alice_).status().code(), Code::kUnimplemented);
   EXPECT_TRUE(Write("/agents/alice/memory/patterns/p.json", R"({"when":"x"})", alice_).ok());
   EXPECT_EQ(Ls("/agents/alice/memory", alice_),
-            (std::vector<std::string>{"conversations", "patterns"}));
+            (std::vector<std::string>{"conversations", "patterns", "export"}));
+}
+
+// Found by fuzzing (fuzz/json_fuzz.cc, fuzz/docs_fuzz.cc): a NUL ended a JSON line early, so
+// "{}\0junk" passed as JSON; a deeply nested alarm payload was stored and copied at every tick.
+TEST_F(AgentFilesTest, NulLinesAndDeepAlarmPayloadsAreNotStoredAsJson) {
+  EXPECT_EQ(
+      Write("/agents/alice/memory/conversations/c.jsonl", std::string("{}\0junk\n", 8), alice_)
+          .code(),
+      Code::kInvalidArgument);
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  ASSERT_TRUE(Write("/agents/alice/ctl", "alarm 100 " + deep, admin_).ok());
+  std::string payload;
+  ASSERT_TRUE(db_->Read([&](Conn& c) -> Status {
+                   AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT payload FROM alarms"));
+                   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+                   if (row) payload = s->Text(0);
+                   return Status::OK();
+                 })
+                  .ok());
+  EXPECT_EQ(payload.substr(0, 3), "\"[[");  // kept as text, not as a 100000-deep array
+}
+
+TEST_F(AgentFilesTest, MemoryExportIsTheBundleForTheAdminAndTheAgent) {
+  EXPECT_TRUE(Write("/agents/alice/goals/g.json", R"({"description":"x"})", alice_).ok());
+  auto bundle = ExportAgent(*agents_, "alice");
+  ASSERT_TRUE(bundle.ok());
+  EXPECT_EQ(Read("/agents/alice/memory/export", admin_), *bundle);  // the same (fake) clock
+  EXPECT_EQ(Read("/agents/alice/memory/export", alice_), *bundle);
+  EXPECT_EQ(Read("/agents/alice/memory/export", Caller::Agent("bob")).rfind("ERR permission", 0),
+            0u);
+  EXPECT_EQ(Write("/agents/alice/memory/export", "x", admin_).code(), Code::kPermissionDenied);
 }
 
 TEST_F(AgentFilesTest, CtlVerbs) {
@@ -237,6 +271,78 @@ TEST_F(AgentFilesTest, MountsAndState) {
   EXPECT_EQ(Read("/agents/alice/state", alice_), "{}\n");
   std::string mounts = Read("/agents/alice/mounts", alice_);
   EXPECT_NE(mounts.find("/inbox/\tagent\tlocal"), std::string::npos);
+}
+
+TEST_F(AgentFilesTest, MetricsApmAndQueue) {
+  // Four tick records now: 1 ok (2 actions), 2 failed, 2 ok (1 action), 3 ok (0 actions).
+  auto record = [](int64_t tick, bool ok, int64_t sent, int64_t emitted) {
+    return Json{{"tick", tick},
+                {"result", ok ? "ok" : "error"},
+                {"effects", {{"sent", sent}, {"emitted", emitted}, {"alarms", 0}}}};
+  };
+  ASSERT_TRUE(
+      db_->Write([&](Conn& c) -> Status {
+           int64_t now = clock_.NowMs();
+           AGENT9_RETURN_IF_ERROR(AppendTrajectory(c, "alice", record(1, true, 1, 1), now, 100));
+           AGENT9_RETURN_IF_ERROR(AppendTrajectory(c, "alice", record(2, false, 0, 0), now, 100));
+           AGENT9_RETURN_IF_ERROR(AppendTrajectory(c, "alice", record(2, true, 0, 1), now, 100));
+           return AppendTrajectory(c, "alice", record(3, true, 0, 0), now, 100);
+         })
+          .ok());
+  Json apm = *ParseJson(Read("/agents/alice/metrics/apm", alice_));
+  EXPECT_EQ(apm["apm"], 3);
+  EXPECT_EQ(apm["ticks"], 4);
+  EXPECT_EQ(apm["failed"], 1);
+  EXPECT_EQ(apm["window_s"], 60);
+  clock_.AdvanceMs(61'000);  // the window moved past them
+  apm = *ParseJson(Read("/agents/alice/metrics/apm", alice_));
+  EXPECT_EQ(apm["apm"], 0);
+  EXPECT_EQ(apm["ticks"], 0);
+
+  Json q = *ParseJson(Read("/agents/alice/metrics/queue", alice_));
+  EXPECT_EQ(q["inbox_depth"], 0);
+  EXPECT_TRUE(q["oldest_message_age_ms"].is_null());
+  ASSERT_TRUE(agents_->Enqueue("alice", "one", "http").ok());
+  clock_.AdvanceMs(250);
+  ASSERT_TRUE(agents_->Enqueue("alice", "two", "http").ok());
+  ASSERT_TRUE(agents_->AddEvent("alice", Json{{"type", "job.done"}}).ok());
+  ASSERT_TRUE(agents_->AddAlarm("alice", 5000, std::nullopt, Json(nullptr)).ok());
+  q = *ParseJson(Read("/agents/alice/metrics/queue", alice_));
+  EXPECT_EQ(q["inbox_depth"], 2);
+  EXPECT_EQ(q["oldest_message_age_ms"], 250);
+  EXPECT_EQ(q["events_pending"], 1);
+  EXPECT_EQ(q["alarms_pending"], 1);
+  EXPECT_EQ(q["next_alarm_at"], Rfc3339(clock_.NowMs() + 5000));
+  EXPECT_EQ(q["retrying"], 0);
+  // Another agent's metrics are out of reach.
+  EXPECT_EQ(Read("/agents/bob/metrics/queue", alice_).rfind("ERR", 0), 0u);
+
+  // logs/trajectory takes a tick range as open parameters (HTTP ?from=&to=).
+  auto read_range = [&](std::vector<std::pair<std::string, std::string>> params) {
+    auto node = fs_->Walk(P("/agents/alice/logs/trajectory"), alice_);
+    OpenFlags f;
+    f.params = std::move(params);
+    auto h = fs_->Open(**node, f, alice_);
+    if (!h.ok()) return "ERR " + h.status().ToString();
+    std::string out(1 << 16, '\0');
+    auto n = (*h)->Read(0, std::as_writable_bytes(std::span<char>(out.data(), out.size())));
+    out.resize(n.ok() ? *n : 0);
+    return out;
+  };
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  EXPECT_EQ(lines(read_range({})), 4);
+  EXPECT_EQ(lines(read_range({{"from", "2"}, {"to", "2"}})), 2);  // both attempts at tick 2
+  EXPECT_EQ(lines(read_range({{"from", "3"}})), 1);
+  EXPECT_EQ(lines(read_range({{"to", "1"}})), 1);
+  EXPECT_EQ(lines(read_range({{"from", "9"}})), 0);
+  for (auto bad : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"from", "x"}},
+           {{"from", "-1"}},
+           {{"to", ""}},
+           {{"from", "3"}, {"to", "1"}},
+           {{"to", "99999999999999999999"}}}) {
+    EXPECT_NE(read_range(bad).find("invalid"), std::string::npos) << bad[0].first;
+  }
 }
 
 }  // namespace

@@ -53,6 +53,22 @@ TEST(Envelope, RejectsHostileInput) {
   EXPECT_NO_THROW(DumpJson(bin->ToJson()));
 }
 
+// Found by fuzz/envelope_fuzz.cc: a message nested 100000 deep overflowed the stack when its
+// body was copied; a NUL ended the JSON early ("1\0x" was the body 1).
+TEST(Envelope, RefusesDeepNestingAndKeepsNulMessagesAsText) {
+  auto nest = [](size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  auto deep = ParseEnvelope(R"({"body":)" + nest(100000) + "}", "o", 0, "g");
+  EXPECT_EQ(deep.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseEnvelope(nest(kMaxInputJsonDepth + 1), "o", 0, "g").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(ParseEnvelope(nest(kMaxInputJsonDepth), "o", 0, "g").ok());
+  // Unbalanced brackets are not JSON: plain text, however many.
+  EXPECT_TRUE(ParseEnvelope(std::string(1000, '['), "o", 0, "g").ok());
+  auto nul = ParseEnvelope(std::string("1\0x", 3), "o", 0, "g");
+  ASSERT_TRUE(nul.ok());
+  EXPECT_EQ(nul->body, Json({{"text", std::string("1\0x", 3)}}));
+}
+
 TEST(Envelope, FuzzNeverCrashes) {
   std::mt19937 rng(3);
   const std::string alphabet = "{}[]\":,body id 0a\\\n\xff";
@@ -61,7 +77,9 @@ TEST(Envelope, FuzzNeverCrashes) {
     int len = rng() % 40;
     for (int j = 0; j < len; ++j) s.push_back(alphabet[rng() % alphabet.size()]);
     auto e = ParseEnvelope(s, "o", 0, "g");
-    if (e.ok()) EXPECT_NO_THROW(DumpJson(e->ToJson()));
+    if (e.ok()) {
+      EXPECT_NO_THROW(DumpJson(e->ToJson()));
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tests/unit/testing/temp_dir.h"
@@ -146,6 +147,69 @@ TEST(ExecOutput, ParsesTheProtocolAndRejectsHostileOutput) {
         R"({"alarms":[{"in_ms":1,"every_ms":1}]})", R"({"alarms":{}})"}) {
     EXPECT_FALSE(ExecAgent::ParseOutput(bad).ok()) << bad;
   }
+}
+
+// Found by fuzz/exec_output_fuzz.cc: in_ms/every_ms up to 2^63-1 were accepted, and the engine
+// adds them to the clock (signed overflow); deep output overflowed the stack when copied.
+TEST(ExecOutput, BoundsAlarmTimesAndNesting) {
+  EXPECT_TRUE(ExecAgent::ParseOutput(R"({"alarms":[{"in_ms":315360000000}]})").ok());
+  for (const char* bad :
+       {R"({"alarms":[{"in_ms":315360000001}]})", R"({"alarms":[{"in_ms":9223372036854775807}]})",
+        R"({"alarms":[{"in_ms":18446744073709551615}]})",
+        R"({"alarms":[{"in_ms":0,"every_ms":9223372036854775807}]})"}) {
+    EXPECT_EQ(ExecAgent::ParseOutput(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+  std::string deep = R"({"state":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(ExecAgent::ParseOutput(deep).status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(ExecAgent::ParseOutput(std::string("{}\0{\"x\":1}", 10)).ok());
+}
+
+TEST(ExecArgv, BindsTheAgentViewAtAgentAndHidesTheDaemonsOtherMounts) {
+  AgentConfig c;
+  c.kind = "exec";
+  c.program = "/usr/bin/env";
+  auto has = [](const std::vector<std::string>& v, std::vector<std::string> seq) {
+    return std::search(v.begin(), v.end(), seq.begin(), seq.end()) != v.end();
+  };
+  auto plain = ExecAgent::BuildArgv(ExecOptions{}, c);
+  EXPECT_TRUE(has(plain, {"--ro-bind", "/", "/"}));
+  EXPECT_FALSE(has(plain, {"/agent"}));
+  ExecContext ctx;
+  ctx.agent_root = "/srv/views/bot";
+  ctx.hide = {"/srv/global", "/tmp/under-tmp"};
+  auto argv = ExecAgent::BuildArgv(ExecOptions{}, c, ctx);
+  EXPECT_FALSE(has(argv, {"--ro-bind", "/", "/"}));  // the root is rebuilt entry by entry
+  EXPECT_TRUE(has(argv, {"--ro-bind", "/usr", "/usr"}));
+  EXPECT_TRUE(has(argv, {"--bind", "/srv/views/bot", "/agent"}));
+  EXPECT_TRUE(has(argv, {"--tmpfs", "/srv/global"}));
+  EXPECT_FALSE(has(argv, {"--tmpfs", "/tmp/under-tmp"}));  // the private /tmp hides it already
+  EXPECT_EQ(argv.back(), "/usr/bin/env");
+  c.sandbox = false;
+  EXPECT_EQ(ExecAgent::BuildArgv(ExecOptions{}, c, ctx), std::vector<std::string>{"/usr/bin/env"});
+}
+
+TEST_F(ExecAgentTest, ProgramsGetTheirContextInTheEnvironment) {
+  ExecOptions o;
+  o.context = [](const std::string& agent) {
+    ExecContext ctx;
+    ctx.url = "http://127.0.0.1:1";
+    ctx.token = "a9p_" + agent + "_secret";
+    return ctx;
+  };
+  ExecAgent exec(o, nullptr);
+  AgentConfig c;
+  c.kind = "exec";
+  c.program = "/bin/sh";
+  c.args = {"-c",
+            "printf '{\"state\":{\"env\":\"%s %s %s %s\"}}' \"$AGENT9_AGENT_ID\" "
+            "\"$AGENT9_URL\" \"$AGENT9_TOKEN\" \"${AGENT9_ROOT-unset}\""};
+  TickInput in;
+  in.agent_id = "bot";
+  in.config = c;
+  in.trigger = Json{{"type", "manual"}};
+  auto out = exec.Tick(in);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out->state)["env"], "bot http://127.0.0.1:1 a9p_bot_secret unset");
 }
 
 }  // namespace
