@@ -1,7 +1,7 @@
 # agent9: two commands on a fresh Debian 12 machine.
 #   make run    install what is missing, build, start the daemon with a FUSE mount and a demo agent
 #   make test   install what is missing, build, run every test (unit + black-box)
-# Also: make build, make stop, make clean, make asan (sanitized test run).
+# Also: make build, make stop, make clean, make asan (sanitized test run), make fuzz.
 
 BUILD     ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -11,7 +11,7 @@ MNT       ?= /tmp/agent9
 LISTEN    ?= 127.0.0.1:7909
 AGENT9    := $(BUILD)/controlplane/agent9
 
-.PHONY: all bootstrap configure build test run stop clean asan
+.PHONY: all bootstrap configure build test run stop clean asan tsan fuzz
 
 all: build
 
@@ -32,7 +32,20 @@ test: build
 asan: bootstrap
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENT9_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600
+	cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'lint|fuzz'
+
+# The concurrent code (engine, store, file service, control plane) under ThreadSanitizer.
+# clang: its -Wthread-safety analysis runs in the same build. FUSE and black-box tests are
+# left out: libfuse's threads are not instrumented, so TSan cannot judge them.
+TSAN_TESTS := tests/unit/tick/tick_test tests/unit/fs/fs_test tests/unit/base/base_test tests/unit/controlplane/controlplane_test
+tsan: bootstrap
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAGENT9_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target $(notdir $(TSAN_TESTS))
+	@set -e; for t in $(TSAN_TESTS); do echo "tsan: $$t"; TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/$$t --gtest_brief=1; done
+
+# libFuzzer targets (fuzz/README.md): builds build-fuzz/ with clang, FUZZ_SECS (20) per target.
+fuzz: bootstrap
+	@scripts/fuzz
 
 run: build
 	@scripts/run-demo "$(AGENT9)" "$(DATA)" "$(MNT)" "$(LISTEN)"
@@ -41,4 +54,4 @@ stop:
 	@scripts/stop-demo "$(DATA)" "$(MNT)"
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

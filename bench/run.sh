@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# agent9 benchmark: FUSE file ops, HTTP reads, durable enqueue, each against a baseline
-# measured in the same run. Prints a Markdown report and writes bench/results/latest.md and
+# agent9 benchmark: FUSE file ops, HTTP reads, durable enqueue and the tick engine (ticks.sh),
+# each against a baseline measured in the same run. Prints a Markdown report and writes bench/results/latest.md and
 # bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
 #   AGENT9_BIN  [$BUILD_DIR/controlplane/agent9]; set it to skip building agent9
 #   RUNS [3]  FUSE_SECS [2]  WRK_SECS [5]  SQLITE_SECS [3]  KEEP_TMP [0]
+#   SKIP_TICKS [0]  1 skips section 4 (bench/ticks.sh; its own knobs pass through)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +18,7 @@ FUSE_SECS=${FUSE_SECS:-2}
 WRK_SECS=${WRK_SECS:-5}
 SQLITE_SECS=${SQLITE_SECS:-3}
 KEEP_TMP=${KEEP_TMP:-0}
+SKIP_TICKS=${SKIP_TICKS:-0}
 OUT_DIR=$HERE/results
 TOOLS=$BUILD_DIR/bench-tools
 READ_AGENT=bench
@@ -77,8 +79,11 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
   log "building agent9 (Release) in $BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$TMP/cmake.log" 2>&1 ||
     { tail -20 "$TMP/cmake.log"; die "cmake"; }
-  ninja -C "$BUILD_DIR" agent9 >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
+  targets=(agent9)
+  [[ $SKIP_TICKS == 1 ]] || targets+=(agent9_tick_bench)
+  ninja -C "$BUILD_DIR" "${targets[@]}" >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
   AGENT9_BIN=$BUILD_DIR/controlplane/agent9
+  [[ $SKIP_TICKS == 1 ]] || export TICK_BENCH_BIN=${TICK_BENCH_BIN:-$BUILD_DIR/bench/agent9_tick_bench}
 fi
 [[ -x $AGENT9_BIN ]] || die "no agent9 binary at $AGENT9_BIN"
 
@@ -303,6 +308,20 @@ for ((s = 1; s <= DEEP_SLICES; s++)); do
 done
 DUR=2 wrk_run "deep.status" 1 2 wrk_report.lua "$BASE/v1/agents/deep" -H "$AUTH"
 
+# ---- 4. tick engine ----------------------------------------------------------------------
+# bench/ticks.sh runs in-process (no daemon, no HTTP): stop the daemon first so it does not
+# compete for the CPUs and the disk. It writes bench/results/ticks.md and ticks.json; the
+# report below embeds them.
+if [[ $SKIP_TICKS != 1 ]]; then
+  stop_pid "$DAEMON_PID"
+  DAEMON_PID=""
+  fusermount3 -uz "$MNT" 2>/dev/null || true
+  log "tick engine: bench/ticks.sh ($RUNS runs)"
+  RUNS=$RUNS BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP TICKS_HEADING="###" \
+    TICKS_BODY_OUT=$TMP/ticks_body.md bash "$HERE/ticks.sh" >"$TMP/ticks.out" ||
+    die "bench/ticks.sh (its output: $TMP/ticks.out)"
+fi
+
 # ---- report ------------------------------------------------------------------------------
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL=$(uname -sr)
@@ -371,6 +390,12 @@ MD=$OUT_DIR/latest.md
   done
   echo
   echo "GET /v1/agents/deep at depth $(fmt_int "$(med "deep.s$DEEP_SLICES.depth")") (2 conns, 2 s): $(fmt_int "$(med deep.status)") req/s, p50 / p99 $(lat_cell deep.status) ms (empty inbox: $(fmt_int "$(med http.agent.c2)") req/s)."
+  if [[ $SKIP_TICKS != 1 ]]; then
+    echo
+    echo "## 4. Tick engine (bench/ticks.sh; also in ticks.md)"
+    echo
+    cat "$TMP/ticks_body.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios.
@@ -414,8 +439,15 @@ json_series() {
       printf ',\n    "http.%s.c%s/hello": %s' "$ep" "$conns" "$(jnum "$(ratio "http.$ep.c$conns" "http.hello.c$conns")")"
     done
   done
-  printf ',\n    "enqueue.c64/sqlite.autocommit": %s,\n    "enqueue.c1/sqlite.autocommit": %s\n  }\n}\n' \
+  printf ',\n    "enqueue.c64/sqlite.autocommit": %s,\n    "enqueue.c1/sqlite.autocommit": %s\n  }' \
     "$(jnum "$(ratio enqueue.c64 sqlite.autocommit)")" "$(jnum "$(ratio enqueue.c1 sqlite.autocommit)")"
+  if [[ $SKIP_TICKS != 1 ]]; then
+    printf ',\n  "ticks": '
+    cat "$OUT_DIR/ticks.json"
+  else
+    printf '\n'
+  fi
+  printf '}\n'
 } >"$JSON"
 
 cat "$MD"

@@ -1,0 +1,47 @@
+// Helpers shared by the libFuzzer targets in fuzz/: invariant checks that abort (libFuzzer
+// then saves the input as a crash artifact) and small conversions.
+// Thread-safety: pure functions; each target runs its inputs on one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace agent9::fuzz {
+
+// Aborts with `what` when ok is false: an invariant of the parser under test was broken.
+inline void Require(bool ok, const char* what, std::string_view detail = {}) {
+  if (ok) return;
+  std::fprintf(stderr, "fuzz invariant failed: %s", what);
+  if (!detail.empty())
+    std::fprintf(stderr, " [%.*s]", static_cast<int>(detail.size()), detail.data());
+  std::fprintf(stderr, "\n");
+  std::abort();
+}
+
+inline std::string_view AsText(const uint8_t* data, size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+// %XX for every byte outside [A-Za-z0-9._~-]: what a careful client would send.
+inline std::string PercentEncodeAll(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '~' || c == '-';
+    if (plain) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace agent9::fuzz
