@@ -34,14 +34,17 @@ TEST_F(RuntimeTest, CreateSendStatusDelete) {
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_EQ((*created)["kind"], "echo");
   Caller alice = Caller::Agent("alice");
+  // Hibernated, so the message stays queued until we have looked at it.
+  ASSERT_TRUE(api->Lifecycle(admin_, "alice", "hibernate", "").ok());
   auto sent = api->Send(alice, "alice", "to myself", "http");
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ((*sent)["seq"], 1);
   auto msg = rt_->fs()->ReadAll(*Path::Parse("/agents/alice/inbox/1.json"), admin_);
   ASSERT_TRUE(msg.ok());
   EXPECT_NE(msg->find("\"from\":\"alice\""), std::string::npos);  // an agent sends as itself
-  // alice is an echo agent: after its init tick the engine consumes the message and
-  // replies to her (herself).
+  // alice is an echo agent: once awake, after its init tick the engine consumes the message
+  // and replies to her (herself).
+  EXPECT_EQ((*api->Lifecycle(admin_, "alice", "wake", ""))["state"], "active");
   ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
   EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["queue_depth"], 0);
   EXPECT_EQ((*api->AgentStatus(admin_, "alice"))["tick_count"], 2);
