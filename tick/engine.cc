@@ -216,6 +216,9 @@ void Engine::WorkerLoop() {
         timers_.emplace(MonoMs() + retry_ms, agent);
         break;
       case After::kParked:  // manual triggers stay queued until it wakes
+        // A wake (or config change) that came while this tick found the agent parked must
+        // not be lost: look again.
+        if (s.again) Enqueue(agent);
         break;
       case After::kIdle:
         if (s.again || !s.manual.empty()) Enqueue(agent);
