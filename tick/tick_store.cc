@@ -29,47 +29,48 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     w.init_pending = a->Int(5) != 0;
     w.init_attempts = a->Int(6);
     a->Reset();
+    // Only the trigger that wins (PickTrigger's order) is read: init needs nothing more, and
+    // a parked agent runs no tick at all.
+    out = std::move(w);
+    Work& o = *out;
+    if (o.state != "active" || o.init_pending) return Status::OK();
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * m, c.Prepare("SELECT seq, envelope, attempts FROM inbox WHERE agent=? ORDER BY seq "
                             "LIMIT 1"));
     m->Bind(1, agent);
-    AGENT9_ASSIGN_OR_RETURN(bool has, m->Step());
-    if (has) {
-      w.has_message = true;
-      w.seq = m->Int(0);
+    AGENT9_ASSIGN_OR_RETURN(o.has_message, m->Step());
+    if (o.has_message) {
+      o.seq = m->Int(0);
       auto env = ParseJson(m->Text(1), "envelope");
-      w.message = env.ok() ? *env : Json::object();
-      w.attempts = m->Int(2);
+      o.message = env.ok() ? *env : Json::object();
+      o.attempts = m->Int(2);
+      return Status::OK();
     }
-    m->Reset();
-    AGENT9_ASSIGN_OR_RETURN(
-        Stmt * al, c.Prepare("SELECT id, due_at, every_ms, payload, attempts FROM alarms WHERE "
-                             "agent=? AND due_at<=? ORDER BY due_at LIMIT 1"));
-    al->Bind(1, agent).Bind(2, now_ms);
-    AGENT9_ASSIGN_OR_RETURN(bool due, al->Step());
-    if (due) {
-      w.has_alarm = true;
-      w.alarm_id = al->Int(0);
-      w.alarm_due = al->Int(1);
-      if (!al->IsNull(2)) w.alarm_every = al->Int(2);
-      auto p = ParseJson(al->Text(3), "alarm payload");
-      w.alarm_payload = p.ok() ? *p : Json(nullptr);
-      w.alarm_attempts = al->Int(4);
-    }
-    al->Reset();
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * ev, c.Prepare("SELECT seq, event, attempts FROM events_in WHERE agent=? ORDER BY "
                              "seq LIMIT 1"));
     ev->Bind(1, agent);
-    AGENT9_ASSIGN_OR_RETURN(bool has_event, ev->Step());
-    if (has_event) {
-      w.has_event = true;
-      w.event_seq = ev->Int(0);
+    AGENT9_ASSIGN_OR_RETURN(o.has_event, ev->Step());
+    if (o.has_event) {
+      o.event_seq = ev->Int(0);
       auto e = ParseJson(ev->Text(1), "event");
-      w.event = e.ok() ? *e : Json::object();
-      w.event_attempts = ev->Int(2);
+      o.event = e.ok() ? *e : Json::object();
+      o.event_attempts = ev->Int(2);
+      return Status::OK();
     }
-    out = std::move(w);
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * al, c.Prepare("SELECT id, due_at, every_ms, payload, attempts FROM alarms WHERE "
+                             "agent=? AND due_at<=? ORDER BY due_at LIMIT 1"));
+    al->Bind(1, agent).Bind(2, now_ms);
+    AGENT9_ASSIGN_OR_RETURN(o.has_alarm, al->Step());
+    if (o.has_alarm) {
+      o.alarm_id = al->Int(0);
+      o.alarm_due = al->Int(1);
+      if (!al->IsNull(2)) o.alarm_every = al->Int(2);
+      auto p = ParseJson(al->Text(3), "alarm payload");
+      o.alarm_payload = p.ok() ? *p : Json(nullptr);
+      o.alarm_attempts = al->Int(4);
+    }
     return Status::OK();
   }));
   return out;

@@ -12,7 +12,9 @@
 
 namespace agent9 {
 
-// What LOAD reads for one tick.
+// What LOAD reads for one tick: the agent, and only the pending trigger that wins (init,
+// else the inbox head, else the oldest event, else the earliest due alarm); none for an
+// agent that is not active.
 struct Work {
   std::string kind;
   std::string state;
