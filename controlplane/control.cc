@@ -42,8 +42,8 @@ Result<Json> Control::CreateAgent(const Caller& who, const Json& body) {
     AGENT9_ASSIGN_OR_RETURN(config, AgentConfig::FromJson(body["config"]));
   }
   if (body.contains("kind")) {
+    // Whether the kind exists is AgentService::Create's check.
     if (!body["kind"].is_string()) return Status::InvalidArgument("kind must be a string");
-    AGENT9_RETURN_IF_ERROR(agents_->CheckKind(body["kind"].get<std::string>()));
     std::string kind = body["kind"].get<std::string>();
     if (body.contains("config") && body["config"].contains("kind") && config.kind != kind) {
       return Status::InvalidArgument("kind and config.kind differ");

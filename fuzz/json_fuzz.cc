@@ -19,13 +19,13 @@ namespace {
 // Nesting depth of a parsed document, without recursion.
 size_t TreeDepth(const agent9::Json& root) {
   size_t deepest = 0;
-  std::vector<std::pair<const agent9::Json*, size_t>> todo{{&root, 0}};
-  while (!todo.empty()) {
-    auto [j, d] = todo.back();
-    todo.pop_back();
+  std::vector<std::pair<const agent9::Json*, size_t>> pending{{&root, 0}};
+  while (!pending.empty()) {
+    auto [j, d] = pending.back();
+    pending.pop_back();
     if (!j->is_structured()) continue;
     deepest = std::max(deepest, d + 1);
-    for (const auto& child : *j) todo.emplace_back(&child, d + 1);
+    for (const auto& child : *j) pending.emplace_back(&child, d + 1);
   }
   return deepest;
 }

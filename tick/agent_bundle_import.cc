@@ -429,12 +429,8 @@ Status WriteBundle(Conn& c, const std::string& id, const Bundle& b, int64_t crea
     next_seq = std::max(next_seq, e.seq + 1);
   }
   for (const auto& d : b.dead) {
-    AGENT9_ASSIGN_OR_RETURN(
-        Stmt * s, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-                            "VALUES(?,?,?,?,?,?)"));
-    s->Bind(1, id).Bind(2, d.seq).Bind(3, d.text).Bind(4, d.reason).Bind(5, d.attempts);
-    s->Bind(6, d.at);
-    AGENT9_RETURN_IF_ERROR(s->Run());
+    AGENT9_RETURN_IF_ERROR(InsertDeadletterInTransaction(
+        c, id, DeadLetter{d.seq, d.text, d.reason, d.attempts, d.at}));
     AGENT9_RETURN_IF_ERROR(keep_id(d));
     next_seq = std::max(next_seq, d.seq + 1);
   }

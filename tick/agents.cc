@@ -502,12 +502,10 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
       AGENT9_RETURN_IF_ERROR(del->Run());
     } else {  // deadletter
       AGENT9_ASSIGN_OR_RETURN(out.seq, NextAgentCounter(c, id, "next_seq"));
-      AGENT9_ASSIGN_OR_RETURN(
-          Stmt * dl, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-                               "VALUES(?,?,?,?,0,?)"));
-      dl->Bind(1, id).Bind(2, out.seq).Bind(3, text);
-      dl->Bind(4, "inbox full (max_depth " + std::to_string(max_depth) + ")").Bind(5, now);
-      AGENT9_RETURN_IF_ERROR(dl->Run());
+      AGENT9_RETURN_IF_ERROR(InsertDeadletterInTransaction(
+          c, id,
+          DeadLetter{out.seq, text, "inbox full (max_depth " + std::to_string(max_depth) + ")", 0,
+                     now}));
       out.deadlettered = true;
     }
   }
@@ -622,6 +620,15 @@ Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t d
   s->Bind(5, DumpJson(payload));
   AGENT9_RETURN_IF_ERROR(s->Run());
   return id;
+}
+
+Status InsertDeadletterInTransaction(Conn& c, std::string_view agent, const DeadLetter& d) {
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
+                          "VALUES(?,?,?,?,?,?)"));
+  s->Bind(1, agent).Bind(2, d.seq).Bind(3, d.envelope).Bind(4, d.reason).Bind(5, d.attempts);
+  s->Bind(6, d.at);
+  return s->Run();
 }
 
 Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,

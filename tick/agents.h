@@ -70,6 +70,9 @@ Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t d
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
 
+// Files a dead letter (envelope JSON text) under seq, inside the caller's transaction.
+Status InsertDeadletterInTransaction(Conn& c, std::string_view agent, const DeadLetter& d);
+
 // Queues an event for agent (the `event` trigger: a job, session or payment finished) inside
 // the caller's transaction; returns its seq. kNotFound.
 Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,

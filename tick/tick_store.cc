@@ -144,11 +144,8 @@ Result<bool> RecordFailedAttempt(Conn& c, const std::string& agent, int64_t seq,
   AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM inbox WHERE agent=? AND seq=?"));
   d->Bind(1, agent).Bind(2, seq);
   AGENT9_RETURN_IF_ERROR(d->Run());
-  AGENT9_ASSIGN_OR_RETURN(
-      Stmt * i, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-                          "VALUES(?,?,?,?,?,?)"));
-  i->Bind(1, agent).Bind(2, seq).Bind(3, envelope).Bind(4, reason).Bind(5, attempts).Bind(6, now);
-  AGENT9_RETURN_IF_ERROR(i->Run());
+  AGENT9_RETURN_IF_ERROR(
+      InsertDeadletterInTransaction(c, agent, DeadLetter{seq, envelope, reason, attempts, now}));
   return true;
 }
 
@@ -259,12 +256,9 @@ Result<bool> RecordFailedTrigger(Conn& c, const std::string& agent, TriggerKind 
                     {"from", "runtime"},
                     {"ts", Rfc3339(now)},
                     {"body", Json{{"type", "event"}, {"event", w.event}}}};
-      AGENT9_ASSIGN_OR_RETURN(
-          Stmt * i, c.Prepare("INSERT INTO deadletter(agent, seq, envelope, reason, attempts, at) "
-                              "VALUES(?,?,?,?,?,?)"));
-      i->Bind(1, agent).Bind(2, w.event_seq).Bind(3, DumpJson(envelope)).Bind(4, reason);
-      i->Bind(5, w.event_attempts + 1).Bind(6, now);
-      AGENT9_RETURN_IF_ERROR(i->Run());
+      AGENT9_RETURN_IF_ERROR(InsertDeadletterInTransaction(
+          c, agent,
+          DeadLetter{w.event_seq, DumpJson(envelope), reason, w.event_attempts + 1, now}));
       return true;
     }
     case TriggerKind::kAlarm: {
