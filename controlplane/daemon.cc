@@ -54,6 +54,7 @@ int RunDaemon(const ServeOptions& opts) {
   RuntimeOptions ro;
   ro.data_dir = opts.data_dir;
   ro.sync = *sync;
+  ro.tick_workers = opts.tick_workers;
   ro.start_engine = false;  // after the transports, so programs see AGENT9_URL and mounts
   auto rt = Runtime::Open(ro);
   if (!rt.ok()) return Fail(rt.status());

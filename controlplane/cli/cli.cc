@@ -147,6 +147,11 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
   serve_cmd->add_option("--sync", so.sync, "SQLite synchronous mode")
       ->check(CLI::IsMember({"full", "normal", "off"}))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--tick-workers", so.tick_workers,
+                   "tick engine threads: agents ticking at once (their commits are grouped)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   serve_cmd->add_flag("-v,--verbose", so.verbose, "log more");
 
   ClientArgs a;

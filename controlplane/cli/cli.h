@@ -25,6 +25,7 @@ struct ServeOptions {
   bool allow_other = false;
   std::string config_file;
   std::string sync = "full";  // full|normal|off
+  unsigned tick_workers = 8;  // tick engine threads (ticks of different agents in parallel)
   bool verbose = false;
 };
 

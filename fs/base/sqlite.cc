@@ -157,7 +157,6 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, Databa
   AGENT9_RETURN_IF_ERROR(db->writer_->Exec(
       "CREATE TABLE IF NOT EXISTS schema_versions(module TEXT PRIMARY KEY, version INTEGER NOT "
       "NULL)"));
-  db->writer_thread_ = std::thread([d = db.get()] { d->WriterLoop(); });
   return db;
 }
 
@@ -165,9 +164,8 @@ Database::~Database() {
   {
     MutexLock l(&mu_);
     stop_ = true;
+    while (committing_) done_cv_.Wait(&mu_);
   }
-  work_cv_.SignalAll();
-  if (writer_thread_.joinable()) writer_thread_.join();
   {
     MutexLock l(&readers_mu_);
     readers_.clear();
@@ -204,66 +202,71 @@ Status Database::Write(WriteFn fn) {
   MutexLock l(&mu_);
   if (stop_) return Status::Unavailable("database is closing");
   queue_.push_back(&p);
-  work_cv_.Signal();
-  while (!p.done) done_cv_.Wait(&mu_);
+  while (!p.done) {
+    if (committing_) {
+      done_cv_.Wait(&mu_);
+      continue;
+    }
+    // No batch is being committed: this caller commits everything queued, its own write
+    // included (the head of the queue is the oldest waiter, so nobody starves).
+    committing_ = true;
+    std::vector<Pending*> batch;
+    while (!queue_.empty() && static_cast<int>(batch.size()) < opts_.max_batch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    Code fault = Code::kOk;
+    if (fault_countdown_ > 0 && fault_countdown_ <= static_cast<int>(batch.size())) {
+      fault = fault_code_;
+      fault_countdown_ = 0;
+    } else if (fault_countdown_ > 0) {
+      fault_countdown_ -= static_cast<int>(batch.size());
+    }
+    mu_.Unlock();
+    Status batch_st = CommitBatch(batch, fault);
+    mu_.Lock();
+    for (Pending* q : batch) {
+      if (!batch_st.ok()) q->result = batch_st;
+      q->done = true;
+    }
+    committing_ = false;
+    writes_ += static_cast<int64_t>(batch.size());
+    ++commits_;
+    // Wakes the batch's callers, and the callers that queued meanwhile: one of them commits
+    // the next batch.
+    done_cv_.SignalAll();
+  }
   return std::move(p.result);
 }
 
-void Database::WriterLoop() {
-  std::vector<Pending*> batch;
-  for (;;) {
-    Code fault = Code::kOk;
-    {
-      MutexLock l(&mu_);
-      while (queue_.empty() && !stop_) work_cv_.Wait(&mu_);
-      if (queue_.empty() && stop_) return;
-      while (!queue_.empty() && static_cast<int>(batch.size()) < opts_.max_batch) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
+Status Database::CommitBatch(const std::vector<Pending*>& batch, Code fault) {
+  Status batch_st = RunCached(*writer_, "BEGIN IMMEDIATE");
+  if (batch_st.ok()) {
+    for (Pending* p : batch) {
+      Status sp = RunCached(*writer_, "SAVEPOINT w");
+      if (!sp.ok()) {
+        p->result = sp;
+        continue;
       }
-      if (fault_countdown_ > 0 && fault_countdown_ <= static_cast<int>(batch.size())) {
-        fault = fault_code_;
-        fault_countdown_ = 0;
-      } else if (fault_countdown_ > 0) {
-        fault_countdown_ -= static_cast<int>(batch.size());
+      try {
+        p->result = p->fn(*writer_);
+      } catch (const std::exception& e) {
+        p->result = Status::Internal("write failed", e.what());
       }
+      writer_->ResetAll();
+      if (!p->result.ok()) (void)RunCached(*writer_, "ROLLBACK TO w");
+      (void)RunCached(*writer_, "RELEASE w");
     }
-    Status batch_st = RunCached(*writer_, "BEGIN IMMEDIATE");
-    if (batch_st.ok()) {
-      for (Pending* p : batch) {
-        Status sp = RunCached(*writer_, "SAVEPOINT w");
-        if (!sp.ok()) {
-          p->result = sp;
-          continue;
-        }
-        try {
-          p->result = p->fn(*writer_);
-        } catch (const std::exception& e) {
-          p->result = Status::Internal("write failed", e.what());
-        }
-        writer_->ResetAll();
-        if (!p->result.ok()) (void)RunCached(*writer_, "ROLLBACK TO w");
-        (void)RunCached(*writer_, "RELEASE w");
-      }
-      if (fault != Code::kOk) {
-        batch_st = Status(fault, "injected write fault");
-        (void)writer_->Exec("ROLLBACK");
-      } else {
-        batch_st = RunCached(*writer_, "COMMIT");
-        if (!batch_st.ok()) (void)writer_->Exec("ROLLBACK");
-      }
+    if (fault != Code::kOk) {
+      batch_st = Status(fault, "injected write fault");
+      (void)writer_->Exec("ROLLBACK");
+    } else {
+      batch_st = RunCached(*writer_, "COMMIT");
+      if (!batch_st.ok()) (void)writer_->Exec("ROLLBACK");
     }
-    if (!batch_st.ok()) LogError("commit failed: " + batch_st.ToString());
-    {
-      MutexLock l(&mu_);
-      for (Pending* p : batch) {
-        if (!batch_st.ok()) p->result = batch_st;
-        p->done = true;
-      }
-    }
-    done_cv_.SignalAll();
-    batch.clear();
   }
+  if (!batch_st.ok()) LogError("commit failed: " + batch_st.ToString());
+  return batch_st;
 }
 
 std::unique_ptr<Conn> Database::BorrowReader() {
@@ -300,6 +303,11 @@ Status Database::Read(const ReadFn& fn) {
   }
   ReturnReader(std::move(c));
   return st;
+}
+
+Database::WriteStats Database::Stats() {
+  MutexLock l(&mu_);
+  return WriteStats{writes_, commits_, static_cast<int64_t>(queue_.size())};
 }
 
 int64_t Database::SizeBytes() const {

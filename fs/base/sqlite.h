@@ -1,11 +1,15 @@
 // SQLite wrapper: RAII connections and statements, and Database, the one store file.
-// Database runs in WAL mode with one writer thread that batches concurrent Write() calls
+// Database runs in WAL mode with one writer connection that batches concurrent Write() calls
 // into one transaction (group commit; each call in its own SAVEPOINT, so one failing call
-// rolls back alone) and a pool of reader connections that never wait on the writer.
+// rolls back alone) and a pool of reader connections that never wait on the writer. There is
+// no writer thread: a caller that finds no commit running commits the whole queue itself
+// (its own write first in line), while callers arriving meanwhile queue for the next batch.
+// An uncontended write thus costs no thread hand-off, and contended ones share one fsync.
 // Write() returns only after the batch committed with the configured `synchronous` level,
 // so an acknowledged write survives kill -9 (and power loss at FULL, the default).
-// Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the writer
-// thread, or the reader that borrowed it. Never call Write() from inside a Write() callback.
+// Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the caller
+// committing a batch, or the reader that borrowed it. Never call Write() from inside a Write()
+// callback.
 #pragma once
 
 #include <sqlite3.h>
@@ -111,6 +115,13 @@ class Database {
   // Runs fn on a reader connection in a read transaction (a consistent snapshot).
   Status Read(const ReadFn& fn);
 
+  struct WriteStats {
+    int64_t writes = 0;   // Write() calls committed or rolled back
+    int64_t commits = 0;  // transactions (batches); writes / commits is the batch size
+    int64_t queued = 0;   // Write() calls waiting for the next batch right now
+  };
+  WriteStats Stats();
+
   // Bytes of the database file plus its WAL.
   int64_t SizeBytes() const;
   const std::string& path() const { return path_; }
@@ -126,26 +137,27 @@ class Database {
   };
   explicit Database(std::string path, DatabaseOptions opts);
   Result<std::unique_ptr<Conn>> OpenConn(bool writer);
-  void WriterLoop();
+  // Runs the batch in one transaction on writer_ (the caller holds the commit turn).
+  Status CommitBatch(const std::vector<Pending*>& batch, Code fault);
   std::unique_ptr<Conn> BorrowReader();
   void ReturnReader(std::unique_ptr<Conn> c);
 
   const std::string path_;
   const DatabaseOptions opts_;
-  std::unique_ptr<Conn> writer_;  // used only by writer_thread_ (and Migrate before it starts)
+  std::unique_ptr<Conn> writer_;  // used only by the caller holding the commit turn
 
   Mutex mu_;
-  CondVar work_cv_;
-  CondVar done_cv_;
+  CondVar done_cv_;  // a batch committed (or the commit turn is free)
   std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  bool committing_ GUARDED_BY(mu_) = false;  // some caller is committing a batch
+  int64_t writes_ GUARDED_BY(mu_) = 0;
+  int64_t commits_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
   int fault_countdown_ GUARDED_BY(mu_) = 0;
   Code fault_code_ GUARDED_BY(mu_) = Code::kOk;
 
   Mutex readers_mu_;
   std::vector<std::unique_ptr<Conn>> readers_ GUARDED_BY(readers_mu_);
-
-  std::thread writer_thread_;
 };
 
 }  // namespace agent9

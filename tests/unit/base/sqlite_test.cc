@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,35 @@ TEST(Database, ConcurrentWritesAreGroupCommittedAndAllLand) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(*CountRows(**db), kThreads * kEach);
+}
+
+TEST(Database, WritesQueuedDuringACommitShareTheNextOne) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("b.db"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  const Database::WriteStats before = (*db)->Stats();
+  constexpr int kFollowers = 8;
+  std::vector<std::thread> followers;
+  // The first write holds the commit turn until all the others are queued behind it.
+  Status first = (*db)->Write([&](Conn& c) -> Status {
+    for (int t = 0; t < kFollowers; ++t) {
+      followers.emplace_back([&, t] { EXPECT_TRUE(Insert(**db, 100 + t, "f").ok()); });
+    }
+    for (int i = 0; i < 5000 && (*db)->Stats().queued < kFollowers; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ((*db)->Stats().queued, kFollowers);
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(1, 'first')"));
+    return s->Run();
+  });
+  EXPECT_TRUE(first.ok()) << first.ToString();
+  for (auto& th : followers) th.join();
+  const Database::WriteStats after = (*db)->Stats();
+  EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
+  EXPECT_EQ(after.commits - before.commits, 2);  // the first alone, then the 8 together
+  EXPECT_EQ(after.queued, 0);
+  EXPECT_EQ(*CountRows(**db), 1 + kFollowers);
 }
 
 TEST(Database, AFailingWriteRollsBackAloneInItsBatch) {
