@@ -470,22 +470,17 @@ void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) noexcept {
   Run(req, "link", [&](FuseContext&, Reply& r) { r.Err(NotSupported("hard links")); });
 }
 
-// ---- Extended attributes: there are none. Answered here (not left to libfuse's ENOSYS),
-// so tools that probe them (ls, cp -a) get the ordinary "no such attribute" answers.
+// ---- Extended attributes: there are none, and the answer is ENOSYS, which the kernel
+// remembers for the mount: later calls fail with EOPNOTSUPP without a round trip (as on any
+// filesystem without xattr support; ls, cp -a and tar treat that as "no attributes"). `ls -l`
+// asks two xattrs per entry, so answering ENODATA each time would double its FUSE traffic.
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) noexcept {
-  Run(req, "getxattr", [&](FuseContext&, Reply& r) { r.Err(ENODATA); });
+  Run(req, "getxattr", [&](FuseContext&, Reply& r) { r.Err(ENOSYS); });
 }
 
-void OpListxattr(fuse_req_t req, fuse_ino_t, size_t size) noexcept {
-  // size 0 asks for the length of the list; otherwise the (empty) list itself.
-  Run(req, "listxattr", [&](FuseContext&, Reply& r) {
-    if (size == 0) {
-      r.Xattr(0);
-    } else {
-      r.Buf(nullptr, 0);
-    }
-  });
+void OpListxattr(fuse_req_t req, fuse_ino_t, size_t) noexcept {
+  Run(req, "listxattr", [&](FuseContext&, Reply& r) { r.Err(ENOSYS); });
 }
 
 void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) noexcept {
@@ -493,7 +488,7 @@ void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, in
 }
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t, const char*) noexcept {
-  Run(req, "removexattr", [&](FuseContext&, Reply& r) { r.Err(ENODATA); });
+  Run(req, "removexattr", [&](FuseContext&, Reply& r) { r.Err(ENOSYS); });
 }
 
 void OpFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) noexcept {
