@@ -2,8 +2,10 @@
 // (controlplane/http/http_server.cc): TCP_NODELAY, a 64-thread pool, keep-alive max count
 // 100000, the same timeouts. Every GET answers 200 with a fixed body (the bytes of BODY_FILE,
 // or "hello\n"), Content-Type application/json and Cache-Control no-store, so wrk sees a
-// response of the same size as agent9's. Prints "listening http://127.0.0.1:PORT".
-// Usage: httplib_hello [BODY_FILE]   (stop it with SIGTERM)
+// response of the same size as agent9's. Every POST (its body read and dropped) answers 202
+// with the bytes of POST_FILE (or "{}"), like agent9's POST /v1/agents/<id>/send.
+// Prints "listening http://127.0.0.1:PORT".
+// Usage: httplib_hello [BODY_FILE [POST_FILE]]   (stop it with SIGTERM)
 #include <httplib.h>
 
 #include <cstdio>
@@ -11,14 +13,20 @@
 #include <sstream>
 #include <string>
 
+namespace {
+
+std::string Slurp(const char* file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  std::string body = "hello\n";
-  if (argc > 1) {
-    std::ifstream in(argv[1], std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    body = ss.str();
-  }
+  std::string body = argc > 1 ? Slurp(argv[1]) : "hello\n";
+  std::string post_body = argc > 2 ? Slurp(argv[2]) : "{}";
   httplib::Server server;
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   server.set_tcp_nodelay(true);
@@ -29,6 +37,11 @@ int main(int argc, char** argv) {
   server.Get(".*", [&body](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     res.set_content(body, "application/json");
+  });
+  server.Post(".*", [&post_body](const httplib::Request&, httplib::Response& res) {
+    res.status = 202;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(post_body, "application/json");
   });
   int port = server.bind_to_any_port("127.0.0.1");
   if (port <= 0) {

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# agent9 benchmark: FUSE file ops, HTTP reads, durable enqueue and the tick engine (ticks.sh),
-# each against a baseline measured in the same run. Prints a Markdown report and writes bench/results/latest.md and
+# agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
+# enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
+# durable enqueue and the tick engine (ticks.sh), each against a baseline measured in the same
+# run; targets are reported as met / not met, never asserted. Prints a Markdown report and writes bench/results/latest.md and
 # bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
 #   AGENT9_BIN  [$BUILD_DIR/controlplane/agent9]; set it to skip building agent9
 #   RUNS [3]  FUSE_SECS [2]  WRK_SECS [5]  SQLITE_SECS [3]  KEEP_TMP [0]
+#   GOALS [1000]  entries of the goals/ directory that `ls -l` lists
+#   CREATE_MAX_OPS [100000]  cap on the files one inbox-create run makes (bounds tmpfs use)
+#   NGINX [nginx on PATH, else /usr/sbin/nginx]  the nginx baseline; skipped when missing
 #   SKIP_TICKS [0]  1 skips section 4 (bench/ticks.sh; its own knobs pass through)
 set -euo pipefail
 
@@ -19,12 +24,26 @@ WRK_SECS=${WRK_SECS:-5}
 SQLITE_SECS=${SQLITE_SECS:-3}
 KEEP_TMP=${KEEP_TMP:-0}
 SKIP_TICKS=${SKIP_TICKS:-0}
+GOALS=${GOALS:-1000}
+CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 OUT_DIR=$HERE/results
 TOOLS=$BUILD_DIR/bench-tools
 READ_AGENT=bench
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+
+# Wall time of each section, for the report: section_done NAME records the seconds since the
+# previous call.
+declare -A SECT_SECS=()
+SECT_ORDER=()
+SECT_T0=$SECONDS
+section_done() {
+  SECT_SECS[$1]=$((SECONDS - SECT_T0))
+  SECT_ORDER+=("$1")
+  SECT_T0=$SECONDS
+}
 
 for tool in wrk curl gcc g++ pkg-config fusermount3 timeout; do
   command -v "$tool" >/dev/null || die "missing tool: $tool"
@@ -35,7 +54,9 @@ done
 TMP=$(mktemp -d /tmp/agent9-bench.XXXXXX)
 SHM=$(mktemp -d /dev/shm/agent9-bench.XXXXXX)
 DAEMON_PID=""
-BASE_PIDS=()
+FB_PID="" HELLO_PID="" NGINX_PID=""
+BASE_PIDS=()     # baseline servers (fuse_baseline, httplib_hello, nginx's master)
+NGINX_WORKERS=() # nginx's workers, in case its master had to be killed
 MOUNTS=()
 
 stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
@@ -53,10 +74,26 @@ stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 
+stop_base() {  # stop_base PID: stops a baseline server and forgets it
+  local p keep=()
+  stop_pid "$1"
+  for p in "${BASE_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  BASE_PIDS=("${keep[@]}")
+}
+
+stop_nginx_workers() {  # workers outlive a master that was SIGKILLed: end them by pid
+  local w
+  for w in "${NGINX_WORKERS[@]}"; do
+    if [[ $(cat "/proc/$w/comm" 2>/dev/null) == nginx ]]; then kill -KILL "$w" 2>/dev/null || true; fi
+  done
+  NGINX_WORKERS=()
+}
+
 cleanup() {
   local rc=$? p m
   trap - EXIT INT TERM
   for p in "${BASE_PIDS[@]}"; do stop_pid "$p"; done
+  stop_nginx_workers
   [[ -n $DAEMON_PID ]] && stop_pid "$DAEMON_PID"
   for m in "${MOUNTS[@]}"; do
     if grep -qs " $m " /proc/mounts; then fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; fi
@@ -103,6 +140,8 @@ build_tool sqlite_insert sqlite_insert.c gcc -lsqlite3
 # shellcheck disable=SC2046
 build_tool httplib_hello httplib_hello.cc g++ -std=c++17 -pthread $(pkg-config --cflags --libs cpp-httplib)
 
+section_done build
+
 # ---- results store -----------------------------------------------------------------------
 # $TMP/results.tsv: key <TAB> run <TAB> value <TAB> p50_ms <TAB> p99_ms
 RES=$TMP/results.tsv
@@ -120,7 +159,9 @@ summary() {
 med() { summary "$1" "${2:-3}" | cut -d' ' -f1; }
 ratio() { awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { if (b + 0 == 0) print "nan"; else if (a / b < 0.1) printf "%.4f", a / b; else printf "%.2f", a / b }'; }
 jnum() { if [[ $1 == nan ]]; then echo null; else echo "$1"; fi; }
-fmt_int() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
+fmt_int() {  # rounds, keeping one decimal below 100 (listings/s are small numbers)
+  awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 100 && v != int(v)) printf "%.1f", v; else printf "%.0f", v }'
+}
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 1) printf "%.3f", v; else printf "%.2f", v }'; }
 cell() {  # "median (min–max)" of values
   read -r m lo hi <<<"$(summary "$1" 3)"
@@ -162,8 +203,14 @@ log "agent9 at $BASE, mounted on $MNT"
 
 create_agent() {  # create_agent JSON
   local code
-  code=$(curl -sS -o "$TMP/create.out" -w '%{http_code}' -H "$AUTH" -d "$1" "$BASE/v1/agents")
+  code=$(curl -sS -m 60 -o "$TMP/create.out" -w '%{http_code}' -H "$AUTH" -d "$1" "$BASE/v1/agents")
   [[ $code == 201 ]] || { cat "$TMP/create.out" >&2; die "create agent $1: HTTP $code"; }
+}
+create_sink() {  # create_sink ID: an agent whose inbox takes every message of a run
+  create_agent "{\"id\":\"$1\",\"config\":{\"inbox\":{\"max_depth\":1000000}}}"
+}
+queue_depth() {  # queue_depth ID
+  curl -sfS -m 60 -H "$AUTH" "$BASE/v1/agents/$1" | sed -n 's/.*"queue_depth":\([0-9]*\).*/\1/p'
 }
 create_agent "{\"id\":\"$READ_AGENT\"}"
 
@@ -174,51 +221,145 @@ curl -sfS -H "$AUTH" "$BASE/v1/fs/agents/$READ_AGENT/status" | cmp -s - "$TMP/st
   log "note: HTTP and FUSE status bytes differ (timestamps?)"
 STATUS_BYTES=$(wc -c <"$TMP/status.bytes")
 
+# One message as wrk_send.lua sends it: the FUSE inbox writes the same bytes. One send to a
+# probe agent gives agent9's answer (the HTTP baselines answer POSTs with the same bytes) and
+# the size of the envelope it stores (section 3's raw SQLite rows).
+lua_body >"$TMP/msg.bytes"
+MSG_BYTES=$(wc -c <"$TMP/msg.bytes")
+create_agent '{"id":"probe"}'
+code=$(curl -sS -o "$TMP/send.answer" -w '%{http_code}' -H "$AUTH" --data-binary @"$TMP/msg.bytes" \
+  -H 'Content-Type: text/plain' "$BASE/v1/agents/probe/send") || die "send to probe"
+[[ $code == 202 ]] || { cat "$TMP/send.answer" >&2; die "send to probe: HTTP $code"; }
+ENV_BYTES=$(curl -sfS -H "$AUTH" "$BASE/v1/fs/agents/probe/inbox/1.json" | wc -c)
+((ENV_BYTES > 0)) || die "cannot read a queued envelope"
+
+# GOALS goals in the read agent, for `ls -l goals/`: one curl, one PUT each (--next). Names
+# and bodies have a fixed width, so every goal has the same size.
+log "creating $GOALS goals in agents/$READ_AGENT/goals"
+GOALS_DIR=$MNT/agents/$READ_AGENT/goals
+: >"$TMP/goals.curl"
+for ((g = 0; g < GOALS; g++)); do
+  printf -v name 'g%05d' "$g"
+  {
+    printf 'url = "%s/v1/fs/agents/%s/goals/%s.json"\n' "$BASE" "$READ_AGENT" "$name"
+    printf 'request = "PUT"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$AUTH"
+    printf 'data-binary = "{\\"description\\":\\"bench goal %s\\",\\"priority\\":1,\\"status\\":\\"active\\"}"\n' "$name"
+    if ((g + 1 < GOALS)); then printf 'next\n'; fi
+  } >>"$TMP/goals.curl"
+done
+timeout 300 curl -sS -K "$TMP/goals.curl" >"$TMP/goals.codes" || die "creating goals (curl)"
+bad=$(grep -cv '^204$' "$TMP/goals.codes" || true)
+((bad == 0)) || die "creating goals: $bad answers other than 204 (see $TMP/goals.codes)"
+# The listing as agent9 serves it (readdir order, lstat sizes): the libfuse baseline serves
+# these names and sizes; tmpfs gets copies of the files themselves.
+timeout 120 find "$GOALS_DIR" -mindepth 1 -maxdepth 1 -printf '%f %s\n' >"$TMP/goals.listing" ||
+  die "listing $GOALS_DIR"
+(($(wc -l <"$TMP/goals.listing") == GOALS)) || die "$GOALS_DIR lists $(wc -l <"$TMP/goals.listing") entries, not $GOALS"
+mkdir -p "$SHM/agents/$READ_AGENT/goals"
+timeout 120 cp "$GOALS_DIR"/* "$SHM/agents/$READ_AGENT/goals/" || die "copying the goals to tmpfs"
+cmp -s <(sort "$TMP/goals.listing") \
+  <(find "$SHM/agents/$READ_AGENT/goals" -mindepth 1 -printf '%f %s\n' | sort) ||
+  die "the tmpfs goals differ from agent9's"
+GOAL_BYTES=$(awk 'NR == 1 { print $2 }' "$TMP/goals.listing")
+section_done setup
+
 # ---- 1. FUSE -----------------------------------------------------------------------------
+# Four operations, each on agent9's mount, on fuse_baseline (the same paths, names and sizes)
+# and on tmpfs: read and stat of status, `ls -l` of goals/, inbox enqueue by create+write+close.
 FB_MNT=$TMP/fusebase
 mkdir -p "$FB_MNT" "$SHM/agents/$READ_AGENT"
 MOUNTS+=("$FB_MNT")
 cp "$TMP/status.bytes" "$SHM/agents/$READ_AGENT/status"
-"$TOOLS/fuse_baseline" "$FB_MNT" "$TMP/status.bytes" agents "$READ_AGENT" status \
+"$TOOLS/fuse_baseline" "$FB_MNT" --file "agents/$READ_AGENT/status" "$TMP/status.bytes" \
+  --dir "agents/$READ_AGENT/goals" "$TMP/goals.listing" --inbox agents/sink/inbox \
   >"$TMP/fusebase.out" 2>&1 &
-BASE_PIDS+=($!)
+FB_PID=$!
+BASE_PIDS+=("$FB_PID")
 for ((i = 0; i < 100; i++)); do
   # through a pipe: cmp -s on a file trusts st_size, which is 0 for generated files
   # shellcheck disable=SC2002
   cat "$FB_MNT/agents/$READ_AGENT/status" 2>/dev/null | cmp -s - "$TMP/status.bytes" && break
+  kill -0 "$FB_PID" 2>/dev/null || { cat "$TMP/fusebase.out" >&2; die "fuse_baseline exited"; }
   sleep 0.05
 done
 # shellcheck disable=SC2002
 cat "$FB_MNT/agents/$READ_AGENT/status" | cmp -s - "$TMP/status.bytes" || die "fuse baseline does not serve the file"
+cmp -s "$TMP/goals.listing" <(timeout 60 find "$FB_MNT/agents/$READ_AGENT/goals" -mindepth 1 -printf '%f %s\n') ||
+  die "fuse baseline does not list the goals as agent9 does"
 
-fsloop() {  # fsloop MODE PATH THREADS -> ops/s
+# fsloop MODE PATH THREADS [MSG_FILE MAX_OPS] -> "ops_per_s N ops N bytes N items N"
+fsloop() {
   local out
-  out=$(timeout $((FUSE_SECS + 30)) "$TOOLS/fsloop" "$1" "$2" "$3" "$FUSE_SECS") ||
+  out=$(timeout $((FUSE_SECS + 60)) "$TOOLS/fsloop" "$1" "$2" "$3" "$FUSE_SECS" "${@:4}" 2>&1) ||
     die "fsloop $*: $out"
-  awk '{ print $2 }' <<<"$out"
+  echo "$out"
 }
+fsfield() { sed -n "s/.* $1 \([0-9.]*\).*/\1/p" <<<" $2"; }  # fsfield NAME LINE
 
 declare -A FS_PATH=([agent9]=$STATUS_FILE [fusebase]=$FB_MNT/agents/$READ_AGENT/status
   [tmpfs]=$SHM/agents/$READ_AGENT/status)
-FS_CASES=("read 1" "read 2" "stat 1" "stat 2")
+declare -A LS_PATH=([agent9]=$GOALS_DIR [fusebase]=$FB_MNT/agents/$READ_AGENT/goals
+  [tmpfs]=$SHM/agents/$READ_AGENT/goals)
+FS_CASES=("read 1" "read 2" "stat 1" "stat 2" "ls 1" "ls 2" "create 1" "create 64")
+CREATE_FAILS=0
 log "FUSE: ${#FS_CASES[@]} cases x 3 targets x $RUNS runs x ${FUSE_SECS}s"
 for ((r = 1; r <= RUNS; r++)); do
   for c in "${FS_CASES[@]}"; do
     read -r mode thr <<<"$c"
     for target in agent9 fusebase tmpfs; do  # interleaved, so drift hits all targets alike
-      v=$(fsloop "$mode" "${FS_PATH[$target]}" "$thr")
-      record "fs.$mode.t$thr.$target" "$r" "$v"
+      key=fs.$mode.t$thr.$target
+      case $mode in
+        read | stat) line=$(fsloop "$mode" "${FS_PATH[$target]}" "$thr") ;;
+        ls)
+          line=$(fsloop ls "${LS_PATH[$target]}" "$thr")
+          [[ $(fsfield items "$line") == "$GOALS" ]] ||
+            die "ls ${LS_PATH[$target]}: $(fsfield items "$line") entries, not $GOALS"
+          ;;
+        create)
+          case $target in
+            agent9)
+              sink=fsink-t$thr-r$r  # a fresh agent: every run starts at depth 0
+              create_sink "$sink"
+              dir=$MNT/agents/$sink/inbox
+              ;;
+            fusebase) dir=$FB_MNT/agents/sink/inbox ;;
+            tmpfs)
+              dir=$SHM/agents/sink/inbox
+              rm -rf "$dir"
+              mkdir -p "$dir"
+              ;;
+          esac
+          line=$(fsloop create "$dir" "$thr" "$TMP/msg.bytes" "$CREATE_MAX_OPS")
+          if [[ $target == agent9 ]]; then
+            # each close is one acknowledged message: the inbox must hold exactly that many
+            depth=$(queue_depth "$sink")
+            record "$key.depth" "$r" "${depth:-0}"
+            if [[ ${depth:-0} != "$(fsfield ops "$line")" ]]; then
+              log "WARNING $key run $r: $(fsfield ops "$line") creates closed without error, inbox depth ${depth:-?}"
+              CREATE_FAILS=$((CREATE_FAILS + 1))
+            fi
+          elif [[ $target == tmpfs ]]; then
+            rm -rf "$dir"
+          fi
+          ;;
+      esac
+      record "$key" "$r" "$(fsfield ops_per_s "$line")"
     done
   done
   log "FUSE run $r/$RUNS: read t1 agent9=$(awk -F'\t' -v r="$r" '$1=="fs.read.t1.agent9" && $2==r {print $3}' "$RES") ops/s"
 done
-stop_pid "${BASE_PIDS[0]}"
+stop_base "$FB_PID"
 fusermount3 -uz "$FB_MNT" 2>/dev/null || true
+section_done fuse
 
 # ---- 2. HTTP -----------------------------------------------------------------------------
+# agent9: GET status (file API), GET agent (control plane), POST send. Baselines: httplib_hello
+# (cpp-httplib tuned like agent9) and nginx serving the same bytes; POSTs get agent9's send
+# answer (202).
 : >"$TMP/hello.out"
-"$TOOLS/httplib_hello" "$TMP/status.bytes" >"$TMP/hello.out" 2>&1 &
-BASE_PIDS+=($!)
+"$TOOLS/httplib_hello" "$TMP/status.bytes" "$TMP/send.answer" >"$TMP/hello.out" 2>&1 &
+HELLO_PID=$!
+BASE_PIDS+=("$HELLO_PID")
 HELLO=""
 for ((i = 0; i < 100; i++)); do
   HELLO=$(sed -n 's/^listening \(http:\/\/[0-9.:]*\).*/\1/p' "$TMP/hello.out" | head -1)
@@ -226,6 +367,78 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.05
 done
 [[ -n $HELLO ]] || die "httplib_hello did not start"
+
+# nginx: its own config in $TMP (no system config, logs or pid file touched), a static file
+# with the status bytes at the same path, POSTs answered by `return 202` with the send answer.
+NGINX_URL=""
+NGINX_VERSION=""
+NGINX_SKIP=""
+start_nginx() {
+  local dir=$TMP/nginx port conf answer try t
+  if [[ ! -x $NGINX ]]; then
+    NGINX_SKIP="nginx not installed ($NGINX not found; apt-get install nginx-light)"
+    return
+  fi
+  NGINX_VERSION=$("$NGINX" -v 2>&1 | sed -n 's/.*nginx\///p')
+  mkdir -p "$dir/www/v1/fs/agents/$READ_AGENT" "$dir/tmp"
+  cp "$TMP/status.bytes" "$dir/www/v1/fs/agents/$READ_AGENT/status"
+  # the answer goes in a single-quoted nginx string: neutralize quotes, backslashes and $
+  answer=$(tr "'\\\\\$\n" '____' <"$TMP/send.answer")
+  for ((try = 0; try < 5; try++)); do
+    port=$((20000 + RANDOM % 40000))
+    if command -v ss >/dev/null && [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then continue; fi
+    conf=$dir/nginx.conf
+    {
+      echo "daemon off;"
+      echo "master_process on;"
+      echo "worker_processes 2;"
+      if [[ $EUID == 0 ]]; then echo "user root;"; fi  # workers must read $TMP (mode 0700)
+      echo "pid $dir/nginx.pid;"
+      echo "error_log $dir/error.log warn;"
+      echo "events { worker_connections 4096; }"
+      echo "http {"
+      echo "  access_log off;"
+      for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $dir/tmp/$t;"; done
+      echo "  keepalive_requests 100000;"
+      echo "  keepalive_timeout 65s;"
+      echo "  sendfile on;"
+      echo "  tcp_nodelay on;"
+      echo "  open_file_cache max=64 inactive=60s;"
+      echo "  open_file_cache_valid 60s;"
+      echo "  server {"
+      echo "    listen 127.0.0.1:$port;"
+      echo "    root $dir/www;"
+      echo "    default_type application/json;"
+      echo "    add_header Cache-Control no-store;"
+      echo "    location / { }"
+      echo "    location /v1/agents/ { return 202 '$answer'; }"
+      echo "  }"
+      echo "}"
+    } >"$conf"
+    if ! "$NGINX" -t -q -p "$dir" -c "$conf" -e "$dir/error.log" >"$dir/test.out" 2>&1; then
+      NGINX_SKIP="nginx rejects the generated config: $(tr '\n' ' ' <"$dir/test.out")"
+      return
+    fi
+    "$NGINX" -p "$dir" -c "$conf" -e "$dir/error.log" >"$dir/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    BASE_PIDS+=("$NGINX_PID")
+    for ((i = 0; i < 100; i++)); do
+      if curl -sf "http://127.0.0.1:$port/v1/fs/agents/$READ_AGENT/status" 2>/dev/null |
+        cmp -s - "$TMP/status.bytes"; then
+        NGINX_URL=http://127.0.0.1:$port
+        mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
+        log "nginx $NGINX_VERSION at $NGINX_URL (workers ${NGINX_WORKERS[*]})"
+        return
+      fi
+      kill -0 "$NGINX_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop_base "$NGINX_PID"  # most likely the port was taken meanwhile: try another
+  done
+  NGINX_SKIP="nginx did not start (see $dir/error.log)"
+}
+start_nginx
+[[ -z $NGINX_SKIP ]] || log "WARNING: $NGINX_SKIP: the nginx column is skipped"
 
 # wrk_run KEY RUN CONNS SCRIPT URL [extra wrk args]: records req/s of 2xx answers, p50, p99.
 # wrk's threads are min(2, CONNS); the duration is WRK_SECS unless DUR is set.
@@ -257,36 +470,51 @@ for u in "$BASE/v1/fs/agents/$READ_AGENT/status" "$BASE/v1/agents/$READ_AGENT"; 
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" "$u")
   [[ $code == 200 ]] || die "GET $u: HTTP $code"
 done
-log "HTTP: 3 targets x 2 connection counts x $RUNS runs x ${WRK_SECS}s"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" --data-binary @"$TMP/msg.bytes" "$HELLO/v1/agents/x/send")
+[[ $code == 202 ]] || die "POST to httplib_hello: HTTP $code"
+if [[ -n $NGINX_URL ]]; then
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" --data-binary @"$TMP/msg.bytes" "$NGINX_URL/v1/agents/x/send")
+  [[ $code == 202 ]] || die "POST to nginx: HTTP $code"
+fi
+HTTP_TARGETS=7
+[[ -n $NGINX_URL ]] || HTTP_TARGETS=5
+log "HTTP: $HTTP_TARGETS targets x 2 connection counts x $RUNS runs x ${WRK_SECS}s"
 for ((r = 1; r <= RUNS; r++)); do
   for conns in 2 64; do
-    wrk_run "http.fs_status.c$conns" "$r" "$conns" wrk_report.lua \
-      "$BASE/v1/fs/agents/$READ_AGENT/status" -H "$AUTH"
+    status_path=/v1/fs/agents/$READ_AGENT/status
+    wrk_run "http.fs_status.c$conns" "$r" "$conns" wrk_report.lua "$BASE$status_path" -H "$AUTH"
     wrk_run "http.agent.c$conns" "$r" "$conns" wrk_report.lua "$BASE/v1/agents/$READ_AGENT" -H "$AUTH"
-    wrk_run "http.hello.c$conns" "$r" "$conns" wrk_report.lua "$HELLO/v1/fs/agents/$READ_AGENT/status" \
-      -H "$AUTH"
+    sink=hsend-c$conns-r$r
+    create_sink "$sink"
+    wrk_run "http.send.c$conns" "$r" "$conns" wrk_send.lua "$BASE/v1/agents/$sink/send" -H "$AUTH"
+    wrk_run "http.hello.c$conns" "$r" "$conns" wrk_report.lua "$HELLO$status_path" -H "$AUTH"
+    wrk_run "http.hello_post.c$conns" "$r" "$conns" wrk_send.lua "$HELLO/v1/agents/$sink/send" -H "$AUTH"
+    if [[ -n $NGINX_URL ]]; then
+      wrk_run "http.nginx.c$conns" "$r" "$conns" wrk_report.lua "$NGINX_URL$status_path" -H "$AUTH"
+      wrk_run "http.nginx_post.c$conns" "$r" "$conns" wrk_send.lua "$NGINX_URL/v1/agents/$sink/send" -H "$AUTH"
+    fi
   done
   log "HTTP run $r/$RUNS done"
 done
-stop_pid "${BASE_PIDS[1]}"
+stop_base "$HELLO_PID"
+if [[ -n $NGINX_URL ]]; then
+  stop_base "$NGINX_PID"
+  stop_nginx_workers
+fi
+section_done http
 
 # ---- 3. durable enqueue ------------------------------------------------------------------
 # Each run sends to a fresh agent, so every run starts from an empty inbox (see README:
 # enqueue cost depends on the queue depth). The raw SQLite baseline runs in the same loop,
 # so a change in the disk's fsync latency hits both.
 # The baseline's row carries an envelope of the size the daemon stored for one message.
-create_agent '{"id":"probe"}'
-curl -sfS -o /dev/null -H "$AUTH" --data-binary @- "$BASE/v1/agents/probe/send" < <(lua_body) ||
-  die "send to probe"
-ENV_BYTES=$(curl -sfS -H "$AUTH" "$BASE/v1/fs/agents/probe/inbox/1.json" | wc -c)
-((ENV_BYTES > 0)) || die "cannot read a queued envelope"
 log "enqueue: (1 client, 64 clients: ${WRK_SECS}s each; raw SQLite ${SQLITE_SECS}s, $ENV_BYTES-byte rows) x $RUNS runs"
 for ((r = 1; r <= RUNS; r++)); do
   for conns in 1 64; do
     id="sink-c$conns-r$r"
-    create_agent "{\"id\":\"$id\",\"config\":{\"inbox\":{\"max_depth\":1000000}}}"
+    create_sink "$id"
     wrk_run "enqueue.c$conns" "$r" "$conns" wrk_send.lua "$BASE/v1/agents/$id/send" -H "$AUTH"
-    depth=$(curl -sfS -H "$AUTH" "$BASE/v1/agents/$id" | sed -n 's/.*"queue_depth":\([0-9]*\).*/\1/p')
+    depth=$(queue_depth "$id")
     record "enqueue.c$conns.depth" "$r" "${depth:-0}"
   done
   rm -f "$TMP/raw.db" "$TMP/raw.db-wal" "$TMP/raw.db-shm"
@@ -300,13 +528,14 @@ done
 # slice's rate against the queue depth it ended at, then a status read of the deep agent.
 DEEP_SLICES=${DEEP_SLICES:-6}
 log "enqueue vs depth: $DEEP_SLICES x 1s slices into one agent"
-create_agent '{"id":"deep","config":{"inbox":{"max_depth":1000000}}}'
+create_sink deep
 for ((s = 1; s <= DEEP_SLICES; s++)); do
   DUR=1 wrk_run "deep.s$s" 1 64 wrk_send.lua "$BASE/v1/agents/deep/send" -H "$AUTH"
-  depth=$(curl -sfS -H "$AUTH" "$BASE/v1/agents/deep" | sed -n 's/.*"queue_depth":\([0-9]*\).*/\1/p')
+  depth=$(queue_depth deep)
   record "deep.s$s.depth" 1 "${depth:-0}"
 done
 DUR=2 wrk_run "deep.status" 1 2 wrk_report.lua "$BASE/v1/agents/deep" -H "$AUTH"
+section_done enqueue
 
 # ---- 4. tick engine ----------------------------------------------------------------------
 # bench/ticks.sh runs in-process (no daemon, no HTTP): stop the daemon first so it does not
@@ -320,6 +549,7 @@ if [[ $SKIP_TICKS != 1 ]]; then
   RUNS=$RUNS BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP TICKS_HEADING="###" \
     TICKS_BODY_OUT=$TMP/ticks_body.md bash "$HERE/ticks.sh" >"$TMP/ticks.out" ||
     die "bench/ticks.sh (its output: $TMP/ticks.out)"
+  section_done ticks
 fi
 
 # ---- report ------------------------------------------------------------------------------
@@ -333,6 +563,60 @@ WHEN=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FUSEV=$(pkg-config --modversion fuse3)
 HTTPLIBV=$(pkg-config --modversion cpp-httplib 2>/dev/null || echo '?')
 SQLITEV=$(sqlite3 --version 2>/dev/null | awk '{ print $1 }' || echo '?')
+SEND_BYTES=$(wc -c <"$TMP/send.answer")
+
+fs_label() {  # fs_label MODE
+  case $1 in
+    read) echo "open+read+close" ;;
+    stat) echo "stat" ;;
+    ls) echo "ls -l goals/ (listings/s)" ;;
+    create) echo "inbox create+write+close" ;;
+  esac
+}
+# The baseline series of an HTTP row: http_base ENDPOINT CONNS hello|nginx
+http_base() {
+  local post=""
+  [[ $1 == send ]] && post=_post
+  echo "http.$3$post.c$2"
+}
+http_label() {  # http_label ENDPOINT
+  case $1 in
+    fs_status) echo "GET /v1/fs/agents/$READ_AGENT/status" ;;
+    agent) echo "GET /v1/agents/$READ_AGENT" ;;
+    send) echo "POST /v1/agents/<id>/send" ;;
+  esac
+}
+
+# Targets (reported, never asserted): $TMP/targets.tsv = name, value, op, threshold, verdict.
+: >"$TMP/targets.tsv"
+target() {  # target NAME VALUE OP THRESHOLD
+  local verdict
+  verdict=$(awk -v v="$2" -v op="$3" -v t="$4" 'BEGIN {
+    if (v == "nan" || v == "") { print "n/a"; exit }
+    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 < t + 0)
+    print ok ? "met" : "not met" }')
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$verdict" >>"$TMP/targets.tsv"
+}
+for c in "read 1" "read 2" "stat 1" "stat 2" "ls 1" "ls 2"; do
+  read -r mode thr <<<"$c"
+  target "FUSE $(fs_label "$mode"), $thr thread(s): agent9 / libfuse baseline" \
+    "$(ratio "fs.$mode.t$thr.agent9" "fs.$mode.t$thr.fusebase")" ">=" 0.70
+done
+for conns in 2 64; do
+  target "HTTP $(http_label fs_status), $conns conns: agent9 / httplib hello req/s" \
+    "$(ratio "http.fs_status.c$conns" "http.hello.c$conns")" ">=" 0.60
+done
+target "HTTP $(http_label fs_status), 64 conns: p99 ms" "$(med http.fs_status.c64 5)" "<" 10
+target "Durable enqueue (POST send), 64 clients: agent9 / raw SQLite autocommit msgs/s" \
+  "$(ratio enqueue.c64 sqlite.autocommit)" ">=" 3
+
+TOTAL_SECS=0
+for n in "${SECT_ORDER[@]}"; do TOTAL_SECS=$((TOTAL_SECS + SECT_SECS[$n])); done
+sect_line() {
+  local n out=""
+  for n in "${SECT_ORDER[@]}"; do out+="$n ${SECT_SECS[$n]} s, "; done
+  printf '%stotal %s s' "$out" "$TOTAL_SECS"
+}
 
 mkdir -p "$OUT_DIR"
 MD=$OUT_DIR/latest.md
@@ -341,34 +625,70 @@ MD=$OUT_DIR/latest.md
   echo
   echo "$WHEN · agent9 $REV ($DIRTY uncommitted files outside bench/) · Release build"
   echo
-  echo "Machine: $NPROC CPUs, $CPU, $MEM RAM, $KERNEL; data dir on $FSTYPE; libfuse $FUSEV, cpp-httplib $HTTPLIBV, SQLite $SQLITEV. Load average (1 min) at start $LOAD_START, at end $LOAD_END (the bench itself adds up to ~2)."
+  echo "Machine: $NPROC CPUs, $CPU, $MEM RAM, $KERNEL; data dir on $FSTYPE; libfuse $FUSEV, cpp-httplib $HTTPLIBV, nginx ${NGINX_VERSION:-none}, SQLite $SQLITEV. Load average (1 min) at start $LOAD_START, at end $LOAD_END (the bench itself adds up to ~2)."
   echo
-  echo "Every figure: median of $RUNS runs (min–max). Ratios are of medians."
+  echo "Every figure: median of $RUNS runs (min–max). Ratios are of medians. Wall time per section: $(sect_line)."
   echo
-  echo "## 1. FUSE: \`agents/$READ_AGENT/status\` ($STATUS_BYTES bytes), ops/s, ${FUSE_SECS} s per run"
+  echo "## Targets (sections 1–3; reported, never asserted)"
+  echo
+  while IFS=$'\t' read -r name value op thr verdict; do
+    shown=$([[ $value == nan ]] && echo "n/a" || echo "$value")
+    if [[ $verdict == met ]]; then
+      echo "- **met**: $name = $shown (target $op $thr)"
+    else
+      echo "- **$verdict**: $name = $shown (target $op $thr)"
+    fi
+  done <"$TMP/targets.tsv"
+  echo
+  echo "## 1. FUSE, ops/s, ${FUSE_SECS} s per run"
+  echo
+  echo "- open+read+close, stat: \`agents/$READ_AGENT/status\` ($STATUS_BYTES bytes)."
+  echo "- ls -l: \`agents/$READ_AGENT/goals/\`, $GOALS goals of $GOAL_BYTES bytes; one op is one listing: opendir, readdir to the end, lstat of every entry by its full path, closedir (\`ls -l\` without its xattr probes)."
+  echo "- inbox: open(O_CREAT|O_EXCL|O_WRONLY) of a new name in a fresh agent's \`inbox/\` + one write of the $MSG_BYTES-byte message + close. agent9: each close returns once the message is committed (durable, synchronous=FULL); libfuse baseline: accepts and drops the bytes; tmpfs: a real file. Up to $CREATE_MAX_OPS files per run."
   echo
   echo "| operation | threads | agent9 | libfuse baseline | tmpfs | agent9 / libfuse | agent9 / tmpfs |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
   for c in "${FS_CASES[@]}"; do
     read -r mode thr <<<"$c"
     k=fs.$mode.t$thr
-    label=$([[ $mode == read ]] && echo "open+read+close" || echo "stat")
-    echo "| $label | $thr | $(cell "$k.agent9") | $(cell "$k.fusebase") | $(cell "$k.tmpfs") | $(ratio "$k.agent9" "$k.fusebase") | $(ratio "$k.agent9" "$k.tmpfs") |"
+    echo "| $(fs_label "$mode") | $thr | $(cell "$k.agent9") | $(cell "$k.fusebase") | $(cell "$k.tmpfs") | $(ratio "$k.agent9" "$k.fusebase") | $(ratio "$k.agent9" "$k.tmpfs") |"
   done
   echo
-  echo "## 2. HTTP GET, wrk -t2 keep-alive, ${WRK_SECS} s per run"
+  if ((CREATE_FAILS == 0)); then
+    echo "agent9 inbox: in every run the inbox held exactly one message per create closed without error."
+  else
+    echo "**agent9 inbox: in $CREATE_FAILS run(s) the inbox depth differed from the creates closed without error** (see the log)."
+  fi
+  echo "agent9 inbox creates / raw SQLite autocommit INSERTs (section 3): 64 threads $(ratio fs.create.t64.agent9 sqlite.autocommit), 1 thread $(ratio fs.create.t1.agent9 sqlite.autocommit). The 0.70× target is for the other rows: the baselines do not commit anything."
   echo
-  echo "| request | conns | agent9 req/s | p50 / p99 ms | httplib hello req/s | p50 / p99 ms | agent9 / hello |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "## 2. HTTP, wrk -t2 keep-alive, ${WRK_SECS} s per run"
+  echo
+  echo "| request | conns | agent9 req/s | p50 / p99 ms | httplib hello req/s | p50 / p99 ms | nginx req/s | p50 / p99 ms | agent9 / hello | agent9 / nginx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for conns in 2 64; do
-    for ep in fs_status agent; do
+    for ep in fs_status agent send; do
       k=http.$ep.c$conns
-      what=$([[ $ep == fs_status ]] && echo "GET /v1/fs/agents/$READ_AGENT/status" || echo "GET /v1/agents/$READ_AGENT")
-      echo "| $what | $conns | $(cell "$k") | $(lat_cell "$k") | $(cell "http.hello.c$conns") | $(lat_cell "http.hello.c$conns") | $(ratio "$k" "http.hello.c$conns") |"
+      hb=$(http_base "$ep" "$conns" hello)
+      nb=$(http_base "$ep" "$conns" nginx)
+      if [[ -n $NGINX_URL ]]; then
+        ncells="$(cell "$nb") | $(lat_cell "$nb")"
+        nratio=$(ratio "$k" "$nb")
+      else
+        ncells="skipped | skipped"
+        nratio="n/a"
+      fi
+      echo "| $(http_label "$ep") | $conns | $(cell "$k") | $(lat_cell "$k") | $(cell "$hb") | $(lat_cell "$hb") | $ncells | $(ratio "$k" "$hb") | $nratio |"
     done
   done
   echo
-  echo "## 3. Durable enqueue: POST /v1/agents/<id>/send (64-byte body, $ENV_BYTES-byte envelope), ${WRK_SECS} s per run"
+  echo "GET rows: both baselines answer with the $STATUS_BYTES status bytes. POST rows: wrk_send.lua's $MSG_BYTES-byte body, each agent9 run into a fresh agent; every agent9 202 is a durable commit, the baselines read the body and answer 202 with agent9's $SEND_BYTES-byte send answer, storing nothing. httplib hello: cpp-httplib tuned like agent9 (64 threads, TCP_NODELAY, keep-alive 100000)."
+  if [[ -n $NGINX_URL ]]; then
+    echo "nginx $NGINX_VERSION: its own config, 2 workers, access_log off, keepalive_requests 100000, sendfile, open_file_cache; GET serves a static file, POST is \`return 202\`."
+  else
+    echo "**nginx column skipped: $NGINX_SKIP.**"
+  fi
+  echo
+  echo "## 3. Durable enqueue: POST /v1/agents/<id>/send ($MSG_BYTES-byte body, $ENV_BYTES-byte envelope), ${WRK_SECS} s per run"
   echo
   echo "| what | clients | acknowledged msgs/s | p50 / p99 ms | inbox depth at end |"
   echo "|---|---:|---:|---:|---:|"
@@ -398,7 +718,7 @@ MD=$OUT_DIR/latest.md
   fi
 } >"$MD"
 
-# JSON: every series with its runs and summary, plus the ratios.
+# JSON: every series with its runs and summary, plus the ratios and the targets.
 JSON=$OUT_DIR/latest.json
 json_series() {
   local first=1 k
@@ -417,13 +737,21 @@ json_series() {
   done
   printf '\n'
 }
+jstr() {  # a JSON string (or null for an empty value)
+  if [[ -z $1 ]]; then echo null; else printf '"%s"' "$(sed 's/\\/\\\\/g; s/"/\\"/g' <<<"$1")"; fi
+}
 {
   printf '{\n  "when": "%s",\n  "revision": "%s",\n  "dirty_files": %s,\n' "$WHEN" "$REV" "$DIRTY"
   printf '  "machine": {"nproc": %s, "cpu": "%s", "kernel": "%s", "memory": "%s", "fs": "%s", "loadavg_start": %s, "loadavg_end": %s},\n' \
     "$NPROC" "$CPU" "$KERNEL" "$MEM" "$FSTYPE" "$LOAD_START" "$LOAD_END"
-  printf '  "settings": {"runs": %s, "fuse_secs": %s, "wrk_secs": %s, "sqlite_secs": %s, "status_bytes": %s, "envelope_bytes": %s},\n' \
-    "$RUNS" "$FUSE_SECS" "$WRK_SECS" "$SQLITE_SECS" "$STATUS_BYTES" "$ENV_BYTES"
-  printf '  "units": {"fs.*": "ops/s", "http.*": "requests/s", "enqueue.c*": "acknowledged messages/s", "deep.sN": "acknowledged messages/s in 1 s slice N", "*.depth": "messages", "deep.status": "requests/s", "sqlite.autocommit": "inserts/s"},\n'
+  printf '  "settings": {"runs": %s, "fuse_secs": %s, "wrk_secs": %s, "sqlite_secs": %s, "status_bytes": %s, "envelope_bytes": %s, "message_bytes": %s, "send_answer_bytes": %s, "goals": %s, "goal_bytes": %s, "create_max_ops": %s, "nginx": %s, "nginx_skipped": %s},\n' \
+    "$RUNS" "$FUSE_SECS" "$WRK_SECS" "$SQLITE_SECS" "$STATUS_BYTES" "$ENV_BYTES" "$MSG_BYTES" "$SEND_BYTES" \
+    "$GOALS" "$GOAL_BYTES" "$CREATE_MAX_OPS" "$(jstr "$NGINX_VERSION")" "$(jstr "$NGINX_SKIP")"
+  printf '  "section_secs": {'
+  sep=""
+  for n in "${SECT_ORDER[@]}"; do printf '%s"%s": %s' "$sep" "$n" "${SECT_SECS[$n]}"; sep=", "; done
+  printf '%s"total": %s},\n' "$sep" "$TOTAL_SECS"
+  printf '  "units": {"fs.read.*, fs.stat.*": "ops/s", "fs.ls.*": "listings/s (opendir + readdir + lstat of every entry + closedir)", "fs.create.*": "files created+written+closed /s (agent9: acknowledged durable messages/s)", "fs.create.*.agent9.depth": "messages in the inbox after the run", "http.*": "requests/s (2xx)", "http.*_post.*": "POST requests/s answered 202", "enqueue.c*": "acknowledged messages/s", "deep.sN": "acknowledged messages/s in 1 s slice N", "*.depth": "messages", "deep.status": "requests/s", "sqlite.autocommit": "inserts/s"},\n'
   printf '  "series": {\n'
   json_series
   printf '  },\n  "ratios": {\n'
@@ -434,13 +762,30 @@ json_series() {
     printf '%s    "%s.agent9/fusebase": %s,\n    "%s.agent9/tmpfs": %s' "$sep" "$k" "$(jnum "$(ratio "$k.agent9" "$k.fusebase")")" "$k" "$(jnum "$(ratio "$k.agent9" "$k.tmpfs")")"
     sep=$',\n'
   done
+  printf ',\n    "fs.create.t64.agent9/sqlite.autocommit": %s,\n    "fs.create.t1.agent9/sqlite.autocommit": %s' \
+    "$(jnum "$(ratio fs.create.t64.agent9 sqlite.autocommit)")" "$(jnum "$(ratio fs.create.t1.agent9 sqlite.autocommit)")"
   for conns in 2 64; do
-    for ep in fs_status agent; do
-      printf ',\n    "http.%s.c%s/hello": %s' "$ep" "$conns" "$(jnum "$(ratio "http.$ep.c$conns" "http.hello.c$conns")")"
+    for ep in fs_status agent send; do
+      hb=$(http_base "$ep" "$conns" hello)
+      nb=$(http_base "$ep" "$conns" nginx)
+      # <row>/hello and <row>/nginx; for send the baselines' POST series
+      printf ',\n    "http.%s.c%s/hello": %s' "$ep" "$conns" "$(jnum "$(ratio "http.$ep.c$conns" "$hb")")"
+      printf ',\n    "http.%s.c%s/nginx": %s' "$ep" "$conns" "$(jnum "$(ratio "http.$ep.c$conns" "$nb")")"
     done
   done
-  printf ',\n    "enqueue.c64/sqlite.autocommit": %s,\n    "enqueue.c1/sqlite.autocommit": %s\n  }' \
+  printf ',\n    "enqueue.c64/sqlite.autocommit": %s,\n    "enqueue.c1/sqlite.autocommit": %s\n  },\n' \
     "$(jnum "$(ratio enqueue.c64 sqlite.autocommit)")" "$(jnum "$(ratio enqueue.c1 sqlite.autocommit)")"
+  printf '  "targets": ['
+  sep=""
+  while IFS=$'\t' read -r name value op thr verdict; do
+    met=null
+    [[ $verdict == met ]] && met=true
+    [[ $verdict == "not met" ]] && met=false
+    printf '%s\n    {"name": %s, "value": %s, "op": "%s", "threshold": %s, "met": %s}' \
+      "$sep" "$(jstr "$name")" "$(jnum "$value")" "$op" "$thr" "$met"
+    sep=","
+  done <"$TMP/targets.tsv"
+  printf '\n  ]'
   if [[ $SKIP_TICKS != 1 ]]; then
     printf ',\n  "ticks": '
     cat "$OUT_DIR/ticks.json"
