@@ -1,7 +1,9 @@
 # agent9: two commands on a fresh Debian 12 machine.
 #   make run    install what is missing, build, start the daemon with a FUSE mount and a demo agent
-#   make test   install what is missing, build, run every test (unit + black-box)
-# Also: make build, make stop, make clean, make asan (sanitized test run), make fuzz.
+#   make test   install what is missing, build, run every test: unit, black-box, fuzz smoke,
+#               then the same suite under ASan+UBSan and the concurrent code under TSan
+# Also: make build, make check (the plain suite only), make stop, make clean, make asan,
+# make tsan, make fuzz, make bench (Release benchmarks), make soak (kill -9 soak, ~5 min).
 
 BUILD     ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -11,7 +13,7 @@ MNT       ?= /tmp/agent9
 LISTEN    ?= 127.0.0.1:7909
 AGENT9    := $(BUILD)/controlplane/agent9
 
-.PHONY: all bootstrap configure build test run stop clean asan tsan fuzz
+.PHONY: all bootstrap configure build check test run stop clean asan tsan fuzz bench soak
 
 all: build
 
@@ -26,13 +28,18 @@ configure: bootstrap $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# What CI runs (.ci/run): the suite, then the sanitizer builds (docs/OPERATIONS.md).
+test: check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 
 asan: bootstrap
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENT9_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'lint|fuzz'
+	cd build-asan && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'lint|fuzz|soak'
 
 # The concurrent code (engine, store, file service, control plane) under ThreadSanitizer.
 # clang: its -Wthread-safety analysis runs in the same build. FUSE and black-box tests are
@@ -47,6 +54,17 @@ tsan: bootstrap
 fuzz: bootstrap
 	@scripts/fuzz
 
+# Release benchmarks against same-run baselines (bench/README.md); SCALE=1000000 for the 1M
+# agent scale figures. Writes bench/results/latest.md and latest.json.
+SCALE ?= 100000
+bench:
+	@scripts/bootstrap --bench
+	@SCALE=$(SCALE) bash bench/run.sh
+
+# kill -9 soak (docs/OPERATIONS.md): SOAK_SECS (300), RATE, KILLS, ... pass through.
+soak: build
+	@AGENT9_BIN=$(abspath $(AGENT9)) bash bench/soak.sh
+
 run: build
 	@scripts/run-demo "$(AGENT9)" "$(DATA)" "$(MNT)" "$(LISTEN)"
 
@@ -54,4 +72,4 @@ stop:
 	@scripts/stop-demo "$(DATA)" "$(MNT)"
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-bench
