@@ -161,20 +161,25 @@ Result<Caller> TokenAuth::Authenticate(std::string_view token) {
 }
 
 Result<std::string> TokenAuth::MintAgentToken(std::string_view agent) {
-  std::string token = NewToken();
-  std::string hash = HashToken(token);
-  int64_t now = clock_->NowMs();
+  std::string token;
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT 1 FROM agents WHERE id=?"));
-    s->Bind(1, agent);
-    AGENT9_ASSIGN_OR_RETURN(bool exists, s->Step());
-    s->Reset();
-    if (!exists) return Status::NotFound("no such agent", agent);
-    AGENT9_ASSIGN_OR_RETURN(Stmt * ins,
-                            c.Prepare("INSERT INTO tokens(hash, agent, created_at) VALUES(?,?,?)"));
-    ins->Bind(1, hash).Bind(2, agent).Bind(3, now);
-    return ins->Run();
+    AGENT9_ASSIGN_OR_RETURN(token, MintAgentTokenIn(c, agent));
+    return Status::OK();
   }));
+  return token;
+}
+
+Result<std::string> TokenAuth::MintAgentTokenIn(Conn& c, std::string_view agent) {
+  std::string token = NewToken();
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT 1 FROM agents WHERE id=?"));
+  s->Bind(1, agent);
+  AGENT9_ASSIGN_OR_RETURN(bool exists, s->Step());
+  s->Reset();
+  if (!exists) return Status::NotFound("no such agent", agent);
+  AGENT9_ASSIGN_OR_RETURN(Stmt * ins,
+                          c.Prepare("INSERT INTO tokens(hash, agent, created_at) VALUES(?,?,?)"));
+  ins->Bind(1, HashToken(token)).Bind(2, agent).Bind(3, clock_->NowMs());
+  AGENT9_RETURN_IF_ERROR(ins->Run());
   return token;
 }
 

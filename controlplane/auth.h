@@ -26,6 +26,9 @@ class TokenAuth final : public Authenticator {
   Result<Caller> Authenticate(std::string_view bearer_token) override;
   // A new token for agent (which must exist). The caller shows it once.
   Result<std::string> MintAgentToken(std::string_view agent);
+  // The same inside the caller's write transaction (Database::Write), where the agent's row
+  // must be visible: creating an agent and its first token commit together.
+  Result<std::string> MintAgentTokenIn(Conn& c, std::string_view agent);
   // The token an agent's program gets as AGENT9_TOKEN: scoped to that agent, valid while
   // this daemon runs (a keyed BLAKE2b of the agent id and its creation time under a key made
   // at start and never stored), so it needs no storage and dies with a deleted agent.

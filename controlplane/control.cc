@@ -51,8 +51,14 @@ Result<Json> Control::CreateAgent(const Caller& who, const Json& body) {
     config.kind = kind;
     AGENT9_ASSIGN_OR_RETURN(config, AgentConfig::FromJson(config.ToJson()));
   }
-  AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Create(id, config));
-  AGENT9_ASSIGN_OR_RETURN(std::string token, auth_->MintAgentToken(id));
+  // The agent and its first token commit together: one commit per create, and no agent
+  // is left behind without the token its creator was never shown.
+  std::string token;
+  AGENT9_ASSIGN_OR_RETURN(AgentInfo info,
+                          agents_->Create(id, config, /*run_init=*/true, [&](Conn& c) -> Status {
+                            AGENT9_ASSIGN_OR_RETURN(token, auth_->MintAgentTokenIn(c, id));
+                            return Status::OK();
+                          }));
   return Json{{"id", info.id},     {"kind", info.kind}, {"state", info.state},
               {"pubkey", nullptr}, {"npub", nullptr},   {"token", token}};
 }

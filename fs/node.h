@@ -65,6 +65,9 @@ struct Stat {
   bool direct_io = true;  // generated content: bypass the page cache
   bool stream = false;    // nonseekable, reads block until data arrives
   bool call = false;      // call file: write a request, read the response on one handle
+  // Directories: List() honours ListRange (name order, after, limit), so a transport can walk
+  // the directory a page at a time instead of holding the whole listing (agents/).
+  bool paged = false;
 };
 
 struct DirEntry {
@@ -75,7 +78,7 @@ struct DirEntry {
 };
 
 // A page of a directory listing: entries with name > after, at most limit (0 = all), in
-// name order for directories that page (agents/); fixed directories ignore it.
+// name order for directories that page (Stat::paged: agents/); fixed directories ignore it.
 struct ListRange {
   std::string after;
   size_t limit = 0;

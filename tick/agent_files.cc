@@ -492,7 +492,11 @@ class AgentsDir final : public Node {
       : Node(id, "", Access{Who::kAdmin, Who::kNobody, Who::kAdmin, Who::kAdmin}),
         deps_(std::move(deps)),
         table_(AgentTable(deps_)) {}
-  Stat GetStat() const override { return DirStat(); }
+  Stat GetStat() const override {
+    Stat s = DirStat();
+    s.paged = true;  // List pages through the store by id: no listing is held whole
+    return s;
+  }
   Result<std::vector<DirEntry>> List(const ListRange& range) override {
     AGENT9_ASSIGN_OR_RETURN(auto agents, deps_->agents->List(range.after, range.limit));
     std::vector<DirEntry> out;

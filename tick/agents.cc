@@ -144,6 +144,21 @@ ALTER TABLE trajectory ADD COLUMN at INTEGER;
 ALTER TABLE trajectory ADD COLUMN actions INTEGER;
 ALTER TABLE trajectory ADD COLUMN ok INTEGER;
 )sql",
+    // 6: scale. Starting the engine looks for active agents of a kind that ticks: this
+    // partial index holds only those, so hibernated (and kind none) agents cost nothing at
+    // startup. The agent count (runtime status, metrics) is kept here instead of counting
+    // every row.
+    R"sql(
+CREATE INDEX agents_runnable ON agents(id) WHERE state = 'active' AND kind != 'none';
+CREATE TABLE agent_count(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);
+INSERT INTO agent_count(one, n) SELECT 1, count(*) FROM agents;
+CREATE TRIGGER agents_counted_add AFTER INSERT ON agents BEGIN
+  UPDATE agent_count SET n = n + 1;
+END;
+CREATE TRIGGER agents_counted_drop AFTER DELETE ON agents BEGIN
+  UPDATE agent_count SET n = n - 1;
+END;
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -223,7 +238,7 @@ Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& 
 Status AgentService::Migrate(Database& db) { return db.Migrate("core", kSchema); }
 
 Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& config,
-                                       bool run_init) {
+                                       bool run_init, const std::function<Status(Conn&)>& also) {
   AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
   AGENT9_RETURN_IF_ERROR(CheckKind(config.kind));
   int64_t now = clock_->NowMs();
@@ -239,10 +254,12 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
     s->Bind(1, id).Bind(2, config.kind).Bind(3, cfg).Bind(4, config.max_depth);
     s->Bind(5, OverflowName(config.overflow)).Bind(6, now).Bind(7, now);
     s->Bind(8, int64_t{run_init ? 1 : 0});
-    return s->Run();
+    AGENT9_RETURN_IF_ERROR(s->Run());
+    return also ? also(c) : Status::OK();
   });
   AGENT9_RETURN_IF_ERROR(st);
-  if (run_init) NotifyEnqueued(id);
+  // Kind none runs no tick: its init waits for a config naming a kind (which notifies).
+  if (run_init && config.kind != "none") NotifyEnqueued(id);
   return Get(id);
 }
 
@@ -294,7 +311,7 @@ Result<std::vector<AgentInfo>> AgentService::List(std::string_view after, size_t
 Result<int64_t> AgentService::Count() const {
   int64_t n = 0;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT count(*) FROM agents"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT n FROM agent_count"));
     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
     n = row ? s->Int(0) : 0;
     return Status::OK();

@@ -97,12 +97,17 @@ class AgentService {
   Status CheckKind(std::string_view kind) const;
 
   // run_init=false skips the init tick (an imported agent, which has had its own).
-  Result<AgentInfo> Create(std::string_view id, const AgentConfig& config, bool run_init = true);
+  // also, when set, runs in the creating transaction once the row is in (the control plane
+  // stores the agent's first token there, so agent and token commit together); its error
+  // undoes the creation.
+  Result<AgentInfo> Create(std::string_view id, const AgentConfig& config, bool run_init = true,
+                           const std::function<Status(Conn&)>& also = nullptr);
   Status Delete(std::string_view id);
   Result<AgentInfo> Get(std::string_view id) const;
   Result<bool> Exists(std::string_view id) const;
   // Agents with id > after, in id order; at most limit.
   Result<std::vector<AgentInfo>> List(std::string_view after, size_t limit) const;
+  // O(1): a counter the schema keeps up to date.
   Result<int64_t> Count() const;
 
   Result<AgentConfig> GetConfig(std::string_view id) const;

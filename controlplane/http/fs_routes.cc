@@ -3,12 +3,15 @@
 // FileService and Handle methods.
 #include <algorithm>
 #include <cstdio>
+#include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "controlplane/http/http_context.h"
 #include "controlplane/http/http_util.h"
 #include "fs/base/clock.h"
+#include "fs/base/log.h"
 #include "fs/base/path.h"
 
 namespace agent9::http {
@@ -61,8 +64,70 @@ bool WantsSse(const httplib::Request& req, const Query& q, Status* err) {
   return *watch || req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
 }
 
-void ListDir(HttpContext& ctx, httplib::Response& res, Node& dir, const Caller& who,
-             const Query& q) {
+Json EntryJson(const DirEntry& e) {
+  return Json{{"name", e.name},
+              {"type", std::string(TypeName(e.type))},
+              {"size", e.size},
+              {"mtime", Rfc3339(e.mtime_ms)}};
+}
+
+// The whole listing of a paged directory (agents/), streamed a page at a time, so memory
+// stays one page however many entries there are. The bytes are those SendJson would send
+// for the whole array. `first` is the first page, already read (so a refused listing still
+// answers with a plain error); a failure after the headers are out aborts the connection,
+// which the client sees as a truncated transfer.
+void StreamListing(HttpContext& ctx, httplib::Response& res, std::shared_ptr<Node> dir,
+                   const Caller& who, std::vector<DirEntry> first) {
+  struct State {
+    std::shared_ptr<const FileService> fs;
+    std::shared_ptr<Node> dir;
+    Caller who;
+    std::vector<DirEntry> page;
+    bool started = false;
+    bool last = false;
+  };
+  auto state = std::make_shared<State>();
+  state->fs = ctx.fs;
+  state->dir = std::move(dir);
+  state->who = who;
+  state->last = first.size() < kMaxListLimit;
+  state->page = std::move(first);
+  res.status = 200;
+  res.set_header("X-Agent9-Type", "dir");
+  res.set_chunked_content_provider("application/json", [state](size_t, httplib::DataSink& sink) {
+    try {
+      std::string out = state->started ? "" : "[";
+      for (const DirEntry& e : state->page) {
+        if (state->started) out += ',';
+        state->started = true;
+        out += DumpJson(EntryJson(e));
+      }
+      if (state->last) {
+        out += "]\n";
+        if (!sink.write(out.data(), out.size())) return false;
+        sink.done();
+        return true;
+      }
+      if (!sink.write(out.data(), out.size())) return false;
+      std::string after = state->page.back().name;
+      auto next =
+          state->fs->List(*state->dir, state->who, ListRange{std::move(after), kMaxListLimit});
+      if (!next.ok()) {
+        LogWarn("http: listing stopped part way: " + next.status().ToString());
+        return false;
+      }
+      state->page = std::move(next).value();
+      state->last = state->page.size() < kMaxListLimit;
+      return true;
+    } catch (const std::exception& e) {  // nothing may unwind into httplib's writer
+      LogError(std::string("http: listing failed: ") + e.what());
+      return false;
+    }
+  });
+}
+
+void ListDir(HttpContext& ctx, httplib::Response& res, const std::shared_ptr<Node>& dir,
+             const Caller& who, const Query& q) {
   ListRange range;
   auto limit = q.Limit("limit", 0, kMaxListLimit);
   if (!limit.ok()) return SendError(res, limit.status());
@@ -72,10 +137,17 @@ void ListDir(HttpContext& ctx, httplib::Response& res, Node& dir, const Caller& 
     Status st = Path::ValidateName(range.after);
     if (!st.ok()) return SendError(res, Status::InvalidArgument("after", st.message()));
   }
-  auto listed = ctx.fs->List(dir, who, range);
+  bool paged = range.limit > 0 || !range.after.empty();
+  // The whole of a directory that pages itself: read page by page; streamed when there is
+  // more than one page.
+  bool walk = !paged && ctx.fs->GetStat(*dir, who, nullptr).paged;
+  if (walk) range.limit = kMaxListLimit;
+  auto listed = ctx.fs->List(*dir, who, range);
   if (!listed.ok()) return SendError(res, listed.status());
   std::vector<DirEntry>& entries = *listed;
-  bool paged = range.limit > 0 || !range.after.empty();
+  if (walk && entries.size() >= kMaxListLimit) {
+    return StreamListing(ctx, res, dir, who, std::move(entries));
+  }
   if (paged) {
     // Directories that ignore the range (fixed tables) get paged here, so every listing
     // pages the same way: name order, names after `after`, at most `limit`.
@@ -88,12 +160,7 @@ void ListDir(HttpContext& ctx, httplib::Response& res, Node& dir, const Caller& 
     }
   }
   Json out = Json::array();
-  for (const DirEntry& e : entries) {
-    out.push_back({{"name", e.name},
-                   {"type", std::string(TypeName(e.type))},
-                   {"size", e.size},
-                   {"mtime", Rfc3339(e.mtime_ms)}});
-  }
+  for (const DirEntry& e : entries) out.push_back(EntryJson(e));
   res.set_header("X-Agent9-Type", "dir");
   SendJson(res, 200, out);
 }
@@ -103,7 +170,7 @@ void Get(HttpContext& ctx, const httplib::Request& req, httplib::Response& res, 
   auto node = ctx.fs->Walk(path, who);
   if (!node.ok()) return SendError(res, node.status());
   Stat st = ctx.fs->GetStat(**node, who, nullptr);
-  if (st.type == NodeType::kDir) return ListDir(ctx, res, **node, who, q);
+  if (st.type == NodeType::kDir) return ListDir(ctx, res, *node, who, q);
   OpenFlags flags;
   for (const auto& [k, v] : q.items()) {
     if (k != "watch") flags.params.emplace_back(k, v);

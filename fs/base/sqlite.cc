@@ -144,6 +144,9 @@ Result<std::unique_ptr<Conn>> Database::OpenConn(bool writer) {
                                                        : "PRAGMA synchronous=OFF";
   if (writer) {
     AGENT9_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
+  } else if (opts_.reader_cache_kib > 0) {
+    AGENT9_RETURN_IF_ERROR(
+        conn->Exec("PRAGMA cache_size=-" + std::to_string(opts_.reader_cache_kib)));
   }
   AGENT9_RETURN_IF_ERROR(conn->Exec(sync));
   AGENT9_RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));

@@ -91,6 +91,11 @@ enum class SyncMode { kOff, kNormal, kFull };
 struct DatabaseOptions {
   SyncMode sync = SyncMode::kFull;
   int max_batch = 256;  // most writes one commit may hold
+  // Page cache of each reader connection, in KiB. There is one reader per thread reading at
+  // once (64+ HTTP workers), so SQLite's default 2 MiB each would let the daemon's memory
+  // grow to workers x 2 MiB once the database outgrows that; the OS page cache holds the
+  // file anyway. The writer keeps SQLite's default.
+  int reader_cache_kib = 512;
 };
 
 class Database {

@@ -367,17 +367,55 @@ void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
 
 // ---- Directories ----------------------------------------------------------------------
 
+// Entries per List() call when walking a paged directory (Stat::paged).
+constexpr size_t kDirPage = 1000;
+
+// Loads the page of a paged directory that follows `after` ("" = the first page) as the
+// page starting at index `first`.
+Status LoadPage(FuseContext& c, OpenFile& f, std::string after, uint64_t first) REQUIRES(f.dir_mu) {
+  auto page = c.fs->List(*f.node, c.who, ListRange{std::move(after), kDirPage});
+  if (!page.ok()) return page.status();
+  f.listing = std::move(page).value();
+  f.page_first = first;
+  f.page_end = f.listing.size() < kDirPage;
+  return Status::OK();
+}
+
+// Makes f's page hold the entry with index k, paging forward by name (or starting over
+// from the first page when k is before the page: rewinddir, seekdir backwards). Returns
+// false when the directory ends before k.
+Result<bool> SeekPage(FuseContext& c, OpenFile& f, uint64_t k) REQUIRES(f.dir_mu) {
+  if (k < f.page_first) AGENT9_RETURN_IF_ERROR(LoadPage(c, f, "", 0));
+  while (k >= f.page_first + f.listing.size()) {
+    if (f.page_end || f.listing.empty()) return false;
+    std::string after = f.listing.back().name;
+    AGENT9_RETURN_IF_ERROR(LoadPage(c, f, std::move(after), f.page_first + f.listing.size()));
+  }
+  return true;
+}
+
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   Run(req, "opendir", [&](FuseContext& c, Reply& r) {
     auto node = c.inodes.Get(ino);
     if (!node) return r.Err(ENOENT);
-    if (c.fs->GetStat(*node, c.who, nullptr).type != NodeType::kDir) return r.Err(ENOTDIR);
-    auto listing = c.fs->List(*node, c.who);
-    if (!listing.ok()) return r.Err(listing.status());
+    Stat st = c.fs->GetStat(*node, c.who, nullptr);
+    if (st.type != NodeType::kDir) return r.Err(ENOTDIR);
     auto f = std::make_shared<OpenFile>();
     f->node = node;
-    f->listing = std::move(listing).value();
     f->ino = ino;
+    f->paged = st.paged;
+    {
+      MutexLock l(&f->dir_mu);
+      if (f->paged) {
+        // The first page now, so a refused listing fails opendir as it always did.
+        Status loaded = LoadPage(c, *f, "", 0);
+        if (!loaded.ok()) return r.Err(loaded);
+      } else {
+        auto listing = c.fs->List(*node, c.who);
+        if (!listing.ok()) return r.Err(listing.status());
+        f->listing = std::move(listing).value();
+      }
+    }
     fi->keep_cache = 0;
     fi->cache_readdir = 0;
     fi->fh = c.handles.Add(std::move(f));
@@ -385,14 +423,15 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   });
 }
 
+// Offsets: 0 is ".", 1 is "..", 2 + k is entry k; an entry's d_off is its offset + 1.
 void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) noexcept {
   Run(req, "readdir", [&](FuseContext& c, Reply& r) {
     auto f = c.handles.Get(fi->fh);
     if (!f || f->handle) return r.Err(EBADF);
     std::vector<char> buf(size);
     size_t used = 0;
-    size_t total = f->listing.size() + 2;
-    for (size_t i = off < 0 ? 0 : static_cast<size_t>(off); i < total; ++i) {
+    MutexLock l(&f->dir_mu);
+    for (uint64_t i = off < 0 ? 0 : static_cast<uint64_t>(off);; ++i) {
       struct stat st {};
       std::string_view name;
       if (i < 2) {
@@ -400,7 +439,19 @@ void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_inf
         st.st_ino = i == 0 ? f->ino : InodeTable::kRootIno;
         st.st_mode = S_IFDIR;
       } else {
-        const DirEntry& e = f->listing[i - 2];
+        uint64_t k = i - 2;
+        if (f->paged) {
+          auto found = SeekPage(c, *f, k);
+          if (!found.ok()) {
+            if (used == 0) return r.Err(found.status());
+            break;  // what fits is sent; the next readdir at this offset reports the error
+          }
+          if (!*found) break;
+          k -= f->page_first;
+        } else if (k >= f->listing.size()) {
+          break;
+        }
+        const DirEntry& e = f->listing[k];
         name = e.name;
         st.st_ino = ChildId(f->node->id(), e.name);  // the ino a lookup of the name gives
         st.st_mode = e.type == NodeType::kDir ? S_IFDIR : S_IFREG;

@@ -164,5 +164,29 @@ TEST(Database, ReadersSeeCommittedDataWhileWritesRun) {
   EXPECT_GT((*db)->SizeBytes(), 0);
 }
 
+TEST(Database, ReaderPageCachesAreBounded) {
+  // One reader per thread reading at once: each keeps at most reader_cache_kib of pages,
+  // so the daemon's memory does not follow the database's size times its workers.
+  testing::TempDir dir;
+  DatabaseOptions opts;
+  opts.reader_cache_kib = 256;
+  auto db = Database::Open(dir.File("c.db"), opts);
+  ASSERT_TRUE(db.ok());
+  auto cache_size = [&](bool writer) {
+    int64_t v = 0;
+    auto read = [&](Conn& c) -> Status {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("PRAGMA cache_size"));
+      AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+      v = row ? s->Int(0) : 0;
+      return Status::OK();
+    };
+    EXPECT_TRUE((writer ? (*db)->Write(read) : (*db)->Read(read)).ok());
+    return v;
+  };
+  EXPECT_EQ(cache_size(false), -256);  // KiB
+  EXPECT_EQ(cache_size(true), -2000);  // the writer keeps SQLite's default
+  EXPECT_EQ(DatabaseOptions{}.reader_cache_kib, 512);
+}
+
 }  // namespace
 }  // namespace agent9

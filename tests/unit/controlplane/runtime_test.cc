@@ -99,5 +99,51 @@ TEST_F(RuntimeTest, ListPagesAndRuntimeDocuments) {
   EXPECT_EQ(rt_->AgentView("zz").status().code(), Code::kNotFound);
 }
 
+TEST_F(RuntimeTest, AnAgentAndItsFirstTokenCommitTogether) {
+  ControlApi* api = rt_->api();
+  auto made = api->CreateAgent(admin_, Json{{"id", "ok1"}});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  auto who = rt_->auth()->Authenticate((*made)["token"].get<std::string>());
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->agent_id, "ok1");
+  // When the token cannot be stored, the creation is undone: no agent without the token
+  // its creator was never shown.
+  ASSERT_TRUE(rt_->db()->Write([](Conn& c) { return c.Exec("DROP TABLE tokens"); }).ok());
+  auto failed = api->CreateAgent(admin_, Json{{"id", "orphan"}});
+  EXPECT_FALSE(failed.ok());
+  EXPECT_FALSE(*rt_->agents()->Exists("orphan"));
+  EXPECT_EQ((*api->Runtime(admin_))["agents"], 1);
+}
+
+TEST_F(RuntimeTest, TheAgentCountFollowsCreatesDeletesAndImports) {
+  ControlApi* api = rt_->api();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(api->CreateAgent(admin_, Json{{"id", "c" + std::to_string(i)}}).ok());
+  }
+  ASSERT_TRUE(
+      rt_->fs()->Mkdir(**rt_->fs()->Walk(*Path::Parse("/agents"), admin_), "m1", admin_).ok());
+  EXPECT_EQ(*rt_->agents()->Count(), 6);
+  ASSERT_TRUE(api->DeleteAgent(admin_, "c0").ok());
+  EXPECT_EQ(api->CreateAgent(admin_, Json{{"id", "c1"}}).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(*rt_->agents()->Count(), 5);
+  auto bundle = api->ExportAgent(admin_, "c1");
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  ASSERT_TRUE(api->ImportAgent(admin_, *bundle, "clone", "c9").ok());
+  EXPECT_EQ(*rt_->agents()->Count(), 6);
+  EXPECT_EQ((*api->Runtime(admin_))["agents"], 6);
+  EXPECT_NE(api->Metrics(admin_)->find("agent9_agents 6\n"), std::string::npos);
+  // The same as counting the rows.
+  int64_t rows = -1;
+  ASSERT_TRUE(rt_->db()
+                  ->Read([&](Conn& c) -> Status {
+                    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT count(*) FROM agents"));
+                    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+                    rows = row ? s->Int(0) : -1;
+                    return Status::OK();
+                  })
+                  .ok());
+  EXPECT_EQ(rows, 6);
+}
+
 }  // namespace
 }  // namespace agent9

@@ -15,9 +15,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -1008,6 +1010,167 @@ TEST_F(LifecycleTest, StaleMountFromACrashIsRecovered) {
   mount_->Stop();
   EXPECT_EQ(StatErrno(mnt_), 0);
   EXPECT_EQ(MountInfo(mnt_), "");
+}
+
+// ---- Paged directories (agents/ at scale) -------------------------------------------------
+
+// A directory that pages itself (Stat::paged), like agents/: List honours ListRange. It
+// records how it was asked, so a test can check the adapter never took the whole listing.
+class PagedDir final : public Node {
+ public:
+  PagedDir(NodeId id, size_t n)
+      : Node(id, "", Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody}) {
+    for (size_t i = 0; i < n; ++i) names_.insert(Name(i));
+  }
+  // Long names, so one readdir buffer holds only a few dozen.
+  static std::string Name(size_t i) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "an-agent-with-a-rather-long-name-%06zu", i);
+    return buf;
+  }
+  Stat GetStat() const override {
+    Stat s = DirStat();
+    s.paged = true;
+    return s;
+  }
+  Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
+    MutexLock l(&mu_);
+    if (!names_.count(std::string(name))) return Status::NotFound("no such entry", name);
+    auto none = std::make_shared<const std::vector<TableEntry>>();
+    return std::shared_ptr<Node>(
+        std::make_shared<TableDir>(ChildId(id(), name), "", access(), none));
+  }
+  Result<std::vector<DirEntry>> List(const ListRange& range) override {
+    MutexLock l(&mu_);
+    ++calls_;
+    if (range.limit == 0) ++whole_;
+    largest_ = std::max(largest_, range.limit);
+    std::vector<DirEntry> out;
+    for (auto it = names_.upper_bound(range.after);
+         it != names_.end() && (range.limit == 0 || out.size() < range.limit); ++it) {
+      out.push_back({*it, NodeType::kDir, 0, 0});
+    }
+    return out;
+  }
+  void Add(const std::string& name) {
+    MutexLock l(&mu_);
+    names_.insert(name);
+  }
+  void Erase(const std::string& name) {
+    MutexLock l(&mu_);
+    names_.erase(name);
+  }
+  int calls() {
+    MutexLock l(&mu_);
+    return calls_;
+  }
+  int whole() {
+    MutexLock l(&mu_);
+    return whole_;
+  }
+  size_t largest() {
+    MutexLock l(&mu_);
+    return largest_;
+  }
+
+ private:
+  Mutex mu_;
+  std::set<std::string> names_ GUARDED_BY(mu_);
+  int calls_ GUARDED_BY(mu_) = 0;
+  int whole_ GUARDED_BY(mu_) = 0;
+  size_t largest_ GUARDED_BY(mu_) = 0;
+};
+
+class PagedDirMountTest : public MountTest {
+ protected:
+  static constexpr size_t kEntries = 2500;  // several pages of the adapter's 1000
+  void SetUp() override {
+    MountTest::SetUp();
+    if (IsSkipped()) return;
+    auto many = many_;
+    auto root = std::make_shared<TableDir>(
+        kRootNodeId, "", Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody},
+        Entries({Entry("many", NodeType::kDir, [many](NodeId) { return many; })}));
+    Mount(std::make_shared<FileService>(root, [](std::string_view) { return false; }),
+          Caller::Admin());
+  }
+  // readdir(3) names in the order they come, without "." and "..".
+  static std::vector<std::string> Names(DIR* d, size_t max = SIZE_MAX) {
+    std::vector<std::string> out;
+    while (out.size() < max) {
+      dirent* e = readdir(d);
+      if (!e) break;
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    return out;
+  }
+  std::shared_ptr<PagedDir> many_ =
+      std::make_shared<PagedDir>(ChildId(kRootNodeId, "many"), kEntries);
+};
+
+TEST_F(PagedDirMountTest, EveryEntryExactlyOnceInOrderWithBoundedPages) {
+  DIR* d = opendir(P("many").c_str());
+  ASSERT_NE(d, nullptr) << strerror(errno);
+  std::vector<std::string> names = Names(d);
+  closedir(d);
+  ASSERT_EQ(names.size(), kEntries);
+  for (size_t i = 0; i < kEntries; ++i) ASSERT_EQ(names[i], PagedDir::Name(i)) << i;
+  // Page by page: never the whole listing, never more than a page at once.
+  EXPECT_EQ(many_->whole(), 0);
+  EXPECT_GE(many_->calls(), 3);
+  EXPECT_LE(many_->largest(), 1000u);
+  // The shell sees the same.
+  ShellResult r = Sh("ls -f " + Q(P("many")) + " | grep -c '^an-agent'");
+  EXPECT_EQ(r.out, std::to_string(kEntries) + "\n");
+  // readdir's inode numbers are the ones a lookup gives.
+  struct stat st {};
+  ASSERT_EQ(StatErrno(P("many/" + PagedDir::Name(1234)), &st), 0);
+  EXPECT_EQ(st.st_ino, ChildId(ChildId(kRootNodeId, "many"), PagedDir::Name(1234)));
+}
+
+TEST_F(PagedDirMountTest, SeekdirAndRewinddirResumeAtTheRightEntry) {
+  DIR* d = opendir(P("many").c_str());
+  ASSERT_NE(d, nullptr) << strerror(errno);
+  std::vector<std::string> head = Names(d, 10);
+  ASSERT_EQ(head.size(), 10u);
+  long pos = telldir(d);                           // just after entry 9
+  std::vector<std::string> more = Names(d, 1500);  // well into the second page
+  ASSERT_EQ(more.size(), 1500u);
+  EXPECT_EQ(more.back(), PagedDir::Name(1509));
+  seekdir(d, pos);  // backwards, across a page boundary
+  std::vector<std::string> again = Names(d, 3);
+  EXPECT_EQ(again,
+            (std::vector<std::string>{PagedDir::Name(10), PagedDir::Name(11), PagedDir::Name(12)}));
+  rewinddir(d);
+  std::vector<std::string> all = Names(d);
+  closedir(d);
+  ASSERT_EQ(all.size(), kEntries);
+  EXPECT_EQ(all.front(), PagedDir::Name(0));
+  EXPECT_EQ(all.back(), PagedDir::Name(kEntries - 1));
+}
+
+TEST_F(PagedDirMountTest, ChangesDuringAWalkNeitherRepeatNorSkipOtherEntries) {
+  DIR* d = opendir(P("many").c_str());
+  ASSERT_NE(d, nullptr) << strerror(errno);
+  std::vector<std::string> names = Names(d, 100);
+  // Behind the cursor (already listed), ahead of it, and one removed before it is reached.
+  many_->Add(PagedDir::Name(0) + "-new");
+  many_->Add(PagedDir::Name(2000) + "-new");
+  many_->Erase(PagedDir::Name(2100));
+  std::vector<std::string> rest = Names(d);
+  closedir(d);
+  names.insert(names.end(), rest.begin(), rest.end());
+  std::set<std::string> unique(names.begin(), names.end());
+  EXPECT_EQ(unique.size(), names.size()) << "an entry came twice";
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_EQ(unique.count(PagedDir::Name(2000) + "-new"), 1u);
+  EXPECT_EQ(unique.count(PagedDir::Name(2100)), 0u);
+  for (size_t i = 0; i < kEntries; ++i) {
+    if (i != 2100) {
+      EXPECT_EQ(unique.count(PagedDir::Name(i)), 1u) << i;
+    }
+  }
 }
 
 }  // namespace

@@ -187,5 +187,41 @@ TEST_F(AgentsTest, ConcurrentSendersLoseNothing) {
   }
 }
 
+TEST_F(AgentsTest, StartingTheEngineReadsOnlyRunnableAgents) {
+  // Engine::Start's query (tick/engine.cc) must use the partial index of active agents of a
+  // kind that ticks, so hibernated and kind-none agents cost nothing at startup.
+  for (auto id : {"idle", "sleepy"}) ASSERT_TRUE(agents_->Create(id, AgentConfig{}).ok());
+  ASSERT_TRUE(agents_->SetLifecycle("sleepy", "hibernated").ok());
+  std::string plan;
+  ASSERT_TRUE(db_->Read([&](Conn& c) -> Status {
+                   AGENT9_ASSIGN_OR_RETURN(
+                       Stmt * s,
+                       c.Prepare("EXPLAIN QUERY PLAN SELECT id FROM agents WHERE state = "
+                                 "'active' AND kind != 'none' AND (inbox_count > 0 OR "
+                                 "init_pending = 1 OR EXISTS (SELECT 1 FROM events_in e WHERE "
+                                 "e.agent = agents.id))"));
+                   for (;;) {
+                     AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+                     if (!row) break;
+                     plan += s->Text(3) + "\n";
+                   }
+                   return Status::OK();
+                 })
+                  .ok());
+  EXPECT_NE(plan.find("USING INDEX agents_runnable"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN agents\n"), std::string::npos) << plan;
+}
+
+TEST_F(AgentsTest, CountIsKeptByTheStore) {
+  EXPECT_EQ(*agents_->Count(), 0);
+  for (auto id : {"a", "b", "c"}) ASSERT_TRUE(agents_->Create(id, AgentConfig{}).ok());
+  EXPECT_EQ(agents_->Create("b", AgentConfig{}).status().code(), Code::kAlreadyExists);
+  ASSERT_TRUE(agents_->Delete("a").ok());
+  EXPECT_EQ(agents_->Delete("a").code(), Code::kNotFound);
+  EXPECT_EQ(*agents_->Count(), 2);
+  OpenStore();  // survives a restart
+  EXPECT_EQ(*agents_->Count(), 2);
+}
+
 }  // namespace
 }  // namespace agent9
