@@ -13,6 +13,7 @@
 #   CREATE_MAX_OPS [100000]  cap on the files one inbox-create run makes (bounds tmpfs use)
 #   NGINX [nginx on PATH, else /usr/sbin/nginx]  the nginx baseline; skipped when missing
 #   SKIP_TICKS [0]  1 skips section 4 (bench/ticks.sh; its own knobs pass through)
+#   SKIP_SCALE [0]  1 skips section 5 (bench/scale.sh); SCALE [100000] agents it creates
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,8 @@ WRK_SECS=${WRK_SECS:-5}
 SQLITE_SECS=${SQLITE_SECS:-3}
 KEEP_TMP=${KEEP_TMP:-0}
 SKIP_TICKS=${SKIP_TICKS:-0}
+SKIP_SCALE=${SKIP_SCALE:-0}
+SCALE=${SCALE:-100000}
 GOALS=${GOALS:-1000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -552,6 +555,22 @@ if [[ $SKIP_TICKS != 1 ]]; then
   section_done ticks
 fi
 
+# ---- 5. scale ----------------------------------------------------------------------------
+# bench/scale.sh starts its own daemons (SCALE agents, and one agent as the baseline) with the
+# same Release binary. It writes bench/results/scale.md and scale.json; the report embeds them.
+if [[ $SKIP_SCALE != 1 ]]; then
+  if [[ -n $DAEMON_PID ]]; then
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  log "scale: bench/scale.sh (SCALE=$SCALE)"
+  SCALE=$SCALE AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    bash "$HERE/scale.sh" >"$TMP/scale.out" 2>"$TMP/scale.err" ||
+    die "bench/scale.sh (its output: $TMP/scale.out, $TMP/scale.err)"
+  section_done scale
+fi
+
 # ---- report ------------------------------------------------------------------------------
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL=$(uname -sr)
@@ -716,6 +735,13 @@ MD=$OUT_DIR/latest.md
     echo
     cat "$TMP/ticks_body.md"
   fi
+  if [[ $SKIP_SCALE != 1 ]]; then
+    echo
+    echo "## 5. Scale: $(fmt_int "$SCALE") hibernated agents (bench/scale.sh; also in scale.md)"
+    echo
+    # scale.md without its title, one heading level down
+    sed '1d; s/^## /### /' "$OUT_DIR/scale.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
@@ -789,10 +815,12 @@ jstr() {  # a JSON string (or null for an empty value)
   if [[ $SKIP_TICKS != 1 ]]; then
     printf ',\n  "ticks": '
     cat "$OUT_DIR/ticks.json"
-  else
-    printf '\n'
   fi
-  printf '}\n'
+  if [[ $SKIP_SCALE != 1 ]]; then
+    printf ',\n  "scale": '
+    cat "$OUT_DIR/scale.json"
+  fi
+  printf '\n}\n'
 } >"$JSON"
 
 cat "$MD"
