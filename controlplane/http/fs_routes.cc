@@ -126,8 +126,9 @@ void StreamListing(HttpContext& ctx, httplib::Response& res, std::shared_ptr<Nod
   });
 }
 
+// pages_itself: the directory's Stat::paged (agents/), which Get has already read.
 void ListDir(HttpContext& ctx, httplib::Response& res, const std::shared_ptr<Node>& dir,
-             const Caller& who, const Query& q) {
+             bool pages_itself, const Caller& who, const Query& q) {
   ListRange range;
   auto limit = q.Limit("limit", 0, kMaxListLimit);
   if (!limit.ok()) return SendError(res, limit.status());
@@ -140,7 +141,7 @@ void ListDir(HttpContext& ctx, httplib::Response& res, const std::shared_ptr<Nod
   bool paged = range.limit > 0 || !range.after.empty();
   // The whole of a directory that pages itself: read page by page; streamed when there is
   // more than one page.
-  bool walk = !paged && ctx.fs->GetStat(*dir, who, nullptr).paged;
+  bool walk = !paged && pages_itself;
   if (walk) range.limit = kMaxListLimit;
   auto listed = ctx.fs->List(*dir, who, range);
   if (!listed.ok()) return SendError(res, listed.status());
@@ -170,7 +171,7 @@ void Get(HttpContext& ctx, const httplib::Request& req, httplib::Response& res, 
   auto node = ctx.fs->Walk(path, who);
   if (!node.ok()) return SendError(res, node.status());
   Stat st = ctx.fs->GetStat(**node, who, nullptr);
-  if (st.type == NodeType::kDir) return ListDir(ctx, res, *node, who, q);
+  if (st.type == NodeType::kDir) return ListDir(ctx, res, *node, st.paged, who, q);
   OpenFlags flags;
   for (const auto& [k, v] : q.items()) {
     if (k != "watch") flags.params.emplace_back(k, v);
