@@ -51,6 +51,11 @@ bool SecretBytes::Equal(const SecretBytes& other) const {
   return ConstantTimeEqual(span(), other.span());
 }
 
+Status InitSodium() {
+  if (sodium_init() < 0) return Status::Internal("sodium_init failed");
+  return Status::OK();
+}
+
 void RandomBytes(std::span<uint8_t> out) {
   if (!out.empty()) randombytes_buf(out.data(), out.size());
 }

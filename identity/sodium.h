@@ -45,6 +45,11 @@ class SecretBytes {
   size_t size_ = 0;
 };
 
+// Initialises libsodium (sodium_init). Call once at startup, before threads start and before
+// anything else here (main, test mains and fuzz targets); kInternal if it fails. Nothing in
+// this module calls it lazily.
+Status InitSodium();
+
 // Fills out with cryptographically secure random bytes.
 void RandomBytes(std::span<uint8_t> out);
 // Zeroes memory in a way the compiler cannot drop (sodium_memzero).
