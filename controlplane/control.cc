@@ -59,8 +59,14 @@ Result<Json> Control::CreateAgent(const Caller& who, const Json& body) {
                             AGENT9_ASSIGN_OR_RETURN(token, auth_->MintAgentTokenIn(c, id));
                             return Status::OK();
                           }));
-  return Json{{"id", info.id},     {"kind", info.kind}, {"state", info.state},
-              {"pubkey", nullptr}, {"npub", nullptr},   {"token", token}};
+  // pubkey and npub: the key the identity module made in the creating transaction.
+  AGENT9_ASSIGN_OR_RETURN(Json status, agents_->StatusJson(info.id));
+  return Json{{"id", info.id},
+              {"kind", info.kind},
+              {"state", info.state},
+              {"pubkey", status.value("pubkey", Json(nullptr))},
+              {"npub", status.value("npub", Json(nullptr))},
+              {"token", token}};
 }
 
 Result<Json> Control::ListAgents(const Caller& who, size_t limit, std::string_view after) {
@@ -136,21 +142,33 @@ Result<Json> Control::Lifecycle(const Caller& who, std::string_view id, std::str
   return AgentStatus(who, id);
 }
 
-Result<std::string> Control::ExportAgent(const Caller& who, std::string_view id) {
+Result<std::string> Control::ExportAgent(const Caller& who, std::string_view id,
+                                         const ExportRequest& req) {
+  if (!req.key_passphrase.empty()) {
+    // The key, even encrypted, leaves only at the admin's request (DESIGN 4.3).
+    AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+    AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+    return agent9::ExportAgent(*agents_, id, req);
+  }
   // Through the file, so HTTP and FUSE give the same bytes under the same permission check.
   AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "memory"));
   return fs_->ReadAll(p.Child("export"), who);
 }
 
 Result<Json> Control::ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
-                                  std::string_view new_id) {
+                                  std::string_view new_id, const std::string& key_passphrase) {
   AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
   AGENT9_ASSIGN_OR_RETURN(ImportMode m, ParseImportMode(mode));
   std::optional<std::string> id;
   if (!new_id.empty()) id = std::string(new_id);
-  AGENT9_ASSIGN_OR_RETURN(std::string created, agent9::ImportAgent(*agents_, bundle, m, id));
-  AGENT9_ASSIGN_OR_RETURN(AgentInfo info, agents_->Get(created));
-  return Json{{"id", info.id}, {"kind", info.kind}, {"mode", std::string(ImportModeName(m))}};
+  AGENT9_ASSIGN_OR_RETURN(std::string created,
+                          agent9::ImportAgent(*agents_, bundle, m, id, key_passphrase));
+  AGENT9_ASSIGN_OR_RETURN(Json status, agents_->StatusJson(created));
+  return Json{{"id", created},
+              {"kind", status["kind"]},
+              {"mode", std::string(ImportModeName(m))},
+              {"pubkey", status.value("pubkey", Json(nullptr))},
+              {"npub", status.value("npub", Json(nullptr))}};
 }
 
 Result<Json> Control::Runtime(const Caller& who) {
@@ -166,6 +184,7 @@ std::shared_ptr<Node> MakeRootDir(std::shared_ptr<const AgentTreeDeps> deps, Con
                                   ContentFn metrics_fn) {
   static constexpr Access kAdminRead{Who::kAdmin, Who::kNobody, Who::kNobody, Who::kNobody};
   // Built once: it holds the agent directory table every lookup shares.
+  const Modules* modules = deps->modules;
   std::shared_ptr<Node> agents = MakeAgentsDir(ChildId(kRootNodeId, "agents"), std::move(deps));
   auto table = std::make_shared<std::vector<TableEntry>>(std::vector<TableEntry>{
       {"agents", NodeType::kDir, [agents](NodeId, const std::string&) { return agents; }},
@@ -178,6 +197,11 @@ std::shared_ptr<Node> MakeRootDir(std::shared_ptr<const AgentTreeDeps> deps, Con
          return std::make_shared<SnapshotFile>(id, "", kAdminRead, metrics_fn);
        }},
   });
+  if (modules) {
+    for (const auto& m : modules->list()) {
+      for (auto& e : m->GlobalEntries()) table->push_back(std::move(e));
+    }
+  }
   // Everyone who authenticated may walk through the root; listing it is for the admin.
   return std::make_shared<TableDir>(kRootNodeId, "", kAdminRead, std::move(table));
 }

@@ -30,9 +30,11 @@ class Control final : public ControlApi {
                     std::string_view from) override;
   Result<Json> Lifecycle(const Caller& who, std::string_view id, std::string_view verb,
                          std::string_view arg) override;
-  Result<std::string> ExportAgent(const Caller& who, std::string_view id) override;
+  Result<std::string> ExportAgent(const Caller& who, std::string_view id,
+                                  const ExportRequest& req = {}) override;
   Result<Json> ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
-                           std::string_view new_id) override;
+                           std::string_view new_id,
+                           const std::string& key_passphrase = "") override;
   Result<Json> Runtime(const Caller& who) override;
   Result<std::string> Metrics(const Caller& who) override;
 

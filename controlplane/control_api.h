@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "fs/base/json.h"
+#include "fs/module.h"
 #include "fs/node.h"
 
 namespace agent9 {
@@ -39,12 +40,17 @@ class ControlApi {
                                  std::string_view arg) = 0;
   // GET /v1/agents/{id}/export → the agent's tar bundle (DESIGN section 8), the same bytes as
   // agents/{id}/memory/export and with the same permission (the admin, or the agent itself).
-  virtual Result<std::string> ExportAgent(const Caller& who, std::string_view id) = 0;
+  // With req.key_passphrase (admin only) the bundle adds key.ncryptsec (DESIGN 4.3).
+  virtual Result<std::string> ExportAgent(const Caller& who, std::string_view id,
+                                          const ExportRequest& req = {}) = 0;
   // POST /v1/agents/import?mode=restore|clone[&id=NEW]: creates an agent from a bundle →
   // {"id","kind","mode"}. new_id ("" = none) names a clone. Admin only. kInvalidArgument for
   // a bad mode or bundle, kAlreadyExists when the id is taken.
+  // key_passphrase opens a bundle's key.ncryptsec (restore); a wrong or missing one is
+  // kInvalidArgument naming the cause, and nothing is imported.
   virtual Result<Json> ImportAgent(const Caller& who, std::string_view bundle,
-                                   std::string_view mode, std::string_view new_id) = 0;
+                                   std::string_view mode, std::string_view new_id,
+                                   const std::string& key_passphrase = "") = 0;
   // GET /v1/runtime (same document as the /status file).
   virtual Result<Json> Runtime(const Caller& who) = 0;
   // GET /metrics: Prometheus text exposition.

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "controlplane/agent_host.h"
 #include "controlplane/control.h"
+#include "controlplane/modules.h"
 #include "fs/base/log.h"
 #include "fs/base/path.h"
 #include "tick/exec_agent.h"
@@ -56,6 +58,7 @@ Result<int> LockDataDir(const std::string& dir) {
 }  // namespace
 
 Runtime::~Runtime() {
+  modules_.Stop();               // no more deliveries from relays and workers
   if (engine_) engine_->Stop();  // running ticks commit or roll back first
   if (agents_) agents_->SetEnqueueListener(nullptr);
   api_.reset();
@@ -73,6 +76,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   AGENT9_ASSIGN_OR_RETURN(rt->lock_fd_, LockDataDir(opts.data_dir));
   rt->opts_ = opts;
   rt->started_ms_ = rt->clock_.NowMs();
+  // The runtime config first: a bad one stops the start before anything is touched.
+  std::string config_path =
+      opts.config_file.empty() ? opts.data_dir + "/agent9.toml" : opts.config_file;
+  AGENT9_ASSIGN_OR_RETURN(rt->config_, RuntimeConfig::Load(config_path, !opts.config_file.empty()));
+  AddModules(rt->modules_);
+  AGENT9_RETURN_IF_ERROR(rt->modules_.Configure(rt->config_));
+  AGENT9_RETURN_IF_ERROR(rt->config_.CheckAllRead());
   DatabaseOptions dbo;
   dbo.sync = opts.sync;
   AGENT9_ASSIGN_OR_RETURN(rt->db_, Database::Open(opts.data_dir + "/agent9.db", dbo));
@@ -83,6 +93,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
       rt->auth_, TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
   rt->trace_ = std::make_unique<StreamHub>();
   rt->outbox_ = std::make_unique<StreamHub>();
+  rt->host_ = std::make_unique<RuntimeHost>(rt->agents_.get(), rt->trace_.get(), rt->outbox_.get());
+  ModuleContext mc;
+  mc.db = rt->db_.get();
+  mc.clock = &rt->clock_;
+  mc.host = rt->host_.get();
+  mc.data_dir = opts.data_dir;
+  mc.calls = std::make_shared<CallCache>();
+  AGENT9_RETURN_IF_ERROR(rt->modules_.Open(mc));
+  rt->agents_->SetModules(&rt->modules_);
   rt->kinds_ = std::make_unique<AgentKinds>(AgentKinds::WithBuiltins());
   ExecOptions exec;
   Runtime* me = rt.get();
@@ -100,7 +119,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   deps->trace = rt->trace_.get();
   deps->outbox = rt->outbox_.get();
   deps->engine = rt->engine_.get();
-  deps->calls = std::make_shared<CallCache>();
+  deps->calls = mc.calls;
+  deps->modules = &rt->modules_;
   deps->extra_mounts = [self](const std::string& agent) {
     std::vector<std::string> lines;
     MutexLock l(&self->mounts_mu_);
@@ -133,7 +153,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
                            {"agents", n},
                            {"db_bytes", db->SizeBytes()}});
   };
-  ContentFn metrics_fn = [agents, db, clock, started]() -> Result<std::string> {
+  const Modules* modules = &rt->modules_;
+  ContentFn metrics_fn = [agents, db, clock, started, modules]() -> Result<std::string> {
     AGENT9_ASSIGN_OR_RETURN(int64_t n, agents->Count());
     std::string out;
     out += "# HELP agent9_agents Agents in the store.\n# TYPE agent9_agents gauge\n";
@@ -146,6 +167,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
     out += "agent9_uptime_seconds " + std::to_string((clock->NowMs() - started) / 1000) + "\n";
     out += "# HELP agent9_build_info Build information.\n# TYPE agent9_build_info gauge\n";
     out += std::string("agent9_build_info{version=\"") + kVersion + "\"} 1\n";
+    out += modules->MetricsText();
     return out;
   };
   rt->fs_ = std::make_shared<FileService>(MakeRootDir(deps, status_fn, metrics_fn), rt->is_public_,
@@ -153,11 +175,14 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->api_ = std::make_unique<Control>(rt->fs_, agents, rt->auth_.get(), rt->is_public_);
   Engine* engine = rt->engine_.get();
   agents->SetEnqueueListener([engine](std::string_view a) { engine->Notify(a); });
-  if (opts.start_engine) AGENT9_RETURN_IF_ERROR(engine->Start());
+  if (opts.start_engine) AGENT9_RETURN_IF_ERROR(rt->StartEngine());
   return rt;
 }
 
-Status Runtime::StartEngine() { return engine_->Start(); }
+Status Runtime::StartEngine() {
+  AGENT9_RETURN_IF_ERROR(engine_->Start());
+  return modules_.Start();
+}
 
 void Runtime::SetServerUrl(std::string url) {
   MutexLock l(&mounts_mu_);

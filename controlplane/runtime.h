@@ -29,6 +29,9 @@ struct RuntimeOptions {
   // false: the caller starts the engine with StartEngine() once its transports are up, so
   // the first ticks already see AGENT9_URL and the agents' mounts.
   bool start_engine = true;
+  // The TOML runtime config (docs/CONFIG.md). Empty: <data_dir>/agent9.toml when it exists.
+  // A named file must exist.
+  std::string config_file;
 };
 
 class Runtime {
@@ -53,7 +56,10 @@ class Runtime {
   void NoteGlobalMount(const std::string& dir);
   // The daemon's HTTP address, handed to exec programs as AGENT9_URL.
   void SetServerUrl(std::string url);
+  // Starts the engine and the modules (relay connections and the like).
   Status StartEngine();
+  const RuntimeConfig& config() const { return config_; }
+  const Modules& modules() const { return modules_; }
 
  private:
   Runtime() = default;
@@ -61,11 +67,14 @@ class Runtime {
   RuntimeOptions opts_;
   SystemClock clock_;
   int64_t started_ms_ = 0;
+  RuntimeConfig config_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<AgentService> agents_;
   std::unique_ptr<TokenAuth> auth_;
   std::unique_ptr<StreamHub> trace_;
   std::unique_ptr<StreamHub> outbox_;
+  std::unique_ptr<AgentHost> host_;
+  Modules modules_;
   std::unique_ptr<AgentKinds> kinds_;
   std::unique_ptr<Engine> engine_;
   std::shared_ptr<AgentTreeDeps> deps_;

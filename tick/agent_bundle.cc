@@ -192,7 +192,8 @@ size_t FileLimit(std::string_view name) {
 
 // Reads every entry of a tar held in memory, refusing anything but known regular files and
 // directories (no links, devices or FIFOs), duplicates, and entries over their limits.
-Result<std::map<std::string, TarFile>> ReadBundleTar(std::string_view tar) {
+Result<std::map<std::string, TarFile>> ReadBundleTar(
+    std::string_view tar, const std::function<bool(std::string_view)>& module_file) {
   if (tar.empty()) return Status::InvalidArgument("bundle is empty (want a tar file)");
   if (tar.size() > kMaxBundleBytes) {
     return Status::TooLarge("bundle over " + std::to_string(kMaxBundleBytes >> 20) + " MiB");
@@ -234,6 +235,7 @@ Result<std::map<std::string, TarFile>> ReadBundleTar(std::string_view tar) {
       continue;
     }
     size_t limit = FileLimit(name);
+    if (limit == 0 && module_file && module_file(name)) limit = kSmallEntryBytes;
     if (limit == 0) return BadEntry(raw, "unknown entry");
     if (archive_entry_size_is_set(e) && archive_entry_size(e) > static_cast<la_int64_t>(limit)) {
       return Status::TooLarge("bundle entry '" + name + "' over " + std::to_string(limit) +
@@ -306,13 +308,15 @@ std::string_view ImportModeName(ImportMode mode) {
   return "restore";
 }
 
-Result<std::string> ExportAgent(const AgentService& agents, std::string_view id) {
+Result<std::string> ExportAgent(const AgentService& agents, std::string_view id,
+                                const ExportRequest& req) {
   AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
   int64_t now = agents.clock()->NowMs();
   Json manifest;
   std::string config, state, inbox, events, dead, outbox, trajectory;
   Json alarms = Json::array();
   std::vector<Doc> docs;
+  std::vector<BundleFile> module_files;
   // One read transaction: the bundle is one consistent snapshot of the agent.
   AGENT9_RETURN_IF_ERROR(agents.db()->Read([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
@@ -327,8 +331,7 @@ Result<std::string> ExportAgent(const AgentService& agents, std::string_view id)
     AGENT9_ASSIGN_OR_RETURN(Json st, StoredJson(a->Text(3), "state"));
     state = PrettyJson(st);
     std::string cause = a->Text(6);
-    // No secrets: agents have no keys yet. When they do, `?with_key=1` plus a passphrase
-    // adds the secret key here, encrypted under that passphrase (never the master key).
+    // The modules fill pubkey and npub (identity) below.
     manifest = Json{
         {"format", kBundleFormat},
         {"agent", std::string(id)},
@@ -421,17 +424,18 @@ Result<std::string> ExportAgent(const AgentService& agents, std::string_view id)
           trajectory += s.Text(0) + "\n";
           return Status::OK();
         }));
-    return each(
-        "SELECT id, due_at, every_ms, payload, attempts FROM alarms WHERE agent=? ORDER BY id",
-        [&](Stmt& s) -> Status {
-          AGENT9_ASSIGN_OR_RETURN(Json payload, StoredJson(s.Text(3), "alarm payload"));
-          alarms.push_back(Json{{"id", s.Int(0)},
-                                {"due_at", Rfc3339(s.Int(1))},
-                                {"every_ms", s.IsNull(2) ? Json(nullptr) : Json(s.Int(2))},
-                                {"payload", payload},
-                                {"attempts", s.Int(4)}});
-          return Status::OK();
-        });
+    AGENT9_RETURN_IF_ERROR(
+        each("SELECT id, due_at, every_ms, payload, attempts FROM alarms WHERE agent=? ORDER BY id",
+             [&](Stmt& s) -> Status {
+               AGENT9_ASSIGN_OR_RETURN(Json payload, StoredJson(s.Text(3), "alarm payload"));
+               alarms.push_back(Json{{"id", s.Int(0)},
+                                     {"due_at", Rfc3339(s.Int(1))},
+                                     {"every_ms", s.IsNull(2) ? Json(nullptr) : Json(s.Int(2))},
+                                     {"payload", payload},
+                                     {"attempts", s.Int(4)}});
+               return Status::OK();
+             }));
+    return agents.modules().Export(c, id, req, &manifest, &module_files);
   }));
 
   TarWriter w(now);
@@ -456,6 +460,7 @@ Result<std::string> ExportAgent(const AgentService& agents, std::string_view id)
   AGENT9_RETURN_IF_ERROR(w.AddFile("outbox.jsonl", outbox));
   AGENT9_RETURN_IF_ERROR(w.AddFile("trajectory.jsonl", trajectory));
   AGENT9_RETURN_IF_ERROR(w.AddFile("alarms.json", PrettyJson(alarms)));
+  for (const auto& f : module_files) AGENT9_RETURN_IF_ERROR(w.AddFile(f.name, f.data));
   return w.Finish();
 }
 }  // namespace agent9

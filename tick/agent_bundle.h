@@ -2,7 +2,8 @@
 // GET /v1/agents/{id}/export and POST /v1/agents/import. ExportAgent reads the agent in one
 // read transaction, so a bundle is a consistent snapshot; ImportAgent treats the bundle as
 // hostile input, validates all of it first and writes the agent in one write transaction, so
-// a bad bundle leaves nothing behind. A bundle never holds a token or a secret key.
+// a bad bundle leaves nothing behind. A bundle never holds a token, nor a secret key unless
+// the admin asks for it encrypted under a passphrase.
 // Thread-safety: free functions over the (thread-safe) AgentService.
 #pragma once
 
@@ -32,17 +33,22 @@ std::string_view ImportModeName(ImportMode mode);
 // The tar bundle of agent `id`: manifest.json, config.json, state.json, goals/,
 // memory/conversations/, memory/patterns/, inbox.jsonl, events.jsonl, deadletter.jsonl,
 // outbox.jsonl, trajectory.jsonl, alarms.json (docs/FILESYSTEM.md describes each).
+// Each module adds its manifest fields and files (fs/module.h): the identity module adds the
+// pubkey and, when req.key_passphrase is set, key.ncryptsec.
 // kNotFound; kTooLarge when the bundle would exceed kMaxBundleBytes (it could not be
 // imported).
-Result<std::string> ExportAgent(const AgentService& agents, std::string_view id);
+Result<std::string> ExportAgent(const AgentService& agents, std::string_view id,
+                                const ExportRequest& req = {});
 
 // Creates an agent from a bundle and returns its id. restore: the bundle's id; clone: new_id
 // when given, else "<old id>-<6 hex>". new_id with restore is kInvalidArgument. The agent
 // keeps its lifecycle state, queues (in order), alarms, documents and trajectory; the init
 // tick is not run again. Calls agents.NotifyEnqueued after the commit. Errors:
 // kInvalidArgument (not a tar, a bad entry, a bad document: the message names the entry),
-// kTooLarge (the bundle or one entry over its limit), kAlreadyExists.
+// kTooLarge (the bundle or one entry over its limit), kAlreadyExists. Modules check their own
+// entries (a key in key.ncryptsec needs key_passphrase) before anything is written.
 Result<std::string> ImportAgent(AgentService& agents, std::string_view tar, ImportMode mode,
-                                std::optional<std::string> new_id = std::nullopt);
+                                std::optional<std::string> new_id = std::nullopt,
+                                const std::string& key_passphrase = "");
 
 }  // namespace agent9

@@ -139,6 +139,8 @@ struct Bundle {
   std::vector<QueueRow> inbox, events, dead, outbox;
   std::vector<std::pair<Json, int64_t>> trajectory;  // record, started at
   std::vector<AlarmRow> alarms;
+  Json manifest;                                    // for the modules
+  std::map<std::string, std::string> module_files;  // entries the modules read
 };
 
 Status Ascending(const std::vector<QueueRow>& rows, int64_t seq, const Fields& f) {
@@ -330,6 +332,10 @@ Result<Bundle> ParseBundle(const AgentService& agents, const std::map<std::strin
   b.config = *cfg;
   AGENT9_RETURN_IF_ERROR(In("config.json", agents.CheckKind(b.config.kind)));
   AGENT9_RETURN_IF_ERROR(ParseManifest(get("manifest.json")->data, &b));
+  AGENT9_ASSIGN_OR_RETURN(b.manifest, ParseJsonObject(get("manifest.json")->data, "manifest.json"));
+  for (const auto& [name, f] : files) {
+    if (agents.modules().OwnsBundleFile(name)) b.module_files[name] = f.data;
+  }
   AGENT9_ASSIGN_OR_RETURN(Json state, ParseJson(get("state.json")->data, "state.json"));
   b.state_text = DumpJson(state);
   for (const auto& [name, f] : files) {
@@ -471,21 +477,35 @@ Status WriteBundle(Conn& c, const std::string& id, const Bundle& b, int64_t crea
 }  // namespace
 
 Result<std::string> ImportAgent(AgentService& agents, std::string_view tar, ImportMode mode,
-                                std::optional<std::string> new_id) {
+                                std::optional<std::string> new_id,
+                                const std::string& key_passphrase) {
   if (new_id && mode == ImportMode::kRestore) {
     return Status::InvalidArgument("a new id is only for clone: restore keeps the bundle's id");
   }
   if (new_id) AGENT9_RETURN_IF_ERROR(ValidateAgentId(*new_id));
   int64_t now = agents.clock()->NowMs();
-  AGENT9_ASSIGN_OR_RETURN(auto files, ReadBundleTar(tar));
+  const Modules& modules = agents.modules();
+  AGENT9_ASSIGN_OR_RETURN(auto files, ReadBundleTar(tar, [&modules](std::string_view name) {
+                            return modules.OwnsBundleFile(name);
+                          }));
   AGENT9_ASSIGN_OR_RETURN(Bundle b, ParseBundle(agents, files, now));
   files.clear();
+  // The modules check their parts (a key and its passphrase) before anything is written.
+  ImportRequest req;
+  req.clone = mode == ImportMode::kClone;
+  req.manifest = &b.manifest;
+  req.files = &b.module_files;
+  req.key_passphrase = key_passphrase;
+  AGENT9_ASSIGN_OR_RETURN(std::vector<ImportApply> applies, modules.PrepareImport(req));
   std::string id;
   // One write transaction: a failure anywhere leaves no trace of the agent.
   AGENT9_RETURN_IF_ERROR(agents.db()->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(id, PickId(c, b, mode, new_id));
     // A clone is a new agent: it is created now; a restore keeps its history.
-    return WriteBundle(c, id, b, mode == ImportMode::kClone ? now : b.created_at, now);
+    AGENT9_RETURN_IF_ERROR(
+        WriteBundle(c, id, b, mode == ImportMode::kClone ? now : b.created_at, now));
+    for (const auto& apply : applies) AGENT9_RETURN_IF_ERROR(apply(c, id));
+    return Status::OK();
   }));
   agents.NotifyEnqueued(id);
   return id;

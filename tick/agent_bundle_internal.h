@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,8 +34,9 @@ struct TarFile {
 // Every file of a bundle held in memory, by its clean name ("goals/g1.json"). Refuses what is
 // not a tar, links, devices, names that are absolute, hold "..", repeat or are not part of
 // the layout, and entries over their size limits. kInvalidArgument (naming the entry),
-// kTooLarge.
-Result<std::map<std::string, TarFile>> ReadBundleTar(std::string_view tar);
+// kTooLarge. module_file names the entries a module reads (top-level files up to 64 KiB).
+Result<std::map<std::string, TarFile>> ReadBundleTar(
+    std::string_view tar, const std::function<bool(std::string_view)>& module_file = nullptr);
 
 // Parses what Rfc3339() prints ("2026-01-02T03:04:05.678Z"; the milliseconds may be absent).
 std::optional<int64_t> ParseRfc3339(std::string_view s);

@@ -472,6 +472,15 @@ std::shared_ptr<const std::vector<TableEntry>> AgentTable(Deps deps) {
   for (const auto& e : *table) {
     builtin += "/" + e.name + (e.type == NodeType::kDir ? "/" : "") + "\tagent\tlocal\n";
   }
+  if (deps->modules) {
+    for (const auto& m : deps->modules->list()) {
+      for (auto& e : m->AgentEntries()) {
+        builtin += "/" + e.name + (e.type == NodeType::kDir ? "/" : "") + "\tagent\t" +
+                   std::string(m->name()) + "\n";
+        table->push_back(std::move(e));
+      }
+    }
+  }
   builtin += "/mounts\tagent\tlocal\n";
   table->push_back({"mounts", NodeType::kFile, [extra, builtin](NodeId id, const std::string& a) {
                       return Snapshot(id, a, kOwnerRead,

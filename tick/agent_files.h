@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fs/files/files.h"
+#include "fs/module.h"
 #include "tick/agents.h"
 #include "tick/stream_hub.h"
 
@@ -26,6 +27,9 @@ struct AgentTreeDeps {
   // Lines for an agent's `mounts` file beyond the built-in namespace (e.g. FUSE mounts of its
   // agent-local view). May be null.
   std::function<std::vector<std::string>(const std::string& agent)> extra_mounts;
+  // Domain modules (fs/module.h): their AgentEntries join every agent's directory, listed in
+  // `mounts` with the module as provider. May be null.
+  const Modules* modules = nullptr;
 };
 
 // The global agents/ directory: ls (paged), mkdir = create, rmdir = delete (admin only).

@@ -18,6 +18,7 @@ namespace agent9 {
 
 struct TickInput {
   std::string agent_id;
+  Json agent;        // {"id","pubkey","npub"}: the agent as programs see it (DESIGN 5.1)
   int64_t tick = 0;  // the number this tick gets if it commits
   int64_t now_ms = 0;
   Json trigger;        // {"type":"message","seq","message":{envelope}} | {"type":"manual","reason"}

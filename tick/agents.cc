@@ -255,6 +255,7 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
     s->Bind(5, OverflowName(config.overflow)).Bind(6, now).Bind(7, now);
     s->Bind(8, int64_t{run_init ? 1 : 0});
     AGENT9_RETURN_IF_ERROR(s->Run());
+    AGENT9_RETURN_IF_ERROR(modules_->OnAgentCreated(c, id));
     return also ? also(c) : Status::OK();
   });
   AGENT9_RETURN_IF_ERROR(st);
@@ -474,7 +475,8 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
         {"deadletter_depth", s->Int(10)},
         {"next_alarm_at", s->IsNull(12) ? Json(nullptr) : Json(Rfc3339(s->Int(12)))},
         {"storage_bytes", s->Int(11)}};
-    return Status::OK();
+    s->Reset();
+    return modules_->AddStatus(c, id, &j);
   }));
   return j;
 }

@@ -17,6 +17,7 @@
 #include "fs/base/json.h"
 #include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
+#include "fs/module.h"
 #include "tick/agent_config.h"
 #include "tick/envelope.h"
 
@@ -89,6 +90,12 @@ class AgentService {
 
   // Creates or upgrades the core schema.
   static Status Migrate(Database& db);
+
+  // The domain modules (fs/module.h) whose hooks run in the agent's transactions: creation
+  // (OnAgentCreated), the status document (AddStatus), bundles. Unset: none. Call before
+  // traffic starts; modules must outlive the service.
+  void SetModules(const Modules* modules) { modules_ = modules ? modules : &kNoModules; }
+  const Modules& modules() const { return *modules_; }
 
   // The kinds Create and SetConfig accept besides "none" (the engine's registered kinds).
   // Unset (the default): any syntactically valid kind. Call before traffic starts.
@@ -182,6 +189,8 @@ class AgentService {
  private:
   Database* db_;
   const Clock* clock_;
+  static inline const Modules kNoModules;
+  const Modules* modules_ = &kNoModules;
   std::vector<std::string> kinds_;  // set once before traffic; read-only afterwards
   mutable Mutex listener_mu_;
   std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);

@@ -47,7 +47,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   phases.Mark(0);  // WAKE: taken off the ready queue
 
   // LOAD
-  auto loaded = LoadWork(db_, agent, now);
+  auto loaded = LoadWork(db_, agent, now, &agents_->modules());
   if (!loaded.ok()) {
     LogError("tick load of " + agent + ": " + loaded.status().ToString());
     *retry_ms = opts_.retry_max_ms;
@@ -64,6 +64,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   // PERCEIVE
   TickInput in;
   in.agent_id = agent;
+  in.agent = w.agent;
   in.tick = w.tick_count + 1;
   in.now_ms = now;
   in.state = w.state_json;
@@ -122,10 +123,22 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   // ACT: turn the output into effects, checking every target before anything is written.
   std::vector<std::string> events;
   std::vector<std::pair<std::string, Envelope>> sends;
+  // Sends to addresses a module delivers (npub1...: fs/module.h), taken in REMEMBER.
+  struct Routed {
+    Module* module;
+    std::string to;
+    Envelope env;
+  };
+  std::vector<Routed> routed;
+  const Modules& modules = agents_->modules();
   Status act = out.ok() ? Status::OK() : out.status();
   if (act.ok()) {
     for (const auto& e : out->emit) events.push_back(DumpJson(e));
     for (const auto& s : out->send) {
+      if (Module* m = modules.RouterFor(s.to)) {
+        routed.push_back(Routed{m, s.to, Envelope{RandomHexId(), false, agent, now, s.body, ""}});
+        continue;
+      }
       if (!ValidateAgentId(s.to).ok()) {
         act = Status::InvalidArgument("send to a bad agent id", s.to);
         break;
@@ -145,7 +158,9 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       env.ts_ms = now;
       env.body = *out->reply;
       env.reply_to = w.message.value("id", "");
-      if (ValidateAgentId(to).ok() && to != agent) {
+      if (Module* m = modules.RouterFor(to)) {
+        routed.push_back(Routed{m, to, std::move(env)});
+      } else if (ValidateAgentId(to).ok() && to != agent) {
         sends.emplace_back(to, std::move(env));  // a local agent, if it exists (checked below)
       } else {
         events.push_back(DumpJson(Json{
@@ -192,6 +207,9 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, EnqueueInTransaction(c, to, env, now));
         if (!r.deadlettered) delivered.push_back(to);
       }
+      for (const auto& r : routed) {
+        AGENT9_RETURN_IF_ERROR(r.module->Route(c, agent, r.to, r.env.ToJson()));
+      }
       for (const auto& ev : events) {
         AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
         committed_events.push_back(ev);
@@ -203,7 +221,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;
-      ok["effects"] = Json{{"sent", delivered.size()},
+      ok["effects"] = Json{{"sent", delivered.size() + routed.size()},
                            {"emitted", committed_events.size()},
                            {"alarms", out->alarms.size()}};
       phases.Mark(5);
@@ -218,6 +236,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     phases.Mark(6);
     for (const auto& ev : committed_events) outbox_->Get(agent)->Append(ev + "\n");
     for (const auto& to : delivered) Notify(to);
+    for (const auto& r : routed) r.module->Routed();
     if (!out->alarms.empty()) WakeAlarms();
     if (trace_) {
       trace_->Record(agent, Json{{"ts", Rfc3339(now)},

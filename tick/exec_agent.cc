@@ -285,7 +285,9 @@ Result<TickOutput> ExecAgent::Tick(const TickInput& in) {
         "bubblewrap (bwrap) is not installed; set config.sandbox false "
         "to run unsandboxed");
   }
-  Json input{{"agent", {{"id", in.agent_id}, {"pubkey", nullptr}, {"npub", nullptr}}},
+  Json agent{{"id", in.agent_id}, {"pubkey", nullptr}, {"npub", nullptr}};
+  if (in.agent.is_object()) agent.update(in.agent);
+  Json input{{"agent", std::move(agent)},
              {"tick", in.tick},
              {"now", in.now_ms},
              {"trigger", in.trigger},

@@ -5,7 +5,8 @@
 
 namespace agent9 {
 
-Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms) {
+Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms,
+                                     const Modules* modules) {
   std::optional<Work> out;
   AGENT9_RETURN_IF_ERROR(db->Read([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
@@ -29,6 +30,8 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     w.init_pending = a->Int(5) != 0;
     w.init_attempts = a->Int(6);
     a->Reset();
+    w.agent = Json{{"id", agent}};
+    if (modules) AGENT9_RETURN_IF_ERROR(modules->AddStatus(c, agent, &w.agent));
     // Only the trigger that wins (PickTrigger's order) is read: init needs nothing more, and
     // a parked agent runs no tick at all.
     out = std::move(w);

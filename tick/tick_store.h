@@ -8,6 +8,7 @@
 
 #include "fs/base/json.h"
 #include "fs/base/sqlite.h"
+#include "fs/module.h"
 #include "tick/agent_config.h"
 
 namespace agent9 {
@@ -37,6 +38,7 @@ struct Work {
   int64_t event_seq = 0;
   Json event;
   int64_t event_attempts = 0;
+  Json agent;  // {"id", and the modules' status fields: "pubkey", "npub", ...}
 };
 
 // The trigger one tick runs, in priority order: init first (right after creation), then
@@ -45,8 +47,10 @@ enum class TriggerKind { kInit, kMessage, kEvent, kAlarm, kManual, kNone };
 TriggerKind PickTrigger(const Work& w, bool has_manual);
 const char* TriggerName(TriggerKind t);
 
-// nullopt when the agent does not exist. now_ms decides which alarms are due.
-Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms);
+// nullopt when the agent does not exist. now_ms decides which alarms are due. modules (may be
+// null) add their status fields to Work::agent in the same read transaction.
+Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int64_t now_ms,
+                                     const Modules* modules = nullptr);
 // Consumes a fired alarm: deletes a once alarm, moves a recurring one to now + every (so an
 // alarm overdue after downtime fires once, not once per missed period). false when the
 // alarm is gone (cancelled meanwhile).

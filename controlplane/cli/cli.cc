@@ -202,12 +202,20 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
   auto* exp = app.add_subcommand("export", "write an agent's tar bundle to stdout or a file");
   exp->add_option("id", a.id, "agent id")->required();
   exp->add_option("-o,--output", a.output, "write the bundle to FILE instead of stdout");
+  exp->add_flag("--with-key", a.with_key,
+                "include the agent's secret key, encrypted under a passphrase (NIP-49)");
+  exp->add_option("--passphrase-file", a.passphrase_file,
+                  "read the passphrase from FILE's first line instead of the terminal");
   auto* imp = app.add_subcommand("import", "create an agent from a bundle; prints its id");
   imp->add_option("file", a.path, "bundle file, or - for stdin")->required();
   imp->add_option("--mode", a.mode, "restore (same id) or clone (a new id)")
       ->check(CLI::IsMember({"restore", "clone"}))
       ->capture_default_str();
   imp->add_option("--id", a.new_id, "the clone's id (default: <id>-<6 hex>)");
+  imp->add_flag("--with-key", a.with_key,
+                "the bundle holds an encrypted key: ask for its passphrase on the terminal");
+  imp->add_option("--passphrase-file", a.passphrase_file,
+                  "read the key's passphrase from FILE's first line");
 
   try {
     app.parse(argc, argv);

@@ -27,10 +27,11 @@ int Failed(const ClientEnv& env, const Status& st) {
 // Sends one request. On a 2xx answer stores it in *out and returns kExitOk; otherwise prints
 // the error and returns the exit code.
 int Request(const ClientEnv& env, std::string_view method, const std::string& target,
-            std::string_view body, std::string_view type, HttpResponse* out) {
+            std::string_view body, std::string_view type, HttpResponse* out,
+            const HttpHeaders& headers = {}) {
   auto client = HttpClient::Create(env.server, env.token);
   if (!client.ok()) return Usage(env, client.status().message());
-  auto r = (*client)->Send(method, target, body, type);
+  auto r = (*client)->Send(method, target, body, type, headers);
   if (!r.ok()) return Failed(env, r.status());
   if (r->status < 200 || r->status >= 300) return PrintApiError(env, *r);
   *out = std::move(r).value();
@@ -274,8 +275,18 @@ int CmdExport(const ClientEnv& env, const ClientArgs& a) {
   if (a.output.empty() && env.out == &std::cout && ::isatty(STDOUT_FILENO)) {
     return Usage(env, "refusing to write a binary tar bundle to a terminal: use -o FILE");
   }
+  if (!a.passphrase_file.empty() && !a.with_key) {
+    return Usage(env, "--passphrase-file goes with --with-key");
+  }
+  HttpHeaders headers;
+  if (a.with_key) {
+    auto pass = ReadPassphrase(env, a.passphrase_file, /*confirm=*/true);
+    if (!pass.ok()) return Usage(env, pass.status().message());
+    headers.emplace_back(kPassphraseHeader, std::move(pass).value());
+    *target += "?with_key=1";
+  }
   HttpResponse r;
-  if (int rc = Request(env, "GET", *target, {}, {}, &r)) return rc;
+  if (int rc = Request(env, "GET", *target, {}, {}, &r, headers)) return rc;
   if (a.output.empty()) {
     env.out->write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
     env.out->flush();
@@ -306,8 +317,14 @@ int CmdImport(const ClientEnv& env, const ClientArgs& a) {
   if (bundle.empty()) return Usage(env, "the bundle " + a.path + " is empty");
   std::string target = "/v1/agents/import?mode=" + PercentEncode(a.mode);
   if (!a.new_id.empty()) target += "&id=" + PercentEncode(a.new_id);
+  HttpHeaders headers;
+  if (a.with_key || !a.passphrase_file.empty()) {
+    auto pass = ReadPassphrase(env, a.passphrase_file, /*confirm=*/false);
+    if (!pass.ok()) return Usage(env, pass.status().message());
+    headers.emplace_back(kPassphraseHeader, std::move(pass).value());
+  }
   HttpResponse r;
-  if (int rc = Request(env, "POST", target, bundle, "application/x-tar", &r)) return rc;
+  if (int rc = Request(env, "POST", target, bundle, "application/x-tar", &r, headers)) return rc;
   if (env.json) return PrintDoc(env, r);
   auto j = ParseJsonObject(r.body, "the daemon's answer");
   if (!j.ok() || !(*j)["id"].is_string()) {

@@ -44,17 +44,25 @@ void Reply(httplib::Response& res, const Result<Json>& r, int ok_status) {
 }
 
 // GET /v1/agents/{id}/export: the tar bundle as an attachment.
-void ExportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res, const std::string& id,
-                 std::string_view query) {
+// The passphrase of an exported key travels in this header, never in a URL (DESIGN 4.3).
+constexpr const char* kPassphraseHeader = "X-Agent9-Passphrase";
+
+void ExportAgent(HttpContext& ctx, const Caller& who, const httplib::Request& req,
+                 httplib::Response& res, const std::string& id, std::string_view query) {
   auto q = Query::Parse(query);
   if (!q.ok()) return SendError(res, q.status());
   auto with_key = q->Flag("with_key");
   if (!with_key.ok()) return SendError(res, with_key.status());
+  ExportRequest er;
   if (*with_key) {
-    // Agents have no keys yet; the encrypted key (with a passphrase) will come with them.
-    return SendError(res, Status::Unimplemented("exporting the agent's key is not supported yet"));
+    er.key_passphrase = req.get_header_value(kPassphraseHeader);
+    if (er.key_passphrase.empty()) {
+      return SendError(res, Status::InvalidArgument(std::string("with_key=1 needs the passphrase "
+                                                                "in the ") +
+                                                    kPassphraseHeader + " header"));
+    }
   }
-  auto tar = ctx.api->ExportAgent(who, id);
+  auto tar = ctx.api->ExportAgent(who, id, er);
   if (!tar.ok()) return SendError(res, tar.status());
   res.status = 200;
   res.set_header("Content-Disposition", "attachment; filename=\"" + id + ".tar\"");
@@ -62,8 +70,8 @@ void ExportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res, co
 }
 
 // POST /v1/agents/import?mode=restore|clone[&id=NEW]: body = a bundle.
-void ImportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res,
-                 std::string_view query, const std::string& body) {
+void ImportAgent(HttpContext& ctx, const Caller& who, const httplib::Request& req,
+                 httplib::Response& res, std::string_view query, const std::string& body) {
   auto q = Query::Parse(query);
   if (!q.ok()) return SendError(res, q.status());
   std::string_view mode = q->Get("mode").value_or("restore");
@@ -72,7 +80,8 @@ void ImportAgent(HttpContext& ctx, const Caller& who, httplib::Response& res,
     Status st = ValidateAgentId(new_id);
     if (!st.ok()) return SendError(res, Status::InvalidArgument("id", st.message()));
   }
-  Reply(res, ctx.api->ImportAgent(who, body, mode, new_id), 201);
+  Reply(res, ctx.api->ImportAgent(who, body, mode, new_id, req.get_header_value(kPassphraseHeader)),
+        201);
 }
 
 void ListAgents(HttpContext& ctx, const Caller& who, httplib::Response& res,
@@ -116,7 +125,7 @@ void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response
   }
   if (verb == "export") {
     if (!IsGet(req)) return NotAllowed(res, "GET, HEAD");
-    return ExportAgent(ctx, who, res, id, query);
+    return ExportAgent(ctx, who, req, res, id, query);
   }
   if (req.method != "POST") return NotAllowed(res, "POST");
   if (verb == "tokens") return Reply(res, ctx.api->MintToken(who, id), 201);
@@ -171,7 +180,7 @@ void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res
       return NotAllowed(res, "GET, HEAD, POST");
     case RouteKind::kImport:
       if (req.method != "POST") return NotAllowed(res, "POST");
-      return ImportAgent(ctx, *who, res, query, body);
+      return ImportAgent(ctx, *who, req, res, query, body);
     case RouteKind::kAgent: {
       auto id = AgentIdFromSegment(m.id_seg);
       if (!id.ok()) return SendError(res, id.status());

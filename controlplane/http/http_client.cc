@@ -110,8 +110,10 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
 }
 
 Result<HttpResponse> HttpClient::Send(std::string_view method, std::string_view target,
-                                      std::string_view body, std::string_view content_type) {
+                                      std::string_view body, std::string_view content_type,
+                                      const HttpHeaders& headers) {
   httplib::Request req;
+  for (const auto& [k, v] : headers) req.set_header(k, v);
   req.method = std::string(method);
   req.path = impl_->prefix + std::string(target);
   req.body = std::string(body);

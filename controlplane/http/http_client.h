@@ -45,7 +45,8 @@ class HttpClient {
   // status is a successful Result; only transport failures are errors.
   Result<HttpResponse> Send(std::string_view method, std::string_view target,
                             std::string_view body = {},
-                            std::string_view content_type = "application/octet-stream");
+                            std::string_view content_type = "application/octet-stream",
+                            const HttpHeaders& headers = {});
   // GET that hands the body to on_data as it arrives (SSE); on_data returns false to stop.
   // The returned response carries status and headers; its body holds the bytes of a non-2xx
   // answer (the JSON error), which are not passed to on_data.

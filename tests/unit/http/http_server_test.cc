@@ -185,7 +185,15 @@ TEST_F(HttpServerTest, ExportAnswersTheBundleAsAnAttachment) {
   EXPECT_EQ(srv_.api.Last().op, "export");
   ExpectError(Client().Get("/v1/agents/bob/export"), 404, "not_found");
   ExpectError(Client("").Get("/v1/agents/alice/export"), 401, "unauthenticated");
-  ExpectError(Client().Get("/v1/agents/alice/export?with_key=1"), 501, "not_supported");
+  // The key's passphrase travels in a header, never the URL; without it with_key is 400.
+  ExpectError(Client().Get("/v1/agents/alice/export?with_key=1"), 400, "invalid_argument");
+  auto keyed = Client().Get("/v1/agents/alice/export?with_key=1",
+                            httplib::Headers{{"X-Agent9-Passphrase", "pass word"}});
+  ASSERT_TRUE(keyed);
+  EXPECT_EQ(keyed->status, 200);
+  EXPECT_EQ(srv_.api.last_passphrase, "pass word");
+  ASSERT_TRUE(Client().Get("/v1/agents/alice/export"));
+  EXPECT_EQ(srv_.api.last_passphrase, "");  // no with_key: no key, header or not
   ExpectError(Client().Get("/v1/agents/alice/export?with_key=maybe"), 400, "invalid_argument");
   auto post = Client().Post("/v1/agents/alice/export", "x", "text/plain");
   ASSERT_TRUE(post);
@@ -203,6 +211,12 @@ TEST_F(HttpServerTest, ImportPassesModeIdAndBytes) {
   EXPECT_EQ(call.body, bundle);
   EXPECT_EQ(call.extra, "clone");
   EXPECT_EQ(call.id, "copy");
+  EXPECT_EQ(srv_.api.last_passphrase, "");
+  auto keyed = Client().Post("/v1/agents/import", httplib::Headers{{"X-Agent9-Passphrase", "pw"}},
+                             bundle, "application/x-tar");
+  ASSERT_TRUE(keyed);
+  EXPECT_EQ(keyed->status, 201);
+  EXPECT_EQ(srv_.api.last_passphrase, "pw");
   // mode defaults to restore; the mode itself is the api's to judge.
   EXPECT_EQ(Client().Post("/v1/agents/import", "x", "application/x-tar")->status, 201);
   EXPECT_EQ(srv_.api.Last().extra, "restore");

@@ -103,15 +103,18 @@ class FakeApi final : public ControlApi {
     return Json{{"agent", std::string(id)}, {"verb", std::string(verb)}};
   }
   // "alice" exports "TAR\0bytes"; a bundle "garbage" is refused.
-  Result<std::string> ExportAgent(const Caller& who, std::string_view id) override {
+  Result<std::string> ExportAgent(const Caller& who, std::string_view id,
+                                  const ExportRequest& req) override {
     Note("export", who, std::string(id));
+    last_passphrase = req.key_passphrase;
     if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
     if (id != "alice") return Status::NotFound("no such agent", id);
     return std::string("TAR\0bytes", 9);
   }
   Result<Json> ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
-                           std::string_view new_id) override {
+                           std::string_view new_id, const std::string& key_passphrase) override {
     Note("import", who, std::string(new_id), std::string(bundle), std::string(mode));
+    last_passphrase = key_passphrase;
     if (who.principal != Principal::kAdmin) return Status::PermissionDenied("admin only");
     if (bundle == "garbage") return Status::InvalidArgument("bundle is not a tar file");
     std::string id = new_id.empty() ? "imported" : std::string(new_id);
@@ -135,6 +138,9 @@ class FakeApi final : public ControlApi {
     std::lock_guard<std::mutex> l(mu_);
     return calls_.size();
   }
+
+  // The key passphrase the last export or import carried (the X-Agent9-Passphrase header).
+  std::string last_passphrase;
 
  private:
   void Note(std::string op, const Caller& who, std::string id, std::string body = "",

@@ -1,0 +1,82 @@
+#include "fs/module.h"
+
+namespace agent9 {
+
+Module* Modules::Find(std::string_view name) const {
+  for (const auto& m : list_) {
+    if (m->name() == name) return m.get();
+  }
+  return nullptr;
+}
+
+Status Modules::Configure(const RuntimeConfig& config) {
+  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->Configure(config));
+  return Status::OK();
+}
+
+Status Modules::Open(const ModuleContext& ctx) {
+  for (const auto& m : list_) {
+    Status st = m->Open(ctx);
+    if (!st.ok()) return Status(st.code(), std::string(m->name()) + ": " + st.message());
+  }
+  return Status::OK();
+}
+
+Status Modules::Start() {
+  for (const auto& m : list_) {
+    Status st = m->Start();
+    if (!st.ok()) return Status(st.code(), std::string(m->name()) + ": " + st.message());
+  }
+  return Status::OK();
+}
+
+void Modules::Stop() {
+  for (auto it = list_.rbegin(); it != list_.rend(); ++it) (*it)->Stop();
+}
+
+Status Modules::OnAgentCreated(Conn& c, std::string_view agent) const {
+  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->OnAgentCreated(c, agent));
+  return Status::OK();
+}
+
+Status Modules::AddStatus(Conn& c, std::string_view agent, Json* status) const {
+  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->AddStatus(c, agent, status));
+  return Status::OK();
+}
+
+Status Modules::Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
+                       std::vector<BundleFile>* files) const {
+  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->Export(c, agent, req, manifest, files));
+  return Status::OK();
+}
+
+Result<std::vector<ImportApply>> Modules::PrepareImport(const ImportRequest& req) const {
+  std::vector<ImportApply> out;
+  for (const auto& m : list_) {
+    AGENT9_ASSIGN_OR_RETURN(ImportApply apply, m->PrepareImport(req));
+    if (apply) out.push_back(std::move(apply));
+  }
+  return out;
+}
+
+bool Modules::OwnsBundleFile(std::string_view name) const {
+  for (const auto& m : list_) {
+    if (m->OwnsBundleFile(name)) return true;
+  }
+  return false;
+}
+
+Module* Modules::RouterFor(std::string_view to) const {
+  for (const auto& m : list_) {
+    if (m->Routes(to)) return m.get();
+  }
+  return nullptr;
+}
+
+std::string Modules::MetricsText() const {
+  std::string out;
+  for (const auto& m : list_) out += m->MetricsText();
+  return out;
+}
+
+}  // namespace agent9
