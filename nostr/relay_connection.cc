@@ -320,14 +320,22 @@ void RelayConnection::OnChallenge(const std::string& challenge) {
 void RelayConnection::OnClosed(const RelayMessage& m) {
   auto it = subs_.find(m.sub_id);
   if (it == subs_.end()) return;
-  SetError("closed " + m.sub_id + ": " + m.message);
-  if (HasReasonPrefix(m.message, "auth-required") && !status_.authenticated) {
-    it->second.awaiting_auth = true;
+  bool auth_expected = !status_.authenticated && (!challenge_seen_ || !auth_ids_.empty());
+  if (HasReasonPrefix(m.message, "auth-required") && auth_expected) {
+    it->second.awaiting_auth = true;  // re-sent once AUTH succeeds; not an error yet
+    return;
   }
+  SetError("closed " + m.sub_id + ": " + m.message);
   Report(true);
 }
 
 void RelayConnection::FailAwaitingAuth(const std::string& why) {
+  for (auto& [id, sub] : subs_) {
+    if (!sub.awaiting_auth) continue;
+    sub.awaiting_auth = false;  // tried again on the next connection
+    SetError("closed " + id + ": " + why);
+    Report(true);
+  }
   for (auto& p : publishes_) {
     if (p.awaiting_auth && !p.Done()) {
       p.op->Finish(p.index, false, p.rejection.empty() ? why : p.rejection);
