@@ -5,7 +5,10 @@
 //   garbage  answers each REQ with malformed frames, then one valid EVENT and EOSE
 //   huge     sends a 2 MiB text frame on connect
 //   hang     accepts TCP and never answers (no WebSocket handshake)
+//   tls      like quiet, over wss:// with the key and certificate (PEM files) given after MODE
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -19,8 +22,17 @@ if (mode === 'hang') {
   const server = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); say('connection'); });
   server.listen(0, '127.0.0.1', () => say(`listening ws://127.0.0.1:${server.address().port}`));
 } else {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  wss.on('listening', () => say(`listening ws://127.0.0.1:${wss.address().port}`));
+  let wss;
+  if (mode === 'tls') {
+    const server = https.createServer({
+      key: fs.readFileSync(process.argv[4]), cert: fs.readFileSync(process.argv[5]),
+    });
+    wss = new WebSocketServer({ server });
+    server.listen(0, '127.0.0.1', () => say(`listening wss://127.0.0.1:${server.address().port}`));
+  } else {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    wss.on('listening', () => say(`listening ws://127.0.0.1:${wss.address().port}`));
+  }
   wss.on('connection', (ws) => {
     say('connection');
     ws.on('error', () => {});

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <set>
 
@@ -300,6 +301,34 @@ TEST_F(RelayPoolTest, StopReturnsPromptlyWithAHangingServer) {
   EXPECT_EQ(f.get()[0].message, "closed");
   EXPECT_EQ(StatusOf(*pool, fake->url()).state, "closed");
   pool.reset();
+}
+
+TEST_F(RelayPoolTest, WssVerifiesCertificatesUnlessTurnedOff) {
+  char tmpl[] = "/tmp/agent9-nostr-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  if (!testing::MakeSelfSignedCert(dir)) GTEST_SKIP() << "no openssl CLI";
+  auto fake = StartFake("tls", {dir + "/key.pem", dir + "/cert.pem"});
+  ASSERT_TRUE(fake);
+  std::string url = "wss://localhost:" + std::to_string(fake->port());
+
+  RelayPool strict(FastOptions(), {});  // verify_tls = true: a self-signed certificate fails
+  ASSERT_TRUE(strict.Start().ok());
+  ASSERT_TRUE(strict.Ensure(url).ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return StatusOf(strict, url).last_error.rfind("tls handshake failed", 0) == 0;
+  })) << StatusOf(strict, url).last_error;
+  EXPECT_EQ(StatusOf(strict, url).connects, 0);
+
+  RelayPoolOptions o = FastOptions();
+  o.verify_tls = false;
+  Recorder rec;
+  RelayPool lax(o, rec.Callbacks());
+  ASSERT_TRUE(lax.Start().ok());
+  lax.Subscribe(url, "t", Json{{"kinds", {1}}});
+  EXPECT_TRUE(WaitFor([&] { return rec.HasEose("t"); }));
+  EXPECT_EQ(StatusOf(lax, url).state, "connected");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(RelayPoolTest, PublishThroughput) {

@@ -128,9 +128,19 @@ std::unique_ptr<NodeProcess> StartRelay(int port, bool auth) {
   return NodeProcess::Start(RelayDir(), "local-relay.mjs", {std::to_string(port)}, env);
 }
 
-std::unique_ptr<NodeProcess> StartFake(const std::string& mode) {
-  return NodeProcess::Start(RelayDir(), AGENT9_NOSTR_TEST_DIR "/fake-relay.mjs",
-                            {RelayDir(), mode});
+std::unique_ptr<NodeProcess> StartFake(const std::string& mode,
+                                       const std::vector<std::string>& args) {
+  std::vector<std::string> all = {RelayDir(), mode};
+  all.insert(all.end(), args.begin(), args.end());
+  return NodeProcess::Start(RelayDir(), AGENT9_NOSTR_TEST_DIR "/fake-relay.mjs", all);
+}
+
+bool MakeSelfSignedCert(const std::string& dir) {
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
+      ShellQuote(dir + "/key.pem") + " -out " + ShellQuote(dir + "/cert.pem") + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
 }
 
 std::vector<Json> Sign(const std::vector<Json>& templates) {

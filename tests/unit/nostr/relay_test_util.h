@@ -49,8 +49,11 @@ class NodeProcess {
 
 // The local relay: `node local-relay.mjs PORT` in RelayDir() (auth = LOCAL_RELAY_AUTH=1).
 std::unique_ptr<NodeProcess> StartRelay(int port = 0, bool auth = false);
-// A fake from fake-relay.mjs: "quiet", "garbage", "huge" or "hang".
-std::unique_ptr<NodeProcess> StartFake(const std::string& mode);
+// A fake from fake-relay.mjs: "quiet", "garbage", "huge", "hang" or "tls" (args: key, cert).
+std::unique_ptr<NodeProcess> StartFake(const std::string& mode,
+                                       const std::vector<std::string>& args = {});
+// Writes a self-signed EC key and certificate for CN/SAN localhost into dir (openssl CLI).
+bool MakeSelfSignedCert(const std::string& dir);
 
 // Signs event templates ({kind, content, tags, created_at?, key?}) with sign.mjs; empty on error.
 std::vector<Json> Sign(const std::vector<Json>& templates);
