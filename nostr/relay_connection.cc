@@ -14,8 +14,8 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr size_t kMaxErrorLength = 300;
-// A connection that stayed up this long resets the backoff; shorter ones count as failures, so
-// a relay that accepts and drops at once is not hammered.
+// A connection that stayed up this long resets the backoff; after a shorter one the delay keeps
+// growing, so a relay that accepts and drops at once is not hammered.
 constexpr auto kStableConnection = std::chrono::seconds(5);
 
 int64_t NowMs() {
@@ -103,6 +103,7 @@ void RelayConnection::OnOpen() {
   status_.state = "connected";
   status_.connected_since_ms = NowMs();
   status_.connects++;
+  status_.attempts = 0;
   status_.authenticated = false;
   status_.last_error.clear();
   connected_at_ = steady_clock::now();
@@ -124,7 +125,7 @@ void RelayConnection::OnOpen() {
 void RelayConnection::OnError(std::string why) {
   session_.reset();
   if (status_.state == "connected" && steady_clock::now() - connected_at_ >= kStableConnection) {
-    status_.attempts = 0;
+    backoff_level_ = 0;
   }
   status_.connected_since_ms = 0;
   status_.authenticated = false;
@@ -135,10 +136,11 @@ void RelayConnection::OnError(std::string why) {
 
 void RelayConnection::EnterBackoff(std::string why) {
   status_.attempts++;
+  backoff_level_++;
   int64_t lo = std::max(1, opts_.backoff_min_ms);
   int64_t hi = std::max<int64_t>(lo, opts_.backoff_max_ms);
   int64_t cap = lo;
-  for (int i = 1; i < status_.attempts && cap < hi; ++i) cap *= 2;
+  for (int i = 1; i < backoff_level_ && cap < hi; ++i) cap *= 2;
   cap = std::min(cap, hi);
   int64_t delay = std::uniform_int_distribution<int64_t>(lo, cap)(rng_);
   status_.state = "backoff";

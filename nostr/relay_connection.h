@@ -114,6 +114,7 @@ class RelayConnection : public std::enable_shared_from_this<RelayConnection> {
   uint64_t gen_ = 0;  // bumps per attempt; older sessions' events are ignored
   bool closed_ = false;
   RelayStatus status_;
+  int backoff_level_ = 0;  // doublings of the backoff cap; reset by a stable connection
   SteadyTime retry_at_{};
   SteadyTime connected_at_{};
   std::map<std::string, Sub> subs_;

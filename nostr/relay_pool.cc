@@ -1,5 +1,6 @@
 #include "nostr/relay_pool.h"
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -48,6 +49,7 @@ class RelayPool::Impl final : public ConnectionOwner {
     std::promise<void> exited;
     exited_ = exited.get_future();
     thread_ = std::thread([this, exited = std::move(exited)]() mutable {
+      io_thread_id_ = std::this_thread::get_id();
       RunLoop();
       exited.set_value();
     });
@@ -63,7 +65,7 @@ class RelayPool::Impl final : public ConnectionOwner {
     }
     if (prev != State::kRunning) return;
     net::post(ioc_, [this] { Shutdown(); });
-    if (std::this_thread::get_id() == thread_.get_id()) {
+    if (OnIoThread()) {
       LogError("nostr: RelayPool::Stop called on its own I/O thread");
       return;  // ~Impl cannot join either; the thread is detached below
     }
@@ -75,15 +77,9 @@ class RelayPool::Impl final : public ConnectionOwner {
 
   Status Ensure(const std::string& url) {
     AGENT9_ASSIGN_OR_RETURN(RelayUrl parsed, ParseRelayUrl(url));
-    MutexLock lock(&mu_);
-    if (state_ == State::kStopped) return Status::Unavailable("relay pool", "stopped");
-    if (!statuses_.count(parsed.normalized)) {
-      RelayStatus s;
-      s.url = parsed.normalized;
-      s.state = "connecting";
-      statuses_[parsed.normalized] = s;
+    if (!RunOnIo([this, parsed] { Connection(parsed); }, {parsed.normalized})) {
+      return Status::Unavailable("relay pool", "stopped");
     }
-    net::post(ioc_, [this, parsed = std::move(parsed)] { Connection(parsed); });
     return Status::OK();
   }
 
@@ -120,9 +116,13 @@ class RelayPool::Impl final : public ConnectionOwner {
     }
     std::string id = event["id"].get<std::string>();
     std::string frame = EventFrame(event);
+    std::vector<std::string> keys;
+    for (const auto& url : urls) {
+      if (Result<std::string> key = NormalizeRelayUrl(url); key.ok()) keys.push_back(*key);
+    }
     bool posted = RunOnIo([this, op, urls, id = std::move(id),
                            frame = std::move(frame)] { StartPublish(op, urls, id, frame); },
-                          /*need_running=*/true);
+                          keys, /*need_running=*/true);
     if (!posted) {
       for (size_t i = 0; i < urls.size(); ++i) op->Finish(i, false, "closed");
     }
@@ -141,9 +141,12 @@ class RelayPool::Impl final : public ConnectionOwner {
       if (!f.is_object()) return LogWarn("nostr: Subscribe: a filter is not an object");
       req.push_back(f);
     }
-    RunOnIo([this, parsed = std::move(*parsed), sub_id, frame = DumpJson(req)]() mutable {
-      Connection(parsed)->Subscribe(sub_id, std::move(frame));
-    });
+    std::string key = parsed->normalized;
+    RunOnIo(
+        [this, parsed = std::move(*parsed), sub_id, frame = DumpJson(req)]() mutable {
+          Connection(parsed)->Subscribe(sub_id, std::move(frame));
+        },
+        {key});
   }
 
   void Unsubscribe(const std::string& url, const std::string& sub_id) {
@@ -181,17 +184,28 @@ class RelayPool::Impl final : public ConnectionOwner {
   enum class State { kNew, kRunning, kStopped };
 
   // Posts fn to the I/O thread unless the pool is stopped (then false). Posting under mu_
-  // orders it before Shutdown, which Stop() posts after setting kStopped.
-  // need_running: also refuse before Start() (a publish must not wait for a Start that may
-  // never come).
+  // orders it before Shutdown, which Stop() posts after setting kStopped. need_running: also
+  // refuse before Start() (a publish must not wait for a Start that may never come). Relays in
+  // urls (normalised) the pool does not know yet show in Statuses() as "connecting" at once.
   template <typename F>
-  bool RunOnIo(F&& fn, bool need_running = false) {
+  bool RunOnIo(F&& fn, const std::vector<std::string>& urls = {}, bool need_running = false) {
     MutexLock lock(&mu_);
     if (state_ == State::kStopped || (need_running && state_ != State::kRunning)) return false;
+    for (const auto& url : urls) {
+      RelayStatus& s = statuses_[url];
+      if (s.url.empty()) {
+        s.url = url;
+        s.state = "connecting";
+      }
+    }
     net::post(ioc_, std::forward<F>(fn));
     return true;
   }
 
+ public:
+  bool OnIoThread() const { return std::this_thread::get_id() == io_thread_id_.load(); }
+
+ private:
   void RunLoop() {
     for (;;) {
       try {
@@ -261,6 +275,7 @@ class RelayPool::Impl final : public ConnectionOwner {
   net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(ioc_);
   std::map<std::string, std::shared_ptr<RelayConnection>> conns_;  // I/O thread only
   std::thread thread_;
+  std::atomic<std::thread::id> io_thread_id_{};
   std::future<void> exited_;
   Mutex mu_;
   State state_ GUARDED_BY(mu_) = State::kNew;
@@ -280,6 +295,11 @@ void RelayPool::Publish(const std::vector<std::string>& urls, const Json& event,
 }
 std::vector<PublishResult> RelayPool::PublishSync(const std::vector<std::string>& urls,
                                                   const Json& event) {
+  if (impl_->OnIoThread()) {
+    std::vector<PublishResult> out;
+    for (const auto& url : urls) out.push_back({url, false, "called on the I/O thread"});
+    return out;
+  }
   auto promise = std::make_shared<std::promise<std::vector<PublishResult>>>();
   auto future = promise->get_future();
   impl_->Publish(urls, event,

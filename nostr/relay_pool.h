@@ -26,7 +26,7 @@ struct RelayStatus {
   bool authenticated = false;      // the relay answered OK true to one of our AUTH events
   int64_t connected_since_ms = 0;  // Unix ms; 0 unless connected
   int64_t retry_at_ms = 0;         // Unix ms of the next attempt; 0 unless in backoff
-  int attempts = 0;                // failed attempts and short-lived connections in a row
+  int attempts = 0;                // failed attempts since the last successful connect
   // Added beyond the brief:
   int64_t connects = 0;          // successful handshakes since Ensure()
   int64_t malformed_frames = 0;  // frames ignored as unparseable or of the wrong shape
@@ -94,7 +94,8 @@ class RelayPool {
   // once it connects; a relay in backoff past the deadline fails at once ("not connected: ...").
   void Publish(const std::vector<std::string>& urls, const Json& event,
                std::function<void(std::vector<PublishResult>)> done);
-  // Blocking Publish, for callers on other threads; never from a callback.
+  // Blocking Publish, for callers on other threads. From a callback (the I/O thread) it would
+  // deadlock, so there it returns at once with "called on the I/O thread" results.
   std::vector<PublishResult> PublishSync(const std::vector<std::string>& urls, const Json& event);
 
   // A subscription kept across reconnects: ["REQ", sub_id, filters...] is sent now (if
