@@ -55,6 +55,8 @@ std::string Base64Encode(std::span<const uint8_t> bytes) {
 
 Result<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
+  // An empty vector's data() may be null, which sodium_base642bin declares nonnull.
+  if (text.empty()) return std::vector<uint8_t>();
   std::vector<uint8_t> out(text.size() / 4 * 3);
   size_t len = 0;
   const char* end = nullptr;
