@@ -37,6 +37,10 @@ const char* OpName(Op op) {
       return "export";
     case Op::kRotate:
       return "rotate";
+    case Op::kWrap:
+      return "wrap";
+    case Op::kUnwrap:
+      return "unwrap";
   }
   return "unknown";
 }
@@ -153,6 +157,21 @@ Result<Event> Identity::SignEvent(std::string_view agent, int kind, Json tags, s
   if (!sk.ok()) return Counted<Event>(sk.status(), count);
   return Counted(identity::SignEvent(*sk, kind, std::move(tags), std::move(content), created_at),
                  count);
+}
+
+Result<Event> Identity::WrapDm(std::string_view agent, const Bytes32& recipient,
+                               const Rumor& rumor) {
+  auto count = [this](bool ok) { Count(Op::kWrap, ok); };
+  auto sk = OpenKey(agent);
+  if (!sk.ok()) return Counted<Event>(sk.status(), count);
+  return Counted(SealAndWrap(*sk, recipient, rumor, clock_->NowMs() / 1000), count);
+}
+
+Result<Unwrapped> Identity::UnwrapDm(std::string_view agent, const Event& wrap) {
+  auto count = [this](bool ok) { Count(Op::kUnwrap, ok); };
+  auto sk = OpenKey(agent);
+  if (!sk.ok()) return Counted<Unwrapped>(sk.status(), count);
+  return Counted(Unwrap(*sk, wrap), count);
 }
 
 Result<std::string> Identity::ExportKey(Conn& c, std::string_view agent,

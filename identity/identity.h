@@ -1,6 +1,7 @@
 // Identity: what an agent can do with its key without ever holding it (factotum style): the
 // public key, BIP-340 signatures over SHA-256 of a request, NIP-44 v2 encryption to and from
-// other keys, NIP-04 decryption of legacy DMs, signed Nostr events, and NIP-49 key export.
+// other keys, NIP-04 decryption of legacy DMs, signed Nostr events, NIP-59 gift wraps (NIP-17
+// DMs) and NIP-49 key export.
 // Secret keys are opened from the vault for one operation and zeroed right after. Every call
 // is counted (Counts) and traced by the caller (identity_files.cc) without its payload.
 // Thread-safety: all methods are thread-safe.
@@ -17,11 +18,22 @@
 #include "identity/encoding.h"
 #include "identity/event.h"
 #include "identity/key_vault.h"
+#include "identity/nip59.h"
 
 namespace agent9::identity {
 
-enum class Op : uint8_t { kSign, kVerify, kEncrypt, kDecrypt, kSignEvent, kExport, kRotate };
-inline constexpr int kOpCount = 7;
+enum class Op : uint8_t {
+  kSign,
+  kVerify,
+  kEncrypt,
+  kDecrypt,
+  kSignEvent,
+  kExport,
+  kRotate,
+  kWrap,
+  kUnwrap
+};
+inline constexpr int kOpCount = 9;
 const char* OpName(Op op);
 
 class Identity {
@@ -57,6 +69,13 @@ class Identity {
   // A NIP-01 event signed by agent (pubkey, id and sig filled in).
   Result<Event> SignEvent(std::string_view agent, int kind, Json tags, std::string content,
                           int64_t created_at);
+  // A NIP-59 gift wrap of rumor to recipient, sealed with agent's key (rumor.pubkey must be
+  // agent's; an empty rumor.id is filled in); seal and wrap dates are randomized up to two days
+  // before the clock's now. kInvalidArgument as SealAndWrap, kNotFound for no such agent.
+  Result<Event> WrapDm(std::string_view agent, const Bytes32& recipient, const Rumor& rumor);
+  // Opens a gift wrap addressed to agent's key: the rumor, its verified seal and the wrap.
+  // kInvalidArgument naming the layer at fault (see Unwrap in nip59.h).
+  Result<Unwrapped> UnwrapDm(std::string_view agent, const Event& wrap);
   // agent's key as NIP-49 ncryptsec under passphrase (scrypt cost 2^log_n), inside the
   // caller's (read) transaction.
   Result<std::string> ExportKey(Conn& c, std::string_view agent, std::string_view passphrase,

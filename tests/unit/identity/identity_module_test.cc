@@ -1,6 +1,6 @@
 // The identity module over a real SQLite file: the key vault (master key sources, sealing,
-// the canary), the Identity service (sign, verify, encrypt, decrypt, rotate, export), and
-// the module's hooks as the runtime calls them (create, status, export, import).
+// the canary), the Identity service (sign, verify, encrypt, decrypt, wrap, unwrap, rotate, export),
+// and the module's hooks as the runtime calls them (create, status, export, import).
 #include "identity/identity_module.h"
 
 #include <gtest/gtest.h>
@@ -177,6 +177,38 @@ TEST_F(IdentityTest, SignVerifyEncryptDecryptAndRotate) {
   Identity::Counts n = id->counts();
   EXPECT_EQ(n.calls[static_cast<int>(Op::kSign)], 2);
   EXPECT_EQ(n.errors[static_cast<int>(Op::kSign)], 1);
+}
+
+TEST_F(IdentityTest, WrapAndUnwrapDmWithAgentKeys) {
+  Modules mods;
+  IdentityModule* m = mods.Add(OpenModule());
+  agents_->SetModules(&mods);
+  ASSERT_TRUE(agents_->Create("alice", AgentConfig{}, false).ok());
+  ASSERT_TRUE(agents_->Create("bob", AgentConfig{}, false).ok());
+  Identity* id = m->identity();
+  Bytes32 alice = *id->Pubkey("alice"), bob = *id->Pubkey("bob");
+  int64_t now_s = clock_.NowMs() / 1000;
+
+  Rumor dm = MakeDmRumor(alice, bob, "hi bob", now_s);
+  auto wrap = id->WrapDm("alice", bob, dm);
+  ASSERT_TRUE(wrap.ok()) << wrap.status().ToString();
+  EXPECT_LE(wrap->created_at, now_s);
+  EXPECT_GE(wrap->created_at, now_s - kWrapTimeJitterS);
+  auto u = id->UnwrapDm("bob", *wrap);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->rumor.content, "hi bob");
+  EXPECT_EQ(u->seal.pubkey, HexEncode(alice));
+
+  EXPECT_FALSE(id->UnwrapDm("alice", *wrap).ok());  // not addressed to alice
+  EXPECT_FALSE(id->WrapDm("bob", alice, dm).ok());  // alice's rumor, bob's key
+  EXPECT_EQ(id->WrapDm("nobody", bob, dm).status().code(), Code::kNotFound);
+  Identity::Counts n = id->counts();
+  EXPECT_EQ(n.calls[static_cast<int>(Op::kWrap)], 3);
+  EXPECT_EQ(n.errors[static_cast<int>(Op::kWrap)], 2);
+  EXPECT_EQ(n.calls[static_cast<int>(Op::kUnwrap)], 2);
+  EXPECT_EQ(n.errors[static_cast<int>(Op::kUnwrap)], 1);
+  EXPECT_STREQ(OpName(Op::kWrap), "wrap");
+  EXPECT_STREQ(OpName(Op::kUnwrap), "unwrap");
 }
 
 TEST_F(IdentityTest, BackfillGivesOldAgentsKeys) {
