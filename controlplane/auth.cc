@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -121,6 +122,33 @@ Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* cl
   }
   ::chmod(path.c_str(), 0600);
   return std::unique_ptr<TokenAuth>(new TokenAuth(db, clock, std::move(token)));
+}
+
+void TokenAuth::SetHttpAuth(const Modules* modules, std::string public_url,
+                            std::vector<std::string> operators) {
+  modules_ = modules;
+  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  public_url_ = std::move(public_url);
+  operators_ = std::move(operators);
+}
+
+Result<Caller> TokenAuth::AuthenticateRequest(const HttpAuth& req) {
+  Module* m = modules_ ? modules_->HttpAuthFor(req.scheme) : nullptr;
+  if (!m) {
+    return Status::Unauthenticated("unsupported Authorization scheme (want: Bearer <token>)");
+  }
+  HttpAuth a = req;
+  if (!public_url_.empty()) {
+    // The outside base URL replaces http://<Host>: the path and query are kept.
+    size_t path = a.url.find('/', a.url.find("://") + 3);
+    a.url = public_url_ + (path == std::string::npos ? "/" : a.url.substr(path));
+  }
+  AGENT9_ASSIGN_OR_RETURN(std::string npub, m->VerifyHttpAuth(a));
+  Caller who = std::find(operators_.begin(), operators_.end(), npub) != operators_.end()
+                   ? Caller::Admin()
+                   : Caller::Public();
+  who.npub = std::move(npub);
+  return who;
 }
 
 Result<Caller> TokenAuth::Authenticate(std::string_view token) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "controlplane/control_api.h"
 #include "fs/base/clock.h"
@@ -24,6 +25,13 @@ class TokenAuth final : public Authenticator {
   static Status Migrate(Database& db);
 
   Result<Caller> Authenticate(std::string_view bearer_token) override;
+  // Other schemes go to the module that verifies them (NIP-98: nostr); an operator's npub is
+  // the admin, any other npub a public caller with Caller::npub set.
+  Result<Caller> AuthenticateRequest(const HttpAuth& req) override;
+  // The modules and the [http] settings: public_url replaces http://<Host> in the URL a
+  // signature must name; operators are npubs with admin rights. Call before traffic starts.
+  void SetHttpAuth(const Modules* modules, std::string public_url,
+                   std::vector<std::string> operators);
   // A new token for agent (which must exist). The caller shows it once.
   Result<std::string> MintAgentToken(std::string_view agent);
   // The same inside the caller's write transaction (Database::Write), where the agent's row
@@ -45,7 +53,10 @@ class TokenAuth final : public Authenticator {
   Database* db_;
   const Clock* clock_;
   const std::string admin_token_;
-  unsigned char program_key_[32];  // per run; never leaves memory
+  const Modules* modules_ = nullptr;
+  std::string public_url_;
+  std::vector<std::string> operators_;  // npub1...
+  unsigned char program_key_[32];       // per run; never leaves memory
 };
 
 // A fresh random token: "a9_" + 64 hex chars.

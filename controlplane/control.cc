@@ -108,10 +108,20 @@ Result<Json> Control::MintToken(const Caller& who, std::string_view id) {
 Result<Json> Control::Send(const Caller& who, std::string_view id, std::string_view body,
                            std::string_view from) {
   AGENT9_ASSIGN_OR_RETURN(Path p, AgentPath(id, "inbox"));
-  AGENT9_ASSIGN_OR_RETURN(auto inbox, fs_->Walk(p, who));
-  // The same check FileService::Create makes for a new inbox file.
-  AGENT9_RETURN_IF_ERROR(CheckAccess(who, *inbox, Op::kCreate, is_public_));
   std::string sender = who.principal == Principal::kAgent ? who.agent_id : std::string(from);
+  if (who.principal == Principal::kPublic && !who.npub.empty()) {
+    // A stranger who proved an npub (NIP-98) may send, unless the agent refuses strangers.
+    AGENT9_ASSIGN_OR_RETURN(AgentConfig config, agents_->GetConfig(id));
+    if (!config.accept_strangers) {
+      return Status::PermissionDenied("this agent accepts no messages from strangers");
+    }
+    sender = who.npub;
+  } else {
+    AGENT9_ASSIGN_OR_RETURN(auto inbox, fs_->Walk(p, who));
+    // The same check FileService::Create makes for a new inbox file.
+    AGENT9_RETURN_IF_ERROR(CheckAccess(who, *inbox, Op::kCreate, is_public_));
+    if (!who.npub.empty()) sender = who.npub;  // an operator signs as its npub
+  }
   AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, agents_->Enqueue(id, body, sender));
   Json j{{"id", r.id}, {"seq", r.seq}};
   if (r.duplicate) j["duplicate"] = true;

@@ -63,6 +63,13 @@ class Authenticator {
   virtual ~Authenticator() = default;
   // Empty token → Caller::Public(). Unknown token → kUnauthenticated.
   virtual Result<Caller> Authenticate(std::string_view bearer_token) = 0;
+  // Any other Authorization scheme (NIP-98 "Nostr"): kUnauthenticated naming the failed check,
+  // or the caller the request proves (an operator's npub: admin; any other: a public caller
+  // with Caller::npub set).
+  virtual Result<Caller> AuthenticateRequest(const HttpAuth& req) {
+    (void)req;
+    return Status::Unauthenticated("unsupported Authorization scheme (want: Bearer <token>)");
+  }
 };
 
 }  // namespace agent9

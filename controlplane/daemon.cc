@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "controlplane/http/http_server.h"
-#include "controlplane/modules.h"
 #include "controlplane/runtime.h"
 #include "fs/base/log.h"
 #include "fs/fuse/fuse_mount.h"
@@ -22,15 +21,6 @@ Result<SyncMode> ParseSync(const std::string& s) {
   if (s == "normal") return SyncMode::kNormal;
   if (s == "off") return SyncMode::kOff;
   return Status::InvalidArgument("--sync must be full, normal or off", s);
-}
-
-// Parses path and lets a fresh set of modules read it, as a start would, applying nothing.
-Status CheckConfig(const std::string& path) {
-  AGENT9_ASSIGN_OR_RETURN(RuntimeConfig config, RuntimeConfig::Load(path, true));
-  Modules modules;
-  AddModules(modules);
-  AGENT9_RETURN_IF_ERROR(modules.Configure(config));
-  return config.CheckAllRead();
 }
 
 int Fail(const Status& st) {
@@ -116,7 +106,7 @@ int RunDaemon(const ServeOptions& opts) {
       const std::string& path = (*rt)->config().path();
       if (path.empty()) {
         LogInfo("SIGHUP: no runtime config file to check");
-      } else if (Status st = CheckConfig(path); !st.ok()) {
+      } else if (Status st = Runtime::CheckConfigFile(path); !st.ok()) {
         LogError("SIGHUP: " + st.message());
       } else {
         LogInfo("SIGHUP: " + path + " is valid; its settings apply at the next start");

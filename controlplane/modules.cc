@@ -1,9 +1,13 @@
 #include "controlplane/modules.h"
 
 #include "identity/identity_module.h"
+#include "nostr/nostr_module.h"
 
 namespace agent9 {
 
-void AddModules(Modules& modules) { modules.Add(std::make_unique<identity::IdentityModule>()); }
+void AddModules(Modules& modules) {
+  auto* identity = modules.Add(std::make_unique<identity::IdentityModule>());
+  modules.Add(std::make_unique<nostr::NostrModule>(identity));
+}
 
 }  // namespace agent9

@@ -14,6 +14,7 @@
 #include "controlplane/modules.h"
 #include "fs/base/log.h"
 #include "fs/base/path.h"
+#include "identity/nip19.h"
 #include "tick/exec_agent.h"
 
 namespace agent9 {
@@ -55,6 +56,33 @@ Result<int> LockDataDir(const std::string& dir) {
   return fd;
 }
 
+// [http] of the runtime config (docs/CONFIG.md).
+struct HttpSettings {
+  std::string public_url;              // the outside base URL NIP-98 signatures name
+  std::vector<std::string> operators;  // npubs with admin rights over NIP-98
+};
+
+Result<HttpSettings> ReadHttpSettings(const RuntimeConfig& config) {
+  ConfigSection s = config.Section("http");
+  HttpSettings h;
+  AGENT9_ASSIGN_OR_RETURN(h.public_url, s.String("public_url"));
+  if (!h.public_url.empty() && !h.public_url.starts_with("http://") &&
+      !h.public_url.starts_with("https://")) {
+    return Status::InvalidArgument(s.Where("public_url") +
+                                   ": http.public_url: want an http:// or https:// URL");
+  }
+  AGENT9_ASSIGN_OR_RETURN(auto ops, s.Strings("operators"));
+  for (const auto& op : ops) {
+    auto pub = identity::ParsePubkey(op);
+    if (!pub.ok()) {
+      return Status::InvalidArgument(s.Where("operators") + ": http.operators: '" + op +
+                                     "' is not an npub or a hex public key");
+    }
+    h.operators.push_back(identity::EncodeNpub(*pub));
+  }
+  return h;
+}
+
 }  // namespace
 
 Runtime::~Runtime() {
@@ -82,6 +110,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   AGENT9_ASSIGN_OR_RETURN(rt->config_, RuntimeConfig::Load(config_path, !opts.config_file.empty()));
   AddModules(rt->modules_);
   AGENT9_RETURN_IF_ERROR(rt->modules_.Configure(rt->config_));
+  AGENT9_ASSIGN_OR_RETURN(HttpSettings http, ReadHttpSettings(rt->config_));
   AGENT9_RETURN_IF_ERROR(rt->config_.CheckAllRead());
   DatabaseOptions dbo;
   dbo.sync = opts.sync;
@@ -91,6 +120,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   rt->agents_ = std::make_unique<AgentService>(rt->db_.get(), &rt->clock_);
   AGENT9_ASSIGN_OR_RETURN(
       rt->auth_, TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
+  rt->auth_->SetHttpAuth(&rt->modules_, http.public_url, http.operators);
   rt->trace_ = std::make_unique<StreamHub>();
   rt->outbox_ = std::make_unique<StreamHub>();
   rt->host_ = std::make_unique<RuntimeHost>(rt->agents_.get(), rt->trace_.get(), rt->outbox_.get());
@@ -177,6 +207,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   agents->SetEnqueueListener([engine](std::string_view a) { engine->Notify(a); });
   if (opts.start_engine) AGENT9_RETURN_IF_ERROR(rt->StartEngine());
   return rt;
+}
+
+Status Runtime::CheckConfigFile(const std::string& path) {
+  AGENT9_ASSIGN_OR_RETURN(RuntimeConfig config, RuntimeConfig::Load(path, true));
+  Modules modules;
+  AddModules(modules);
+  AGENT9_RETURN_IF_ERROR(modules.Configure(config));
+  AGENT9_RETURN_IF_ERROR(ReadHttpSettings(config).status());
+  return config.CheckAllRead();
 }
 
 Status Runtime::StartEngine() {

@@ -39,6 +39,9 @@ class Runtime {
   // Creates the data dir (0700) and its files when missing, locks it (kAborted when another
   // daemon holds it), opens and migrates the database.
   static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& opts);
+  // Checks a runtime config file as a start would (parse, every module's section, [http],
+  // no unknown keys), applying nothing. SIGHUP runs it.
+  static Status CheckConfigFile(const std::string& path);
   ~Runtime();
 
   std::shared_ptr<const FileService> fs() const { return fs_; }

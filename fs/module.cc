@@ -39,6 +39,10 @@ Status Modules::OnAgentCreated(Conn& c, std::string_view agent) const {
   return Status::OK();
 }
 
+void Modules::AgentCreated(std::string_view agent) const {
+  for (const auto& m : list_) m->AgentCreated(agent);
+}
+
 Status Modules::AddStatus(Conn& c, std::string_view agent, Json* status) const {
   for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->AddStatus(c, agent, status));
   return Status::OK();
@@ -69,6 +73,13 @@ bool Modules::OwnsBundleFile(std::string_view name) const {
 Module* Modules::RouterFor(std::string_view to) const {
   for (const auto& m : list_) {
     if (m->Routes(to)) return m.get();
+  }
+  return nullptr;
+}
+
+Module* Modules::HttpAuthFor(std::string_view scheme) const {
+  for (const auto& m : list_) {
+    if (m->VerifiesHttpAuth(scheme)) return m.get();
   }
   return nullptr;
 }

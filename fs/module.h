@@ -66,6 +66,16 @@ struct BundleFile {
   std::string data;
 };
 
+// An HTTP request that carries credentials other than a bearer token
+// (Authorization: <scheme> <credentials>), and what a signature over it must cover.
+struct HttpAuth {
+  std::string_view scheme;       // "Nostr"
+  std::string_view credentials;  // what follows the scheme
+  std::string_view method;
+  std::string url;  // the absolute URL the client addressed (DESIGN 4.3)
+  std::string_view body;
+};
+
 // What an export asks for beyond the core bundle.
 struct ExportRequest {
   // Non-empty: include the agent's secret key, encrypted under this passphrase (NIP-49).
@@ -106,6 +116,8 @@ class Module {
 
   // In the transaction that creates agent (create, and a clone or keyless import).
   virtual Status OnAgentCreated(Conn&, std::string_view /*agent*/) { return Status::OK(); }
+  // After that transaction (or an import's) committed: the agent is visible to readers.
+  virtual void AgentCreated(std::string_view /*agent*/) {}
   // Adds the module's fields to agent's status document (read transaction).
   virtual Status AddStatus(Conn&, std::string_view /*agent*/, Json* /*status*/) {
     return Status::OK();
@@ -136,6 +148,14 @@ class Module {
   // After a transaction that Route()d committed: start delivering.
   virtual void Routed() {}
 
+  // HTTP authentication: whether this module verifies the Authorization scheme (NIP-98's
+  // "Nostr"), and the identity the request proves ("npub1..."); kUnauthenticated naming the
+  // failed check otherwise.
+  virtual bool VerifiesHttpAuth(std::string_view /*scheme*/) const { return false; }
+  virtual Result<std::string> VerifyHttpAuth(const HttpAuth&) {
+    return Status::Unauthenticated("unsupported Authorization scheme");
+  }
+
   // Prometheus text lines for /metrics (HELP/TYPE included); may be empty.
   virtual std::string MetricsText() { return {}; }
 };
@@ -159,6 +179,7 @@ class Modules {
   void Stop();  // in reverse order
 
   Status OnAgentCreated(Conn& c, std::string_view agent) const;
+  void AgentCreated(std::string_view agent) const;
   Status AddStatus(Conn& c, std::string_view agent, Json* status) const;
   Status Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
                 std::vector<BundleFile>* files) const;
@@ -167,6 +188,8 @@ class Modules {
   bool OwnsBundleFile(std::string_view name) const;
   // The module that routes `to`, or nullptr.
   Module* RouterFor(std::string_view to) const;
+  // The module that verifies the HTTP Authorization scheme, or nullptr.
+  Module* HttpAuthFor(std::string_view scheme) const;
   std::string MetricsText() const;
 
  private:

@@ -33,10 +33,13 @@ enum class Principal : uint8_t { kAdmin, kAgent, kPublic };
 struct Caller {
   Principal principal = Principal::kPublic;
   std::string agent_id;  // set for kAgent
+  // A Nostr identity the request proved (NIP-98), as npub1...: an operator (kAdmin) or a
+  // stranger (kPublic) who may send messages. Empty otherwise.
+  std::string npub;
 
-  static Caller Admin() { return {Principal::kAdmin, {}}; }
-  static Caller Agent(std::string_view id) { return {Principal::kAgent, std::string(id)}; }
-  static Caller Public() { return {Principal::kPublic, {}}; }
+  static Caller Admin() { return {Principal::kAdmin, {}, {}}; }
+  static Caller Agent(std::string_view id) { return {Principal::kAgent, std::string(id), {}}; }
+  static Caller Public() { return {Principal::kPublic, {}, {}}; }
   // "admin", "agent:<id>", "public".
   std::string Name() const;
 };

@@ -92,6 +92,16 @@ Result<Bytes32> Identity::Pubkey(std::string_view agent) const {
   return pub;
 }
 
+Result<std::vector<std::pair<std::string, Bytes32>>> Identity::Keys(std::string_view after,
+                                                                    size_t limit) const {
+  std::vector<std::pair<std::string, Bytes32>> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(out, vault_->Keys(c, after, limit));
+    return Status::OK();
+  }));
+  return out;
+}
+
 Result<std::optional<std::string>> Identity::AgentFor(const Bytes32& pubkey) const {
   std::optional<std::string> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {

@@ -51,6 +51,9 @@ class Identity {
 
   Result<Bytes32> Pubkey(std::string_view agent) const;
   Result<Bytes32> PubkeyIn(Conn& c, std::string_view agent) const;
+  // (agent, pubkey) of every agent with id > after, in id order, at most limit.
+  Result<std::vector<std::pair<std::string, Bytes32>>> Keys(std::string_view after,
+                                                            size_t limit) const;
   // The local agent whose key is pubkey, if any.
   Result<std::optional<std::string>> AgentFor(const Bytes32& pubkey) const;
 

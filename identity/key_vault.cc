@@ -244,6 +244,21 @@ Result<std::optional<std::string>> KeyVault::AgentFor(Conn& c, const Bytes32& pu
   return out;
 }
 
+Result<std::vector<std::pair<std::string, Bytes32>>> KeyVault::Keys(Conn& c, std::string_view after,
+                                                                    size_t limit) const {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT agent, pubkey FROM identity_keys WHERE "
+                                              "agent > ? ORDER BY agent LIMIT ?"));
+  s->Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+  std::vector<std::pair<std::string, Bytes32>> out;
+  while (true) {
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    AGENT9_ASSIGN_OR_RETURN(Bytes32 pub, HexDecode32(s->Text(1)));
+    out.emplace_back(s->Text(0), pub);
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> KeyVault::Keyless(Conn& c, size_t limit) const {
   AGENT9_ASSIGN_OR_RETURN(Stmt * s,
                           c.Prepare("SELECT id FROM agents a WHERE NOT EXISTS (SELECT 1 FROM "

@@ -52,6 +52,9 @@ class KeyVault {
   Result<SecretBytes> Open(Conn& c, std::string_view agent) const;
   // The agent that holds pubkey, if any.
   Result<std::optional<std::string>> AgentFor(Conn& c, const Bytes32& pubkey) const;
+  // (agent, pubkey) with agent > after in id order, at most limit.
+  Result<std::vector<std::pair<std::string, Bytes32>>> Keys(Conn& c, std::string_view after,
+                                                            size_t limit) const;
   // Agents without a key (created before the identity module), at most limit.
   Result<std::vector<std::string>> Keyless(Conn& c, size_t limit) const;
 

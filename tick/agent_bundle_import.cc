@@ -507,6 +507,7 @@ Result<std::string> ImportAgent(AgentService& agents, std::string_view tar, Impo
     for (const auto& apply : applies) AGENT9_RETURN_IF_ERROR(apply(c, id));
     return Status::OK();
   }));
+  modules.AgentCreated(id);
   agents.NotifyEnqueued(id);
   return id;
 }

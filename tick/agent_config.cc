@@ -57,7 +57,8 @@ Json AgentConfig::ToJson() const {
               {"max_attempts", max_attempts},
               {"retention", {{"events", retain_events}, {"trajectory", retain_trajectory}}},
               {"sandbox", sandbox},
-              {"network", network}};
+              {"network", network},
+              {"accept_strangers", accept_strangers}};
 }
 
 Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
@@ -116,9 +117,11 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
           return Bad("inbox." + ik, "unknown field");
         }
       }
-    } else if (key == "sandbox" || key == "network") {
+    } else if (key == "sandbox" || key == "network" || key == "accept_strangers") {
       if (!v.is_boolean()) return Bad(key, "must be true or false");
-      (key == "sandbox" ? c.sandbox : c.network) = v.get<bool>();
+      (key == "sandbox"   ? c.sandbox
+       : key == "network" ? c.network
+                          : c.accept_strangers) = v.get<bool>();
     } else if (key == "retention") {
       if (!v.is_object()) return Bad(key, "must be an object");
       for (const auto& [rk, rv] : v.items()) {

@@ -29,6 +29,9 @@ struct AgentConfig {
   int64_t retain_trajectory = 10'000;
   bool sandbox = true;   // exec: run the program under bubblewrap
   bool network = false;  // exec: let the sandbox reach the network
+  // Messages from npubs that are neither local agents nor operators (a Nostr DM, a NIP-98
+  // signed send) are taken; false refuses them (DESIGN 4.3).
+  bool accept_strangers = true;
 
   // The full document with every default filled in.
   Json ToJson() const;

@@ -259,6 +259,7 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
     return also ? also(c) : Status::OK();
   });
   AGENT9_RETURN_IF_ERROR(st);
+  modules_->AgentCreated(id);
   // Kind none runs no tick: its init waits for a config naming a kind (which notifies).
   if (run_init && config.kind != "none") NotifyEnqueued(id);
   return Get(id);

@@ -160,7 +160,7 @@ namespace {
 
 void Serve(HttpContext& ctx, const httplib::Request& req, httplib::Response& res,
            const AgentRouteMatch& m, std::string_view query, const std::string& body) {
-  auto who = Authenticate(req, ctx.auth);
+  auto who = Authenticate(req, ctx.auth, body);
   if (!who.ok()) return SendError(res, who.status());
   switch (m.kind) {
     case RouteKind::kMetrics: {

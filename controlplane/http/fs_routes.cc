@@ -259,7 +259,7 @@ void HandleFsRoute(HttpContext& ctx, const httplib::Request& req, httplib::Respo
   if (!path.ok()) return SendError(res, path.status());
   auto q = Query::Parse(query);
   if (!q.ok()) return SendError(res, q.status());
-  auto who = Authenticate(req, ctx.auth);
+  auto who = Authenticate(req, ctx.auth, body);
   if (!who.ok()) return SendError(res, who.status());
   const std::string& m = req.method;
   if (m == "GET") return Get(ctx, req, res, *path, *q, *who);

@@ -78,7 +78,8 @@ Result<bool> Query::Flag(std::string_view key) const {
   return Status::InvalidArgument(std::string(key) + " must be 1 or 0");
 }
 
-Result<Caller> Authenticate(const httplib::Request& req, Authenticator* auth) {
+Result<Caller> Authenticate(const httplib::Request& req, Authenticator* auth,
+                            std::string_view body) {
   size_t n = req.get_header_value_count("Authorization");
   if (n == 0) return Caller::Public();
   if (n > 1) return Status::Unauthenticated("more than one Authorization header");
@@ -87,7 +88,13 @@ Result<Caller> Authenticate(const httplib::Request& req, Authenticator* auth) {
   size_t sp = v.find_first_of(" \t");
   std::string_view scheme = v.substr(0, sp);
   if (!IEquals(scheme, "Bearer")) {
-    return Status::Unauthenticated("unsupported Authorization scheme (want: Bearer <token>)");
+    HttpAuth a;
+    a.scheme = scheme;
+    a.credentials = sp == std::string_view::npos ? std::string_view() : TrimSpaces(v.substr(sp));
+    a.method = req.method;
+    a.url = "http://" + req.get_header_value("Host") + req.target;
+    a.body = body;
+    return auth->AuthenticateRequest(a);
   }
   std::string_view token =
       sp == std::string_view::npos ? std::string_view() : TrimSpaces(v.substr(sp));

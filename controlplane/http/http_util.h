@@ -47,7 +47,10 @@ class Query {
 
 // Resolves the Authorization header: absent → Caller::Public(); "Bearer <token>" →
 // auth->Authenticate; anything else → kUnauthenticated. Messages never contain the token.
-Result<Caller> Authenticate(const httplib::Request& req, Authenticator* auth);
+// Another scheme (NIP-98's "Nostr <base64 event>") goes to auth->AuthenticateRequest with the
+// method, the URL as the client addressed it (http://<Host><target>) and the body.
+Result<Caller> Authenticate(const httplib::Request& req, Authenticator* auth,
+                            std::string_view body = {});
 
 // Reads a POST/PUT body through the content reader, failing with kTooLarge past max_bytes
 // (so chunked bodies are bounded too). On failure the answer carries Connection: close,

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <fstream>
+
 #include "tests/unit/testing/temp_dir.h"
 
 namespace agent9 {
@@ -13,17 +15,65 @@ class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_GE(sodium_init(), 0);
-    auto rt = Runtime::Open(RuntimeOptions{dir_.path() + "/data", SyncMode::kNormal});
+    auto rt = Runtime::Open(Options());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     rt_ = std::move(rt).value();
+  }
+  RuntimeOptions Options(std::string config_file = "") const {
+    RuntimeOptions o;
+    o.data_dir = dir_.path() + "/data";
+    o.sync = SyncMode::kNormal;
+    o.config_file = std::move(config_file);
+    return o;
   }
   testing::TempDir dir_;
   std::unique_ptr<Runtime> rt_;
   Caller admin_ = Caller::Admin();
 };
 
+TEST_F(RuntimeTest, ABadRuntimeConfigStopsTheStartNamingFileLineAndKey) {
+  rt_.reset();
+  std::string path = dir_.path() + "/bad.toml";
+  {
+    std::ofstream f(path);
+    f << "[identity]\nexport_log_n = 16\n[nostr]\nrelays = [\"ws://127.0.0.1:1\"]\nrelay = 1\n";
+  }
+  auto rt = Runtime::Open(Options(path));
+  ASSERT_FALSE(rt.ok());
+  EXPECT_EQ(rt.status().message(), path + ":5: unknown key 'nostr.relay'");
+  {
+    std::ofstream f(path);
+    f << "[http]\noperators = [\"npub1nope\"]\n";
+  }
+  rt = Runtime::Open(Options(path));
+  ASSERT_FALSE(rt.ok());
+  EXPECT_NE(rt.status().message().find(path + ":2: http.operators: 'npub1nope'"), std::string::npos)
+      << rt.status().message();
+  EXPECT_FALSE(Runtime::Open(Options(dir_.path() + "/missing.toml")).ok());
+  {
+    std::ofstream f(path);
+    f << "[identity]\nexport_log_n = 12\n[http]\npublic_url = \"https://a9.example\"\n";
+  }
+  EXPECT_TRUE(Runtime::CheckConfigFile(path).ok());
+  rt = Runtime::Open(Options(path));
+  ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+  // The modules joined the tree: identity/ and nostr/ in an agent, nostr/ at the root.
+  auto made = (*rt)->api()->CreateAgent(admin_, Json{{"id", "alice"}});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ((*made)["pubkey"].get<std::string>().size(), 64u);
+  auto pub = (*rt)->fs()->ReadAll(
+      Path().Child("agents").Child("alice").Child("identity").Child("pubkey"), admin_);
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(*pub, (*made)["pubkey"].get<std::string>() + "\n");
+  auto mounts = (*rt)->fs()->ReadAll(Path().Child("agents").Child("alice").Child("mounts"), admin_);
+  ASSERT_TRUE(mounts.ok());
+  EXPECT_NE(mounts->find("/identity/\tagent\tidentity\n"), std::string::npos) << *mounts;
+  EXPECT_NE(mounts->find("/nostr/\tagent\tnostr\n"), std::string::npos) << *mounts;
+  EXPECT_TRUE((*rt)->fs()->ReadAll(Path().Child("nostr").Child("relays"), admin_).ok());
+}
+
 TEST_F(RuntimeTest, ASecondRuntimeOnTheSameDirIsRefused) {
-  auto second = Runtime::Open(RuntimeOptions{dir_.path() + "/data", SyncMode::kNormal});
+  auto second = Runtime::Open(Options());
   EXPECT_EQ(second.status().code(), Code::kAborted);
   EXPECT_NE(second.status().message().find("another agent9 daemon"), std::string::npos);
 }
