@@ -136,7 +136,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     for (const auto& e : out->emit) events.push_back(DumpJson(e));
     for (const auto& s : out->send) {
       if (Module* m = modules.RouterFor(s.to)) {
-        routed.push_back(Routed{m, s.to, Envelope{RandomHexId(), false, agent, now, s.body, ""}});
+        routed.push_back(
+            Routed{m, s.to, Envelope{RandomHexId(), false, agent, now, s.body, "", nullptr}});
         continue;
       }
       if (!ValidateAgentId(s.to).ok()) {
@@ -148,6 +149,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       env.from = agent;
       env.ts_ms = now;
       env.body = s.body;
+      env.sender = w.agent;  // the receiving agent learns who sent it: id, pubkey, npub
       sends.emplace_back(s.to, std::move(env));
     }
     if (act.ok() && out->reply && is_message) {
@@ -161,6 +163,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       if (Module* m = modules.RouterFor(to)) {
         routed.push_back(Routed{m, to, std::move(env)});
       } else if (ValidateAgentId(to).ok() && to != agent) {
+        env.sender = w.agent;
         sends.emplace_back(to, std::move(env));  // a local agent, if it exists (checked below)
       } else {
         events.push_back(DumpJson(Json{

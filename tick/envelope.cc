@@ -24,6 +24,7 @@ Status CheckId(std::string_view id) {
 Json Envelope::ToJson() const {
   Json j{{"id", id}, {"from", from}, {"ts", Rfc3339(ts_ms)}, {"body", body}};
   if (!reply_to.empty()) j["reply_to"] = reply_to;
+  if (!sender.is_null()) j["sender"] = sender;
   return j;
 }
 

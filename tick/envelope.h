@@ -19,8 +19,11 @@ struct Envelope {
   int64_t ts_ms = 0;
   Json body;
   std::string reply_to;  // optional
+  // Set by the runtime, never taken from the sender's bytes: for a message from a local
+  // agent, {"id","pubkey","npub"} (its identity when it sent it).
+  Json sender = nullptr;
 
-  Json ToJson() const;  // {"id","from","ts","body","reply_to"?}
+  Json ToJson() const;  // {"id","from","ts","body","reply_to"?,"sender"?}
 };
 
 inline constexpr size_t kMaxMessageBytes = 256 * 1024;

@@ -128,6 +128,20 @@ expect_contains "$TRACE" '"op":"encrypt"' "encrypt traced"
 case "$TRACE" in *"hello world"* | *"meet at noon"*) fail "a payload reached logs/trace" ;; esac
 expect_contains "$(h_get /metrics)" 'agent9_identity_calls_total{op="sign"}' "metrics"
 
+# ---- a message from a local agent carries the sender's identity ----------------------------
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"echoer","kind":"echo"}')" "create echoer"
+ECHO_PUB=$(last_body | json pubkey)
+# prog's program sends to echoer on its init tick and sleeps, so echoer's reply stays queued.
+printf '#!/bin/sh\ncat >/dev/null\necho %s\n' \
+  "'{\"send\":[{\"to\":\"echoer\",\"body\":\"ping\"}],\"hibernate\":true}'" > "$W/ping.sh"
+chmod +x "$W/ping.sh"
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" \
+  "{\"id\":\"prog\",\"kind\":\"exec\",\"config\":{\"program\":\"$W/ping.sh\"}}")" "create prog"
+wait_for /v1/fs/agents/prog/inbox '"name":"1.json"'
+REPLY=$(h_get /v1/fs/agents/prog/inbox/1.json)
+expect_contains "$REPLY" '"from":"echoer"' "from the agent id"
+expect_contains "$REPLY" "\"pubkey\":\"$ECHO_PUB\"" "and its pubkey"
+
 # ---- rotation ----------------------------------------------------------------------------
 echo rotate > "$M/agents/carol/identity/ctl"
 OLD_CAROL=$(h_get /v1/agents/carol | json pubkey)

@@ -2,7 +2,7 @@
 # Nostr through a real daemon and the real loopback relay, with nostr-tools on the other side:
 # relay lists and their state, publish then read back, NIP-65/NIP-17 relay lists published, a
 # NIP-17 DM into an echo agent's inbox and its reply back out as a NIP-17 DM, a legacy kind-4
-# DM, a forged seal and an impersonating rumor never enqueued, a replayed wrap not doubled
+# DM, an exec program's send to an npub, a forged seal and an impersonating rumor never enqueued, a replayed wrap not doubled
 # across a daemon restart, a relay restart mid-run, a relay that demands NIP-42 AUTH, and an
 # agent's send to an npub from an exec program.
 source "$(dirname "$0")/lib/common.sh"
@@ -71,6 +71,20 @@ expect_contains "$TRAJ" "\"from\":\"$BOB_NPUB\"" "the tick saw bob's npub as the
 nc_ nip04 "$URL" "$BOB_SK" "$ALICE_PK" "old style" >/dev/null
 wait_for /v1/fs/agents/alice/outbox '"name":"2.json"'
 expect_contains "$(nc_ wait-dm "$URL" "$BOB_SK" 2 10000)" '"content":"old style"' "kind-4 in, NIP-17 out"
+
+# ---- an exec program's send to an npub goes out as a NIP-17 DM -----------------------------
+cat > "$W/dm.sh" <<EOF
+#!/bin/sh
+cat >/dev/null
+printf '{"send":[{"to":"%s","body":{"text":"hi from exec"}}]}' "$BOB_NPUB"
+EOF
+chmod +x "$W/dm.sh"
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" \
+  "{\"id\":\"prog\",\"kind\":\"exec\",\"config\":{\"program\":\"$W/dm.sh\",\"max_attempts\":1}}")" "exec agent"
+expect_contains "$(nc_ wait-dm "$URL" "$BOB_SK" 3 10000)" '"content":"hi from exec"' "an exec send to an npub"
+wait_for /v1/fs/agents/prog/outbox '"name":"1.json"'
+expect_contains "$(h_get /v1/fs/agents/prog/outbox/1.json)" '"status":"sent"' "its outbox"
+expect_contains "$(h_get /v1/fs/agents/prog/logs/trajectory)" '"sent":1' "counted as sent by the tick"
 
 # ---- what must never be enqueued ------------------------------------------------------------
 h_code POST /v1/agents/alice/hibernate >/dev/null  # so queued messages stay visible

@@ -9,8 +9,10 @@
 //   node nostr_client.mjs RELAY_DIR publish URL EVENT_JSON              a raw event (prints the relay's OK)
 //   node nostr_client.mjs RELAY_DIR wait-dm URL SK COUNT TIMEOUT_MS     prints COUNT unwrapped rumors as JSON lines
 //   node nostr_client.mjs RELAY_DIR query URL FILTER_JSON TIMEOUT_MS    prints stored events up to EOSE
+//   node nostr_client.mjs RELAY_DIR nip98 SK METHOD URL [BODY [CREATED_AT]]  a NIP-98 Authorization value
 // Keys are hex. The client answers a relay's NIP-42 AUTH with SK when it has one. Exit 1 on a
 // timeout or a refused publish.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -175,6 +177,15 @@ switch (cmd) {
       if (m[0] === 'CLOSED') die(`query: closed: ${m[2]}`);
     }
     c.ws.close();
+    break;
+  }
+  case 'nip98': {
+    const [sk, method, url, body, createdAt] = args;
+    const tags = [['u', url], ['method', method]];
+    if (body) tags.push(['payload', createHash('sha256').update(body).digest('hex')]);
+    const ev = pure.finalizeEvent({ kind: 27235, created_at: createdAt ? Number(createdAt) : now(),
+      tags, content: '' }, hexToBytes(sk));
+    console.log('Nostr ' + Buffer.from(JSON.stringify(ev)).toString('base64'));
     break;
   }
   default:
