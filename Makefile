@@ -44,10 +44,11 @@ asan: bootstrap
 # The concurrent code (engine, store, file service, control plane) under ThreadSanitizer.
 # clang: its -Wthread-safety analysis runs in the same build. FUSE and black-box tests are
 # left out: libfuse's threads are not instrumented, so TSan cannot judge them.
-TSAN_TESTS := tests/unit/tick/tick_test tests/unit/fs/fs_test tests/unit/base/base_test tests/unit/controlplane/controlplane_test
+TSAN_TESTS := tests/unit/tick/tick_test tests/unit/fs/fs_test tests/unit/base/base_test tests/unit/controlplane/controlplane_test tests/unit/identity/identity_test tests/unit/nostr/nostr_test
 tsan: bootstrap
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAGENT9_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS) --target $(notdir $(TSAN_TESTS))
+	@scripts/nostr-relay-setup build-tsan/nostr-relay >/dev/null
 	@set -e; for t in $(TSAN_TESTS); do echo "tsan: $$t"; TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/$$t --gtest_brief=1; done
 
 # libFuzzer targets (fuzz/README.md): builds build-fuzz/ with clang, FUZZ_SECS (20) per target.

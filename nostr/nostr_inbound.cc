@@ -208,8 +208,8 @@ void NostrService::Receive(const Json& json) {
                              {"event_id", ev.id},
                              {"from", identity::EncodeNpub(sender)}});
   }
-  (void)store_.MarkSeen(ev.id, clock_->NowMs());
-  (void)store_.AdvanceCursor(ev.created_at);
+  Status st = store_.Accepted(ev.id, ev.created_at, clock_->NowMs());
+  if (!st.ok()) LogWarn("nostr: recording " + ev.id + " as seen: " + st.ToString());
 }
 
 Status NostrService::Resubscribe(bool force) {

@@ -38,11 +38,12 @@ void NostrService::WorkLoop() {
   int64_t last_plan = 0, last_prune = 0;
   for (;;) {
     bool force = false;
+    int64_t wait_ms = opts_.resync_ms;
+    // Read before taking mu_: the relays' I/O thread takes it for every event.
+    auto next = store_.NextOutgoingAt();
+    if (next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMs(), 0, wait_ms);
     {
       std::unique_lock<std::mutex> l(mu_);
-      int64_t wait_ms = opts_.resync_ms;
-      auto next = store_.NextOutgoingAt();
-      if (next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMs(), 0, wait_ms);
       cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return stop_ || wake_ || dirty_; });
       if (stop_) return;
       force = dirty_;

@@ -225,8 +225,12 @@ Result<int64_t> NostrStore::Cursor() const {
   return out;
 }
 
-Status NostrStore::AdvanceCursor(int64_t created_at_s) const {
+Status NostrStore::Accepted(std::string_view event_id, int64_t created_at_s, int64_t now_ms) const {
   return db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO nostr_seen(event_id, at) VALUES(?,?) "
+                                                "ON CONFLICT(event_id) DO NOTHING"));
+    s->Bind(1, event_id).Bind(2, now_ms);
+    AGENT9_RETURN_IF_ERROR(s->Run());
     AGENT9_ASSIGN_OR_RETURN(auto v, Meta(c, "cursor"));
     if (v && ParseDecimal(*v, 0, INT64_MAX).value_or(0) >= created_at_s) return Status::OK();
     return SetMeta(c, "cursor", std::to_string(created_at_s));

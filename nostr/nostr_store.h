@@ -54,7 +54,9 @@ class NostrStore {
   Result<bool> Seen(std::string_view event_id) const;
   // The newest created_at (s) of an accepted event; 0 before the first.
   Result<int64_t> Cursor() const;
-  Status AdvanceCursor(int64_t created_at_s) const;
+  // An event was handled: its id is seen and the cursor moves up to its created_at, in one
+  // transaction.
+  Status Accepted(std::string_view event_id, int64_t created_at_s, int64_t now_ms) const;
   // Drops seen ids older than before_ms.
   Status PruneSeen(int64_t before_ms) const;
 
