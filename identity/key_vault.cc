@@ -93,7 +93,8 @@ Result<SecretBytes> ReadKeyFile(const std::string& path) {
   return ParseMaster(raw, n, "master key " + path);
 }
 
-// Creates path with 32 random bytes, mode 0600; EEXIST when another start raced us.
+// Creates path with 32 random bytes, mode 0600, through a rename so a crash never leaves a
+// short key behind (the data dir's lock keeps a second daemon out meanwhile).
 Result<SecretBytes> CreateKeyFile(const std::string& path) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -70,18 +70,27 @@ bool ConstantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// libsodium declares its pointers nonnull even with a zero length, and an empty span's data()
+// may be null (UBSan reports it): such spans get a pointer to a byte that is never read.
+namespace {
+const uint8_t* NonNull(std::span<const uint8_t> s) {
+  static constexpr uint8_t kNothing = 0;
+  return s.data() ? s.data() : &kNothing;
+}
+}  // namespace
+
 Bytes32 Sha256(std::span<const uint8_t> data) {
   Bytes32 out;
-  crypto_hash_sha256(out.data(), data.data(), data.size());
+  crypto_hash_sha256(out.data(), NonNull(data), data.size());
   return out;
 }
 
 Bytes32 HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> msg,
                    std::span<const uint8_t> msg2) {
   crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key.data(), key.size());
-  crypto_auth_hmacsha256_update(&st, msg.data(), msg.size());
-  crypto_auth_hmacsha256_update(&st, msg2.data(), msg2.size());
+  crypto_auth_hmacsha256_init(&st, NonNull(key), key.size());
+  crypto_auth_hmacsha256_update(&st, NonNull(msg), msg.size());
+  crypto_auth_hmacsha256_update(&st, NonNull(msg2), msg2.size());
   Bytes32 out;
   crypto_auth_hmacsha256_final(&st, out.data());
   sodium_memzero(&st, sizeof st);  // holds the keyed inner/outer states
