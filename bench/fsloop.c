@@ -10,9 +10,13 @@
 //   create  PATH is a directory: open("PATH/<unique name>", O_CREAT|O_WRONLY|O_EXCL, 0644) +
 //           one write of MSG_FILE's bytes + close (its error is the write's: agent9 commits an
 //           inbox message at close). Names are f<pid>.<thread>.<n>: new in every op.
+//   call    PATH is a call file (agents/<id>/identity/sign...): open(O_RDWR) + one write of
+//           MSG_FILE's bytes (the request) + one read of up to 64 KiB (the response) + close.
+//           A response starting with "error" fails the run; bytes = response bytes, so
+//           bytes / ops is the response size.
 // MAX_OPS (0 = none) ends the run early, once that many ops were started; the rate is over
 // the time actually run. It bounds what `create` leaves behind on tmpfs.
-// Usage: fsloop read|stat|ls|create PATH THREADS SECONDS [MSG_FILE [MAX_OPS]]
+// Usage: fsloop read|stat|ls|create|call PATH THREADS SECONDS [MSG_FILE [MAX_OPS]]
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { kRead, kStat, kList, kCreate };
+enum mode { kRead, kStat, kList, kCreate, kCall };
 
 static enum mode g_mode;
 static const char* g_path;
@@ -94,6 +98,32 @@ static int create_once(struct worker* w) {
   return 0;
 }
 
+// One call: returns 0, or -1 with w->err set.
+static int call_once(struct worker* w, char* buf, size_t cap) {
+  int fd = open(g_path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return fail(w, errno, g_path);
+  ssize_t n = write(fd, g_msg, g_msg_len);
+  if (n != (ssize_t)g_msg_len) {
+    fail(w, n < 0 ? errno : EIO, "write of the request");
+    close(fd);
+    return -1;
+  }
+  n = read(fd, buf, cap);
+  if (n <= 0) {
+    fail(w, n < 0 ? errno : ENODATA, "read of the response");
+    close(fd);
+    return -1;
+  }
+  if (n >= 5 && memcmp(buf, "error", 5) == 0) {
+    fail(w, EPROTO, "the response is an error");
+    close(fd);
+    return -1;
+  }
+  if (close(fd) != 0) return fail(w, errno, g_path);
+  w->bytes += (unsigned long long)n;
+  return 0;
+}
+
 static void* run(void* arg) {
   struct worker* w = arg;
   char buf[65536];
@@ -116,6 +146,8 @@ static void* run(void* arg) {
       if (close(fd) != 0) { fail(w, errno, g_path); break; }
     } else if (g_mode == kList) {
       if (list_once(w) != 0) break;
+    } else if (g_mode == kCall) {
+      if (call_once(w, buf, sizeof buf) != 0) break;
     } else {
       if (create_once(w) != 0) break;
     }
@@ -133,7 +165,7 @@ static double now_s(void) {
 
 int main(int argc, char** argv) {
   if (argc < 5 || argc > 7) {
-    fprintf(stderr, "usage: %s read|stat|ls|create PATH THREADS SECONDS [MSG_FILE [MAX_OPS]]\n",
+    fprintf(stderr, "usage: %s read|stat|ls|create|call PATH THREADS SECONDS [MSG_FILE [MAX_OPS]]\n",
             argv[0]);
     return 2;
   }
@@ -146,6 +178,8 @@ int main(int argc, char** argv) {
     g_mode = kList;
   } else if (strcmp(m, "create") == 0) {
     g_mode = kCreate;
+  } else if (strcmp(m, "call") == 0) {
+    g_mode = kCall;
   } else {
     fprintf(stderr, "bad mode %s\n", m);
     return 2;
@@ -154,8 +188,8 @@ int main(int argc, char** argv) {
   int threads = atoi(argv[3]);
   double secs = atof(argv[4]);
   if (threads < 1 || threads > 256 || secs <= 0) { fprintf(stderr, "bad args\n"); return 2; }
-  if (g_mode == kCreate) {
-    if (argc < 6) { fprintf(stderr, "create needs MSG_FILE\n"); return 2; }
+  if (g_mode == kCreate || g_mode == kCall) {
+    if (argc < 6) { fprintf(stderr, "%s needs MSG_FILE\n", m); return 2; }
     FILE* f = fopen(argv[5], "rb");
     if (!f) { perror(argv[5]); return 2; }
     g_msg_len = fread(g_msg, 1, sizeof g_msg, f);

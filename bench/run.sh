@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
-# durable enqueue and the tick engine (ticks.sh), each against a baseline measured in the same
-# run; targets are reported as met / not met, never asserted. Prints a Markdown report and writes bench/results/latest.md and
-# bench/results/latest.json. See bench/README.md.
+# durable enqueue, the tick engine (ticks.sh), scale (scale.sh) and the identity and nostr
+# modules (identity.sh), each against a baseline measured in the same run; targets are
+# reported as met / not met, never asserted. Prints a Markdown report and writes
+# bench/results/latest.md and bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
@@ -14,6 +15,7 @@
 #   NGINX [nginx on PATH, else /usr/sbin/nginx]  the nginx baseline; skipped when missing
 #   SKIP_TICKS [0]  1 skips section 4 (bench/ticks.sh; its own knobs pass through)
 #   SKIP_SCALE [0]  1 skips section 5 (bench/scale.sh); SCALE [100000] agents it creates
+#   SKIP_IDENTITY [0]  1 skips section 6 (bench/identity.sh; its own knobs pass through)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +28,7 @@ SQLITE_SECS=${SQLITE_SECS:-3}
 KEEP_TMP=${KEEP_TMP:-0}
 SKIP_TICKS=${SKIP_TICKS:-0}
 SKIP_SCALE=${SKIP_SCALE:-0}
+SKIP_IDENTITY=${SKIP_IDENTITY:-0}
 SCALE=${SCALE:-100000}
 GOALS=${GOALS:-1000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
@@ -121,9 +124,12 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
     { tail -20 "$TMP/cmake.log"; die "cmake"; }
   targets=(agent9)
   [[ $SKIP_TICKS == 1 ]] || targets+=(agent9_tick_bench)
+  [[ $SKIP_IDENTITY == 1 ]] || targets+=(agent9_identity_bench)
   ninja -C "$BUILD_DIR" "${targets[@]}" >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
   AGENT9_BIN=$BUILD_DIR/controlplane/agent9
   [[ $SKIP_TICKS == 1 ]] || export TICK_BENCH_BIN=${TICK_BENCH_BIN:-$BUILD_DIR/bench/agent9_tick_bench}
+  [[ $SKIP_IDENTITY == 1 ]] ||
+    export IDENTITY_BENCH_BIN=${IDENTITY_BENCH_BIN:-$BUILD_DIR/bench/agent9_identity_bench}
 fi
 [[ -x $AGENT9_BIN ]] || die "no agent9 binary at $AGENT9_BIN"
 
@@ -571,6 +577,23 @@ if [[ $SKIP_SCALE != 1 ]]; then
   section_done scale
 fi
 
+# ---- 6. identity and nostr ---------------------------------------------------------------
+# bench/identity.sh starts its own daemon (with --mount), two loopback relays and its node
+# clients. It writes bench/results/identity.md and identity.json; the report embeds them.
+if [[ $SKIP_IDENTITY != 1 ]]; then
+  if [[ -n $DAEMON_PID ]]; then
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  log "identity and nostr: bench/identity.sh ($RUNS runs)"
+  RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    IDENTITY_HEADING="###" IDENTITY_BODY_OUT=$TMP/identity_body.md \
+    bash "$HERE/identity.sh" >"$TMP/identity.out" 2>"$TMP/identity.err" ||
+    die "bench/identity.sh (its output: $TMP/identity.out, $TMP/identity.err)"
+  section_done identity
+fi
+
 # ---- report ------------------------------------------------------------------------------
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL=$(uname -sr)
@@ -742,6 +765,12 @@ MD=$OUT_DIR/latest.md
     # scale.md without its title, one heading level down
     sed '1d; s/^## /### /' "$OUT_DIR/scale.md"
   fi
+  if [[ $SKIP_IDENTITY != 1 ]]; then
+    echo
+    echo "## 6. Identity and Nostr (bench/identity.sh; also in identity.md)"
+    echo
+    cat "$TMP/identity_body.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
@@ -819,6 +848,10 @@ jstr() {  # a JSON string (or null for an empty value)
   if [[ $SKIP_SCALE != 1 ]]; then
     printf ',\n  "scale": '
     cat "$OUT_DIR/scale.json"
+  fi
+  if [[ $SKIP_IDENTITY != 1 ]]; then
+    printf ',\n  "identity": '
+    cat "$OUT_DIR/identity.json"
   fi
   printf '\n}\n'
 } >"$JSON"
