@@ -137,11 +137,25 @@ void NostrService::Receive(const Json& json) {
     return;
   }
   const identity::Event& ev = *parsed;
+  auto settle = [&](bool pending) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!pending) {
+        deferred_ids_.erase(ev.id);
+        return;
+      }
+      if (deferred_ids_.size() < kMaxQueued) deferred_ids_.insert(ev.id);
+      wake_ = true;  // the worker plans the next fetch
+    }
+    cv_.notify_all();
+  };
   auto seen = store_.Seen(ev.id);
   if (seen.ok() && *seen) {
     duplicates_.fetch_add(1);
+    settle(false);
     return;
   }
+  bool deferred = false;
   for (const auto& agent : agents) {
     Bytes32 sender{};
     std::string text, msg_id = "nostr-" + ev.id;
@@ -198,7 +212,17 @@ void NostrService::Receive(const Json& json) {
     Json envelope{{"id", msg_id}, {"body", body}};
     auto id = host_->Deliver(agent, DumpJson(envelope), identity::EncodeNpub(sender));
     if (!id.ok()) {
+      // Not marked seen: a full inbox (or a failed write) must not lose the message. A
+      // re-subscription (after redeliver_ms) fetches it from the relay again; the message id
+      // keeps a delivery that did land from happening twice.
+      deferred = true;
+      deferred_.fetch_add(1);
       LogWarn("nostr: delivering " + ev.id + " to " + agent + ": " + id.status().ToString());
+      host_->Trace(agent, Json{{"type", "nostr"},
+                               {"op", "deferred"},
+                               {"event_id", ev.id},
+                               {"error", CodeName(id.status().code())},
+                               {"message", id.status().message()}});
       continue;
     }
     delivered_.fetch_add(1);
@@ -208,6 +232,8 @@ void NostrService::Receive(const Json& json) {
                              {"event_id", ev.id},
                              {"from", identity::EncodeNpub(sender)}});
   }
+  settle(deferred);
+  if (deferred) return;
   Status st = store_.Accepted(ev.id, ev.created_at, clock_->NowMs());
   if (!st.ok()) LogWarn("nostr: recording " + ev.id + " as seen: " + st.ToString());
 }

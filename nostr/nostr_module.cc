@@ -27,6 +27,8 @@ Status NostrModule::Configure(const RuntimeConfig& config) {
   opts_.pool.backoff_max_ms = static_cast<int>(max_ms);
   AGENT9_ASSIGN_OR_RETURN(int64_t publish_ms, s.Int("publish_timeout_ms", 5000, 100, 120'000));
   opts_.pool.publish_timeout_ms = static_cast<int>(publish_ms);
+  AGENT9_ASSIGN_OR_RETURN(int64_t redeliver_ms, s.Int("redeliver_ms", 60'000, 100, 3'600'000));
+  opts_.redeliver_ms = static_cast<int>(redeliver_ms);
   return Status::OK();
 }
 
@@ -91,6 +93,7 @@ std::string NostrModule::MetricsText() {
   line("published", n.published);
   line("dm_sent", n.dms_sent);
   line("dm_failed", n.dms_failed);
+  line("deferred", n.deferred);
   return out;
 }
 

@@ -35,13 +35,17 @@ std::vector<std::string> Union(std::vector<std::string> a, const std::vector<std
 }  // namespace
 
 void NostrService::WorkLoop() {
-  int64_t last_plan = 0, last_prune = 0;
+  int64_t last_plan = 0, last_prune = 0, last_redeliver = 0;
   for (;;) {
     bool force = false;
     int64_t wait_ms = opts_.resync_ms;
     // Read before taking mu_: the relays' I/O thread takes it for every event.
     auto next = store_.NextOutgoingAt();
     if (next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMs(), 0, wait_ms);
+    if (Redelivering()) {
+      wait_ms =
+          std::clamp<int64_t>(last_redeliver + opts_.redeliver_ms - clock_->NowMs(), 0, wait_ms);
+    }
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return stop_ || wake_ || dirty_; });
@@ -50,6 +54,11 @@ void NostrService::WorkLoop() {
       dirty_ = wake_ = false;
     }
     int64_t now = clock_->NowMs();
+    // Deferred events (a full inbox) come back by asking the relays again.
+    if (Redelivering() && now - last_redeliver >= opts_.redeliver_ms) {
+      last_redeliver = now;
+      force = true;
+    }
     if (force || now - last_plan >= opts_.resync_ms) {
       Status st = Resubscribe(force);
       if (!st.ok()) LogWarn("nostr: planning subscriptions: " + st.ToString());
@@ -62,6 +71,11 @@ void NostrService::WorkLoop() {
       last_prune = now;
     }
   }
+}
+
+bool NostrService::Redelivering() {
+  std::lock_guard<std::mutex> l(mu_);
+  return !deferred_ids_.empty();
 }
 
 void NostrService::PublishDueLists() {

@@ -71,8 +71,9 @@ void NostrService::Wake() {
 }
 
 NostrCounts NostrService::counts() const {
-  return NostrCounts{received_.load(), delivered_.load(), duplicates_.load(), rejected_.load(),
-                     refused_.load(),  published_.load(), dms_sent_.load(),   dms_failed_.load()};
+  return NostrCounts{received_.load(), delivered_.load(),  duplicates_.load(),
+                     rejected_.load(), refused_.load(),    published_.load(),
+                     dms_sent_.load(), dms_failed_.load(), deferred_.load()};
 }
 
 // ---- relays --------------------------------------------------------------------------------

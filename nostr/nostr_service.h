@@ -39,6 +39,7 @@ struct NostrOptions {
   std::vector<std::string> default_relays;  // [nostr] relays: the default until one is written
   RelayPoolOptions pool;
   int resync_ms = 30'000;        // re-plan subscriptions at least this often
+  int redeliver_ms = 60'000;     // after a deferred event (a full inbox), ask relays again
   int query_timeout_ms = 3'000;  // waiting for a recipient's kind-10050 list
   int max_dm_attempts = 5;       // then the DM fails (outbox/ says why)
   size_t keys_per_subscription = 200;
@@ -55,6 +56,7 @@ struct NostrCounts {
   int64_t published = 0;   // events signed and sent (publish, lists, DMs)
   int64_t dms_sent = 0;
   int64_t dms_failed = 0;
+  int64_t deferred = 0;  // not deliverable now (inbox full): fetched again later
 };
 
 class NostrService {
@@ -155,7 +157,11 @@ class NostrService {
   std::thread work_thread_;
 
   std::atomic<int64_t> received_{0}, delivered_{0}, duplicates_{0}, rejected_{0}, refused_{0},
-      published_{0}, dms_sent_{0}, dms_failed_{0};
+      published_{0}, dms_sent_{0}, dms_failed_{0}, deferred_{0};
+  // Ids of deferred events not yet delivered: while any is left, the relays are asked again
+  // every redeliver_ms. Guarded by mu_; at most kMaxQueued-ish ids.
+  std::set<std::string> deferred_ids_;
+  bool Redelivering();
 };
 
 }  // namespace agent9::nostr

@@ -14,7 +14,7 @@ mkdir -p "$W"
 relay_start main 0
 URL=$RELAY_main_URL
 mkdir -p "$A9_ROOT/data"
-printf '[nostr]\nrelays = ["%s"]\nreconnect_min_ms = 100\nreconnect_max_ms = 500\n' "$URL" \
+printf '[nostr]\nrelays = ["%s"]\nreconnect_min_ms = 100\nreconnect_max_ms = 500\nredeliver_ms = 300\n' "$URL" \
   > "$A9_ROOT/data/agent9.toml"
 a9_start --mount "$M"
 json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
@@ -100,6 +100,29 @@ expect_eq 0 "$(h_get /v1/agents/alice | json queue_depth)" "nothing enqueued"
 TRACE=$(h_get /v1/fs/agents/alice/logs/trace)
 expect_contains "$TRACE" '"op":"rejected"' "traced"
 expect_contains "$TRACE" "seal pubkey differs from the rumor's" "impersonation named"
+
+# ---- a full inbox defers a DM; it lands once there is room ---------------------------------
+expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"tiny","config":{"inbox":{"max_depth":1}}}')" "create tiny"
+TINY_PK=$(last_body | json pubkey)
+for _ in $(seq 1 100); do grep -q ' connected' "$M/agents/tiny/nostr/relays" && break; sleep 0.05; done
+sleep 0.5  # its DM subscription is planned once it exists
+nc_ dm "$URL" "$BOB_SK" "$TINY_PK" "first" >/dev/null
+wait_for /v1/agents/tiny '"queue_depth":1'
+nc_ dm "$URL" "$BOB_SK" "$TINY_PK" "second" >/dev/null
+for _ in $(seq 1 100); do
+  h_get /v1/fs/agents/tiny/logs/trace | grep -q '"op":"deferred"' && break
+  sleep 0.05
+done
+expect_contains "$(h_get /v1/fs/agents/tiny/logs/trace)" '"op":"deferred"' "deferred, not dropped"
+FIRST=$(h_get /v1/fs/agents/tiny/inbox | grep -o '"name":"[0-9]*.json"' | cut -d'"' -f4)
+expect_eq 204 "$(h_code DELETE "/v1/fs/agents/tiny/inbox/$FIRST")" "make room"
+for _ in $(seq 1 200); do
+  h_get /v1/fs/agents/tiny/inbox | grep -q '"name"' && break
+  sleep 0.05
+done
+SECOND=$(h_get /v1/fs/agents/tiny/inbox | grep -o '"name":"[0-9]*.json"' | cut -d'"' -f4)
+[ -n "$SECOND" ] || fail "the deferred DM never landed"
+expect_contains "$(h_get "/v1/fs/agents/tiny/inbox/$SECOND")" '"text":"second"' "the deferred DM landed"
 
 # ---- a replayed wrap, before and across a restart -------------------------------------------
 WRAP=$(nc_ dm "$URL" "$BOB_SK" "$ALICE_PK" "exactly once")
