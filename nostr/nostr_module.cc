@@ -35,7 +35,6 @@ Status NostrModule::Configure(const RuntimeConfig& config) {
 Status NostrModule::Open(const ModuleContext& ctx) {
   ctx_ = ctx;
   if (!identity_->identity()) return Status::Internal("nostr opened before identity");
-  store_ = std::make_unique<NostrStore>(ctx.db);
   service_ =
       std::make_unique<NostrService>(ctx.db, ctx.clock, identity_->identity(), ctx.host, opts_);
   return service_->Open();
@@ -55,7 +54,7 @@ std::vector<TableEntry> NostrModule::GlobalEntries() { return NostrGlobalEntries
 
 Status NostrModule::OnAgentCreated(Conn& c, std::string_view agent) {
   // Its relay lists go out with the creation, or not at all.
-  return store_->MarkListsDue(c, agent);
+  return service_->MarkListsDue(c, agent);
 }
 
 // Once the agent is visible: subscribe to its DMs and publish its lists.

@@ -40,7 +40,6 @@ class NostrModule final : public Module {
   identity::IdentityModule* identity_;
   NostrOptions opts_;
   ModuleContext ctx_;
-  std::unique_ptr<NostrStore> store_;
   std::unique_ptr<NostrService> service_;
 };
 

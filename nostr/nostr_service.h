@@ -104,6 +104,11 @@ class NostrService {
   // in the store, so a restart does not reopen the window). kUnauthenticated naming the check.
   Result<std::string> VerifyHttpAuth(const HttpAuth& req);
 
+  // Inside agent's creating transaction: its relay lists are due for publication.
+  Status MarkListsDue(Conn& c, std::string_view agent) const {
+    return store_.MarkListsDue(c, agent);
+  }
+
   // Marks the subscriptions for re-planning (an agent was created; its key rotated).
   void MarkDirty();
   NostrCounts counts() const;

@@ -54,7 +54,7 @@ inline constexpr const char* kPassphraseHeader = "X-Agent9-Passphrase";
 // The passphrase from the first line of file, or, with file "", asked on the terminal with
 // echo off (twice when confirm). kInvalidArgument when there is no terminal, the file cannot
 // be read, the passphrase is empty or the two entries differ.
-Result<std::string> ReadPassphrase(const ClientEnv& env, const std::string& file, bool confirm);
+Result<std::string> ReadPassphrase(const std::string& file, bool confirm);
 
 // Prints a non-2xx answer as "agent9: <message> (<code>)" (plus a hint on 401 without a
 // token) and returns kExitFailed.

@@ -280,7 +280,7 @@ int CmdExport(const ClientEnv& env, const ClientArgs& a) {
   }
   HttpHeaders headers;
   if (a.with_key) {
-    auto pass = ReadPassphrase(env, a.passphrase_file, /*confirm=*/true);
+    auto pass = ReadPassphrase(a.passphrase_file, /*confirm=*/true);
     if (!pass.ok()) return Usage(env, pass.status().message());
     headers.emplace_back(kPassphraseHeader, std::move(pass).value());
     *target += "?with_key=1";
@@ -319,7 +319,7 @@ int CmdImport(const ClientEnv& env, const ClientArgs& a) {
   if (!a.new_id.empty()) target += "&id=" + PercentEncode(a.new_id);
   HttpHeaders headers;
   if (a.with_key || !a.passphrase_file.empty()) {
-    auto pass = ReadPassphrase(env, a.passphrase_file, /*confirm=*/false);
+    auto pass = ReadPassphrase(a.passphrase_file, /*confirm=*/false);
     if (!pass.ok()) return Usage(env, pass.status().message());
     headers.emplace_back(kPassphraseHeader, std::move(pass).value());
   }

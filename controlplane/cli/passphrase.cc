@@ -38,7 +38,7 @@ Result<std::string> AskTerminal(const char* prompt) {
 
 }  // namespace
 
-Result<std::string> ReadPassphrase(const ClientEnv&, const std::string& file, bool confirm) {
+Result<std::string> ReadPassphrase(const std::string& file, bool confirm) {
   std::string pass;
   if (!file.empty()) {
     std::ifstream f(file);

@@ -44,7 +44,6 @@ function connect(url, sk) {
         ws.send(JSON.stringify(['AUTH', ev]));
         return;
       }
-      if (process.env.NC_DEBUG) console.error('<<', JSON.stringify(msg).slice(0, 120));
       queue.push(msg);
       for (const w of [...waiters]) w();
     });
