@@ -1,0 +1,2 @@
+// placeholder: written by the provider helpers
+int main() { return 0; }
