@@ -137,7 +137,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   Runtime* me = rt.get();
   exec.context = [me](const std::string& agent) { return me->ExecContextFor(agent); };
   rt->kinds_->Register("exec", std::make_shared<ExecAgent>(exec, rt->trace_.get()));
-  rt->agents_->SetKinds(rt->kinds_->Names());
+  for (const auto& m : rt->modules_.list()) {
+    for (auto& [name, kind] : m->AgentKinds()) rt->kinds_->Register(name, std::move(kind));
+  }
+  rt->agents_->SetKinds(rt->kinds_.get());
   EngineOptions eo;
   eo.workers = opts.tick_workers;
   rt->engine_ = std::make_unique<Engine>(rt->db_.get(), rt->agents_.get(), &rt->clock_,

@@ -77,6 +77,15 @@ Module* Modules::RouterFor(std::string_view to) const {
   return nullptr;
 }
 
+Module* Modules::ActorFor(std::string_view key) const {
+  for (const auto& m : list_) {
+    for (const auto& k : m->ActionKeys()) {
+      if (k == key) return m.get();
+    }
+  }
+  return nullptr;
+}
+
 Module* Modules::HttpAuthFor(std::string_view scheme) const {
   for (const auto& m : list_) {
     if (m->VerifiesHttpAuth(scheme)) return m.get();

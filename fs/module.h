@@ -18,8 +18,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "fs/agent_kind.h"
 #include "fs/base/clock.h"
 #include "fs/base/json.h"
 #include "fs/base/runtime_config.h"
@@ -91,6 +93,13 @@ struct ImportRequest {
   std::string key_passphrase;  // from the importer; may be empty
 };
 
+// The tick an action belongs to (Module::Act).
+struct TickActionContext {
+  std::string_view agent;
+  int64_t tick = 0;  // the tick's number (it commits with the action)
+  int64_t now_ms = 0;
+};
+
 // Runs inside the import's write transaction, once the agent row exists.
 using ImportApply = std::function<Status(Conn& c, std::string_view agent)>;
 
@@ -148,6 +157,22 @@ class Module {
   // After a transaction that Route()d committed: start delivering.
   virtual void Routed() {}
 
+  // Agent kinds this module provides (compute's `llm`), registered beside the built-ins.
+  virtual std::vector<std::pair<std::string, std::shared_ptr<Agent>>> AgentKinds() { return {}; }
+
+  // Tick actions: output keys this module takes from a tick (an exec program's
+  // {"compute":[...]}). CheckAction runs before the tick's transaction (an error fails the
+  // tick, naming what is wrong); Act runs inside it, so the action commits with the tick or
+  // not at all; Acted runs after that transaction committed (start the work).
+  virtual std::vector<std::string> ActionKeys() const { return {}; }
+  virtual Status CheckAction(std::string_view /*key*/, const Json& /*value*/) const {
+    return Status::OK();
+  }
+  virtual Status Act(Conn&, const TickActionContext&, std::string_view key, const Json&) {
+    return Status::Unimplemented("this module takes no tick actions", key);
+  }
+  virtual void Acted() {}
+
   // HTTP authentication: whether this module verifies the Authorization scheme (NIP-98's
   // "Nostr"), and the identity the request proves ("npub1..."); kUnauthenticated naming the
   // failed check otherwise.
@@ -188,6 +213,8 @@ class Modules {
   bool OwnsBundleFile(std::string_view name) const;
   // The module that routes `to`, or nullptr.
   Module* RouterFor(std::string_view to) const;
+  // The module that takes tick action key, or nullptr.
+  Module* ActorFor(std::string_view key) const;
   // The module that verifies the HTTP Authorization scheme, or nullptr.
   Module* HttpAuthFor(std::string_view scheme) const;
   std::string MetricsText() const;

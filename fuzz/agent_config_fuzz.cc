@@ -1,4 +1,4 @@
-// AgentConfig::Parse (tick/agent_config.h): the `config` file, POST /v1/agents bodies and
+// AgentConfig::Parse (fs/agent_config.h): the `config` file, POST /v1/agents bodies and
 // imported bundles. Invariants: an accepted config's ToJson is accepted again and prints the
 // same (the full document with defaults is a fixed point), and every value is in range.
 #include <cstddef>
@@ -7,7 +7,7 @@
 
 #include "fs/base/json.h"
 #include "fuzz/fuzz_util.h"
-#include "tick/agent_config.h"
+#include "fs/agent_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agent9;

@@ -330,7 +330,7 @@ Result<Bundle> ParseBundle(const AgentService& agents, const std::map<std::strin
   auto cfg = AgentConfig::Parse(get("config.json")->data);
   if (!cfg.ok()) return In("config.json", cfg.status());
   b.config = *cfg;
-  AGENT9_RETURN_IF_ERROR(In("config.json", agents.CheckKind(b.config.kind)));
+  AGENT9_RETURN_IF_ERROR(In("config.json", agents.CheckConfig(b.config)));
   AGENT9_RETURN_IF_ERROR(ParseManifest(get("manifest.json")->data, &b));
   AGENT9_ASSIGN_OR_RETURN(b.manifest, ParseJsonObject(get("manifest.json")->data, "manifest.json"));
   for (const auto& [name, f] : files) {

@@ -215,4 +215,65 @@ Status AgentDocStore::Remove(std::string_view name) {
   });
 }
 
+namespace {
+
+// Splits "conversations/x.jsonl" into the doc rules and the name.
+Result<std::pair<DocRules, std::string_view>> MemoryPath(std::string_view path) {
+  size_t slash = path.find('/');
+  if (slash == std::string_view::npos) {
+    return Status::InvalidArgument("not a memory file path", path);
+  }
+  std::string_view dir = path.substr(0, slash), name = path.substr(slash + 1);
+  DocRules rules;
+  if (dir == "conversations") {
+    rules = ConversationRules();
+  } else if (dir == "patterns") {
+    rules = PatternRules();
+  } else {
+    return Status::InvalidArgument("not a memory file path", path);
+  }
+  AGENT9_RETURN_IF_ERROR(CheckDocName(rules, name));
+  return std::make_pair(std::move(rules), name);
+}
+
+}  // namespace
+
+Result<std::string> ReadMemoryDoc(Conn& c, std::string_view agent, std::string_view path) {
+  AGENT9_ASSIGN_OR_RETURN(auto where, MemoryPath(path));
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                          c.Prepare("SELECT body FROM docs WHERE agent=? AND ns=? AND name=?"));
+  s->Bind(1, agent).Bind(2, where.first.ns).Bind(3, where.second);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  std::string body = row ? s->Text(0) : "";
+  s->Reset();
+  if (!row) return Status::NotFound("no such file", path);
+  return body;
+}
+
+Status CheckMemoryAppend(std::string_view path, std::string_view data) {
+  AGENT9_ASSIGN_OR_RETURN(auto where, MemoryPath(path));
+  if (!where.first.jsonl) return Status::InvalidArgument("only .jsonl files take appends", path);
+  if (data.empty() || data.back() != '\n') {
+    return Status::InvalidArgument("an append must be whole lines", path);
+  }
+  return ValidateJsonLines(data);
+}
+
+Status AppendMemoryDoc(Conn& c, std::string_view agent, std::string_view path,
+                       std::string_view data, int64_t now_ms) {
+  AGENT9_ASSIGN_OR_RETURN(auto where, MemoryPath(path));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("INSERT INTO docs(agent, ns, name, body, updated_at) VALUES(?,?,?,?,?) "
+                          "ON CONFLICT(agent, ns, name) DO UPDATE SET body=body || excluded.body, "
+                          "updated_at=excluded.updated_at RETURNING length(body)"));
+  s->Bind(1, agent).Bind(2, where.first.ns).Bind(3, where.second).Bind(4, data).Bind(5, now_ms);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  int64_t size = row ? s->Int(0) : 0;
+  s->Reset();
+  if (size > static_cast<int64_t>(kMaxDocBytes) * 16) {
+    return Status::TooLarge("conversation over 16 MiB", path);
+  }
+  return Status::OK();
+}
+
 }  // namespace agent9

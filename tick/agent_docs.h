@@ -33,6 +33,16 @@ DocRules ConversationRules();
 // from elsewhere (an imported bundle). kInvalidArgument, kTooLarge.
 Status ValidateStoredDoc(const DocRules& rules, std::string_view name, std::string_view content);
 
+// A memory file by its path under memory/ ("conversations/bob.jsonl", "patterns/p.json"), for
+// the tick engine (TickInput::read_memory, TickOutput::memory_append), inside its transaction.
+// kInvalidArgument for a path that is not one; kNotFound when the file does not exist.
+Result<std::string> ReadMemoryDoc(Conn& c, std::string_view agent, std::string_view path);
+// Checks an append before the tick's transaction: a conversations/<id>.jsonl path and whole
+// JSON lines.
+Status CheckMemoryAppend(std::string_view path, std::string_view data);
+Status AppendMemoryDoc(Conn& c, std::string_view agent, std::string_view path,
+                       std::string_view data, int64_t now_ms);
+
 class AgentDocStore final : public DocStore {
  public:
   AgentDocStore(Database* db, const Clock* clock, std::string agent, DocRules rules)

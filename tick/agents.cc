@@ -159,6 +159,17 @@ CREATE TRIGGER agents_counted_drop AFTER DELETE ON agents BEGIN
   UPDATE agent_count SET n = n - 1;
 END;
 )sql",
+    // 7: what `agent9 replay` re-runs: each committed tick's whole input (trigger, state,
+    // config, the memory files it read) and the effects it asked for.
+    R"sql(
+CREATE TABLE tick_records(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  tick INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT NOT NULL,
+  PRIMARY KEY(agent, tick)
+) WITHOUT ROWID;
+)sql",
 };
 
 // The columns AgentFromRow reads, in order.
@@ -240,7 +251,7 @@ Status AgentService::Migrate(Database& db) { return db.Migrate("core", kSchema);
 Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& config,
                                        bool run_init, const std::function<Status(Conn&)>& also) {
   AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
-  AGENT9_RETURN_IF_ERROR(CheckKind(config.kind));
+  AGENT9_RETURN_IF_ERROR(CheckConfig(config));
   int64_t now = clock_->NowMs();
   std::string cfg = DumpJson(config.ToJson());
   Status st = db_->Write([&](Conn& c) -> Status {
@@ -334,21 +345,20 @@ Result<AgentConfig> AgentService::GetConfig(std::string_view id) const {
   return AgentConfig::Parse(text);
 }
 
-void AgentService::SetKinds(std::vector<std::string> kinds) { kinds_ = std::move(kinds); }
-
-Status AgentService::CheckKind(std::string_view kind) const {
-  AGENT9_RETURN_IF_ERROR(ValidateKindName(kind));
-  if (kinds_.empty() || kind == "none") return Status::OK();
-  std::string known = "none";
-  for (const auto& k : kinds_) {
-    if (k == kind) return Status::OK();
-    known += ", " + k;
+Status AgentService::CheckConfig(const AgentConfig& config) const {
+  AGENT9_RETURN_IF_ERROR(ValidateKindName(config.kind));
+  if (!kinds_) return Status::OK();
+  if (config.kind == "none") return RejectUnknownConfig(config.extra);
+  if (std::shared_ptr<Agent> kind = kinds_->Find(config.kind)) {
+    return kind->CheckConfig(config.extra);
   }
-  return Status::InvalidArgument("unknown kind '" + std::string(kind) + "' (known: " + known + ")");
+  std::string known = "none";
+  for (const auto& k : kinds_->Names()) known += ", " + k;
+  return Status::InvalidArgument("unknown kind '" + config.kind + "' (known: " + known + ")");
 }
 
 Status AgentService::SetConfig(std::string_view id, const AgentConfig& config) {
-  AGENT9_RETURN_IF_ERROR(CheckKind(config.kind));
+  AGENT9_RETURN_IF_ERROR(CheckConfig(config));
   std::string cfg = DumpJson(config.ToJson());
   int64_t now = clock_->NowMs();
   return db_->Write([&](Conn& c) -> Status {

@@ -13,12 +13,13 @@
 #include <tuple>
 #include <vector>
 
+#include "fs/agent_config.h"
 #include "fs/base/clock.h"
 #include "fs/base/json.h"
 #include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
-#include "tick/agent_config.h"
+#include "tick/agent_kind.h"
 #include "tick/envelope.h"
 
 namespace agent9 {
@@ -98,10 +99,12 @@ class AgentService {
   const Modules& modules() const { return *modules_; }
 
   // The kinds Create and SetConfig accept besides "none" (the engine's registered kinds).
-  // Unset (the default): any syntactically valid kind. Call before traffic starts.
-  void SetKinds(std::vector<std::string> kinds);
-  // kInvalidArgument naming the known kinds.
-  Status CheckKind(std::string_view kind) const;
+  // Unset (the default): any syntactically valid kind. Call before traffic starts; kinds must
+  // outlive the service.
+  void SetKinds(const AgentKinds* kinds) { kinds_ = kinds; }
+  // The kind exists (kInvalidArgument naming the known kinds), and the config keys it adds
+  // are its own (Agent::CheckConfig).
+  Status CheckConfig(const AgentConfig& config) const;
 
   // run_init=false skips the init tick (an imported agent, which has had its own).
   // also, when set, runs in the creating transaction once the row is in (the control plane
@@ -191,7 +194,7 @@ class AgentService {
   const Clock* clock_;
   static inline const Modules kNoModules;
   const Modules* modules_ = &kNoModules;
-  std::vector<std::string> kinds_;  // set once before traffic; read-only afterwards
+  const AgentKinds* kinds_ = nullptr;  // set once before traffic; read-only afterwards
   mutable Mutex listener_mu_;
   std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);
 };

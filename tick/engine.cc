@@ -5,7 +5,7 @@
 
 #include "fs/base/log.h"
 #include "fs/base/path.h"
-#include "tick/agent_config.h"
+#include "fs/agent_config.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {

@@ -1,9 +1,12 @@
 // Engine::RunOne: the eight phases of one tick.
 #include <chrono>
+#include <map>
 
 #include "fs/base/log.h"
 #include "fs/base/path.h"
+#include "tick/agent_docs.h"
 #include "tick/engine.h"
+#include "tick/tick_record.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {
@@ -69,6 +72,21 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   in.now_ms = now;
   in.state = w.state_json;
   in.config = w.config;
+  // What the kind reads of its memory files, kept for replay.
+  std::map<std::string, Json> memory_reads;
+  in.read_memory = [this, &agent, &memory_reads](std::string_view path) -> Result<std::string> {
+    std::string body;
+    Status st = db_->Read([&](Conn& c) -> Status {
+      AGENT9_ASSIGN_OR_RETURN(body, ReadMemoryDoc(c, agent, path));
+      return Status::OK();
+    });
+    if (st.ok()) {
+      memory_reads[std::string(path)] = body;
+      return body;
+    }
+    if (st.code() == Code::kNotFound) memory_reads[std::string(path)] = nullptr;
+    return st;
+  };
   const std::string cause = TriggerName(trigger);
   Json trigger_summary;
   switch (trigger) {
@@ -130,14 +148,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     Envelope env;
   };
   std::vector<Routed> routed;
+  std::vector<std::pair<Module*, std::string>> actors;  // the module taking each action
   const Modules& modules = agents_->modules();
   Status act = out.ok() ? Status::OK() : out.status();
   if (act.ok()) {
     for (const auto& e : out->emit) events.push_back(DumpJson(e));
     for (const auto& s : out->send) {
       if (Module* m = modules.RouterFor(s.to)) {
-        routed.push_back(
-            Routed{m, s.to, Envelope{RandomHexId(), false, agent, now, s.body, "", nullptr}});
+        routed.push_back(Routed{
+            m, s.to, Envelope{RandomHexId(), false, agent, now, s.body, s.reply_to, nullptr}});
         continue;
       }
       if (!ValidateAgentId(s.to).ok()) {
@@ -149,8 +168,18 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       env.from = agent;
       env.ts_ms = now;
       env.body = s.body;
+      env.reply_to = s.reply_to;
       env.sender = w.agent;  // the receiving agent learns who sent it: id, pubkey, npub
       sends.emplace_back(s.to, std::move(env));
+    }
+    for (const auto& [key, value] : out->actions) {
+      Module* m = modules.ActorFor(key);
+      act = m ? m->CheckAction(key, value) : Status::InvalidArgument("output: unknown field", key);
+      if (!act.ok()) break;
+      actors.emplace_back(m, key);
+    }
+    for (size_t i = 0; act.ok() && i < out->memory_append.size(); ++i) {
+      act = CheckMemoryAppend(out->memory_append[i].path, out->memory_append[i].data);
     }
     if (act.ok() && out->reply && is_message) {
       std::string to = w.message.value("from", "");
@@ -221,6 +250,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         AGENT9_RETURN_IF_ERROR(
             AddAlarmInTransaction(c, agent, now + a.in_ms, a.every_ms, a.payload).status());
       }
+      const TickActionContext actx{agent, in.tick, now};
+      for (const auto& [m, key] : actors) {
+        AGENT9_RETURN_IF_ERROR(m->Act(c, actx, key, out->actions.at(key)));
+      }
+      for (const auto& m : out->memory_append) {
+        AGENT9_RETURN_IF_ERROR(AppendMemoryDoc(c, agent, m.path, m.data, now));
+      }
+      AGENT9_RETURN_IF_ERROR(RecordTick(c, agent, in.tick, TickInputToJson(in, memory_reads),
+                                        TickOutputToJson(*out), w.config.retain_replay));
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;
@@ -240,6 +278,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     for (const auto& ev : committed_events) outbox_->Get(agent)->Append(ev + "\n");
     for (const auto& to : delivered) Notify(to);
     for (const auto& r : routed) r.module->Routed();
+    for (const auto& [m, key] : actors) m->Acted();
     if (!out->alarms.empty()) WakeAlarms();
     if (trace_) {
       trace_->Record(agent, Json{{"ts", Rfc3339(now)},

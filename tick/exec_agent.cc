@@ -261,7 +261,7 @@ Result<TickOutput> ExecAgent::ParseOutput(std::string_view text) {
         out.alarms.push_back(std::move(spec));
       }
     } else {
-      return Status::InvalidArgument("output: unknown field", k);
+      out.actions[k] = v;  // a module's action ({"compute":[...]}); the engine checks the key
     }
   }
   return out;
@@ -292,7 +292,8 @@ Result<TickOutput> ExecAgent::Tick(const TickInput& in) {
              {"now", in.now_ms},
              {"trigger", in.trigger},
              {"state", in.state}};
-  ExecContext ctx = opts_.context ? opts_.context(in.agent_id) : ExecContext{};
+  // A replay runs offline: no daemon address, no token, no agent mount.
+  ExecContext ctx = opts_.context && !in.replay ? opts_.context(in.agent_id) : ExecContext{};
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
                                   "AGENT9_AGENT_ID=" + in.agent_id};
   if (!ctx.url.empty()) env.push_back("AGENT9_URL=" + ctx.url);

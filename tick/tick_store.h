@@ -9,7 +9,7 @@
 #include "fs/base/json.h"
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
-#include "tick/agent_config.h"
+#include "fs/agent_config.h"
 
 namespace agent9 {
 

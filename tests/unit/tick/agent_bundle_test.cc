@@ -326,7 +326,8 @@ TEST_F(AgentBundleTest, AMinimalBundleImports) {
 
 TEST_F(AgentBundleTest, ImportsWithAKindTheRuntimeLacksFail) {
   Store dst;
-  dst.agents->SetKinds({"echo"});
+  AgentKinds kinds = AgentKinds::WithBuiltins();
+  dst.agents->SetKinds(&kinds);
   Ustar t;
   t.Add("manifest.json", Manifest("k")).Add("config.json", R"({"kind":"exotic"})");
   t.Add("state.json", "{}");

@@ -1,6 +1,8 @@
-#include "tick/agent_config.h"
+#include "fs/agent_config.h"
 
 #include <gtest/gtest.h>
+
+#include "fs/agent_kind.h"
 
 namespace agent9 {
 namespace {
@@ -47,7 +49,6 @@ TEST(AgentConfig, RejectsBadValuesNamingTheField) {
       {R"({"args":[1]})", "config: args"},
       {R"({"env":{"A=B":"x"}})", "env.A=B"},
       {R"({"env":{"AGENT9_TOKEN":"x"}})", "env.AGENT9_TOKEN"},
-      {R"({"colour":"red"})", "config: colour"},
       {R"([1,2])", "JSON object"},
       {R"({"kind":)", "not valid JSON"},
   };
@@ -58,6 +59,19 @@ TEST(AgentConfig, RejectsBadValuesNamingTheField) {
     EXPECT_NE(r.status().message().find(c.needle), std::string::npos)
         << c.doc << " -> " << r.status().message();
   }
+}
+
+// Keys the core does not know are the kind's (an llm agent's model): kept in extra, refused
+// by a kind that does not take them.
+TEST(AgentConfig, KeepsUnknownKeysForTheKindToJudge) {
+  auto r = AgentConfig::Parse(R"({"kind":"echo","colour":"red"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->extra, Json({{"colour", "red"}}));
+  EXPECT_EQ(r->ToJson()["colour"], "red");
+  Status st = RejectUnknownConfig(r->extra);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("config: colour"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(RejectUnknownConfig(Json::object()).ok());
 }
 
 }  // namespace

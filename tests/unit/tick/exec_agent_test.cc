@@ -140,11 +140,14 @@ TEST(ExecOutput, ParsesTheProtocolAndRejectsHostileOutput) {
   ASSERT_TRUE(alarms.ok());
   EXPECT_EQ(alarms->alarms.size(), 2u);
   EXPECT_EQ(*alarms->alarms[1].every_ms, 60000);
-  for (const char* bad :
-       {"", "[]", "{", "1", R"({"emit":{}})", R"({"send":[{"body":1}]})",
-        R"({"send":[{"to":5,"body":1}]})", R"({"hibernate":"yes"})", R"({"surprise":1})", "{} {}",
-        R"({"alarms":[{"in_ms":-1}]})", R"({"alarms":[{"payload":1}]})",
-        R"({"alarms":[{"in_ms":1,"every_ms":1}]})", R"({"alarms":{}})"}) {
+  // Other keys are module actions ({"compute":[...]}); the engine refuses keys no module takes.
+  auto action = ExecAgent::ParseOutput(R"({"surprise":1})");
+  ASSERT_TRUE(action.ok());
+  EXPECT_EQ(action->actions.at("surprise"), 1);
+  for (const char* bad : {"", "[]", "{", "1", R"({"emit":{}})", R"({"send":[{"body":1}]})",
+                          R"({"send":[{"to":5,"body":1}]})", R"({"hibernate":"yes"})", "{} {}",
+                          R"({"alarms":[{"in_ms":-1}]})", R"({"alarms":[{"payload":1}]})",
+                          R"({"alarms":[{"in_ms":1,"every_ms":1}]})", R"({"alarms":{}})"}) {
     EXPECT_FALSE(ExecAgent::ParseOutput(bad).ok()) << bad;
   }
 }

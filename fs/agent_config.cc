@@ -1,6 +1,8 @@
-#include "tick/agent_config.h"
+#include "fs/agent_config.h"
 
 #include <limits>
+
+#include "fs/agent_kind.h"
 
 namespace agent9 {
 namespace {
@@ -48,17 +50,20 @@ Status ValidateKindName(std::string_view kind) {
 Json AgentConfig::ToJson() const {
   Json env_j = Json::object();
   for (const auto& [k, v] : env) env_j[k] = v;
-  return Json{{"kind", kind},
-              {"program", program},
-              {"args", args},
-              {"env", env_j},
-              {"timeout_ms", timeout_ms},
-              {"inbox", {{"max_depth", max_depth}, {"overflow", OverflowName(overflow)}}},
-              {"max_attempts", max_attempts},
-              {"retention", {{"events", retain_events}, {"trajectory", retain_trajectory}}},
-              {"sandbox", sandbox},
-              {"network", network},
-              {"accept_strangers", accept_strangers}};
+  Json j{{"kind", kind},
+         {"program", program},
+         {"args", args},
+         {"env", env_j},
+         {"timeout_ms", timeout_ms},
+         {"inbox", {{"max_depth", max_depth}, {"overflow", OverflowName(overflow)}}},
+         {"max_attempts", max_attempts},
+         {"retention", {{"events", retain_events}, {"trajectory", retain_trajectory}}},
+         {"sandbox", sandbox},
+         {"network", network},
+         {"accept_strangers", accept_strangers}};
+  j["retention"]["replay"] = retain_replay;
+  for (const auto& [k, v] : extra.items()) j[k] = v;
+  return j;
 }
 
 Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
@@ -127,6 +132,8 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
       for (const auto& [rk, rv] : v.items()) {
         if (rk == "events") {
           AGENT9_ASSIGN_OR_RETURN(c.retain_events, IntField(rv, "retention.events", 0, 10'000'000));
+        } else if (rk == "replay") {
+          AGENT9_ASSIGN_OR_RETURN(c.retain_replay, IntField(rv, "retention.replay", 0, 100'000));
         } else if (rk == "trajectory") {
           AGENT9_ASSIGN_OR_RETURN(c.retain_trajectory,
                                   IntField(rv, "retention.trajectory", 0, 10'000'000));
@@ -135,7 +142,8 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
         }
       }
     } else {
-      return Bad(key, "unknown field");
+      if (key.empty() || key.size() > 64) return Bad(key, "unknown field");
+      c.extra[key] = v;  // the kind's to check
     }
   }
   if (c.kind == "exec" && c.program.empty()) return Bad("program", "required for kind exec");
@@ -145,6 +153,13 @@ Result<AgentConfig> AgentConfig::FromJson(const Json& j) {
 Result<AgentConfig> AgentConfig::Parse(std::string_view text) {
   AGENT9_ASSIGN_OR_RETURN(Json j, ParseJsonObject(text, "config"));
   return FromJson(j);
+}
+
+Status RejectUnknownConfig(const Json& extra) {
+  for (const auto& [key, v] : extra.items()) {
+    return Status::InvalidArgument("config: " + key, "unknown field");
+  }
+  return Status::OK();
 }
 
 }  // namespace agent9

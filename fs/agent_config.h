@@ -1,6 +1,7 @@
 // AgentConfig: the validated `config` document of an agent (DESIGN section 4). Parsing is
-// strict: unknown keys, wrong types and out-of-range values are kInvalidArgument with a
-// message naming the field, so a bad write leaves the old config in place.
+// strict: wrong types and out-of-range values are kInvalidArgument with a message naming the
+// field, so a bad write leaves the old config in place. Unknown top-level keys are kept in
+// `extra` for the agent's kind to accept or refuse (AgentService checks them with the kind).
 // Thread-safety: value type.
 #pragma once
 
@@ -32,6 +33,11 @@ struct AgentConfig {
   // Messages from npubs that are neither local agents nor operators (a Nostr DM, a NIP-98
   // signed send) are taken; false refuses them (DESIGN 4.3).
   bool accept_strangers = true;
+  // Ticks whose full input and output are kept for `agent9 replay` (retention.replay).
+  int64_t retain_replay = 100;
+  // Top-level keys the core does not know, for the agent's kind to check and use (an llm
+  // agent's provider, model, system...: Agent::CheckConfig). An object, possibly empty.
+  Json extra = Json::object();
 
   // The full document with every default filled in.
   Json ToJson() const;
