@@ -1,6 +1,7 @@
 // The Anthropic Messages API of FakeLlm: POST /v1/messages (plain, and streamed as the real
 // event sequence message_start, content_block_start, ping, content_block_delta...,
-// content_block_stop, message_delta, message_stop) and GET /v1/models.
+// content_block_stop, message_delta, message_stop). GET /v1/models, which both APIs share,
+// is served by fake_openai.cc (an x-api-key or anthropic-version header picks Anthropic's shape).
 #include <atomic>
 #include <string>
 #include <utility>
@@ -201,50 +202,11 @@ void HandleMessages(FakeLlm::Impl& impl, const httplib::Request& req, httplib::R
   AnswerPlain(sc, body, res);
 }
 
-// Answers in a shape both APIs' clients read: OpenAI's {"object":"list","data":[{"id",
-// "object":"model"}]} and Anthropic's {"data":[{"type":"model","id",...}],"has_more"}.
-void HandleModels(FakeLlm::Impl& impl, const httplib::Request& req, httplib::Response& res) {
-  impl.Record(req);
-  std::string bearer = req.get_header_value("authorization");
-  if (bearer.rfind("Bearer ", 0) == 0) bearer.erase(0, 7);
-  bool anthropic = req.has_header("x-api-key");
-  if (!impl.KeyOk(anthropic ? req.get_header_value("x-api-key") : bearer)) {
-    if (anthropic) return SendError(res, 401, "authentication_error", "invalid x-api-key");
-    res.status = 401;
-    json doc{{"error",
-              {{"message", "Incorrect API key provided"},
-               {"type", "invalid_request_error"},
-               {"code", "invalid_api_key"}}}};
-    return res.set_content(doc.dump(), "application/json");
-  }
-  json data = json::array();
-  for (const char* id : {"fake-echo", "tools"}) {
-    data.push_back({{"id", id},
-                    {"object", "model"},
-                    {"type", "model"},
-                    {"display_name", id},
-                    {"created", 0},
-                    {"created_at", "2025-01-01T00:00:00Z"},
-                    {"owned_by", "fake-llm"}});
-  }
-  json doc{{"object", "list"},
-           {"data", data},
-           {"has_more", false},
-           {"first_id", "fake-echo"},
-           {"last_id", "tools"}};
-  res.set_content(doc.dump(), "application/json");
-}
-
 }  // namespace
 
 void AddAnthropicRoutes(httplib::Server& server, FakeLlm::Impl& impl) {
   server.Post("/v1/messages", [&impl](const httplib::Request& req, httplib::Response& res) {
     HandleMessages(impl, req, res);
-  });
-  // One GET /v1/models serves both APIs. httplib runs the first matching handler and the
-  // OpenAI routes are added first: should they serve the path, theirs answers instead.
-  server.Get("/v1/models", [&impl](const httplib::Request& req, httplib::Response& res) {
-    HandleModels(impl, req, res);
   });
 }
 

@@ -291,6 +291,23 @@ TEST(AnthropicProvider, ServerErrorIsRetryable) {
   EXPECT_EQ(always.attempt.http_status, 500);
   EXPECT_TRUE(always.attempt.retryable);
   EXPECT_FALSE(always.attempt.streamed);
+  EXPECT_NE(always.attempt.status.message().find("HTTP 500: internal error"), std::string::npos)
+      << always.attempt.status.ToString();
+  EXPECT_TRUE(always.deltas.empty());
+}
+
+TEST(AnthropicProvider, StreamedRequestRefusedWithRetryAfter) {
+  FakeLlm fake;
+  auto p = MakeAnthropicProvider(Config(fake));
+  Outcome r = RunJob(*p, Chat("429-once-stream", Json::array({User("hi")}), true));
+  EXPECT_EQ(r.attempt.status.code(), Code::kResourceExhausted);
+  EXPECT_NE(r.attempt.status.message().find("rate limited"), std::string::npos)
+      << r.attempt.status.ToString();
+  EXPECT_TRUE(r.attempt.retryable);
+  EXPECT_FALSE(r.attempt.streamed);
+  EXPECT_GE(r.attempt.retry_after_ms, 900);
+  EXPECT_LE(r.attempt.retry_after_ms, 1000);
+  EXPECT_TRUE(r.deltas.empty());
 }
 
 TEST(AnthropicProvider, BadRequestIsNotRetryable) {
