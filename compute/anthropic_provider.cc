@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::string_view kDefaultBaseUrl = "https://api.anthropic.com";
 constexpr int64_t kDefaultMaxTokens = 1024;
-// An error or non-SSE body kept while streaming, to report the server's message.
+// A streamed reply's bytes are kept until its first event: an error document (or a server
+// that answered unstreamed) is read from them.
 constexpr size_t kMaxKeptBody = 8 << 20;
 constexpr int64_t kHealthTimeoutMs = 10'000;
 
@@ -284,7 +285,9 @@ class AnthropicProvider : public Provider {
     Status failed;  // why on_body stopped the transfer
     std::string kept;
     auto on_body = [&](std::string_view chunk) {
-      if (kept.size() < kMaxKeptBody) kept.append(chunk.substr(0, kMaxKeptBody - kept.size()));
+      if (!stream.saw_event() && kept.size() < kMaxKeptBody) {
+        kept.append(chunk.substr(0, kMaxKeptBody - kept.size()));
+      }
       std::vector<SseEvent> events;
       Status s = parser.Feed(chunk, &events);
       for (const SseEvent& e : events) {
@@ -300,6 +303,7 @@ class AnthropicProvider : public Provider {
     };
     auto resp = http_.Send(req, on_body, &cancel);
     a->streamed = stream.delivered();
+    if (resp.ok()) a->http_status = resp->status;
     if (!failed.ok()) {  // an error event, or a malformed one
       a->status = failed;
       a->retryable = stream.retryable_error() && !a->streamed;
@@ -319,7 +323,6 @@ class AnthropicProvider : public Provider {
       }
       return TransportFailure(resp.status(), cancel, a);
     }
-    a->http_status = resp->status;
     if (resp->status < 200 || resp->status >= 300) return HttpFailure(*resp, kept, a);
     if (!stream.saw_event()) {
       auto ct = resp->headers.find("content-type");
