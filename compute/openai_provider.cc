@@ -221,6 +221,11 @@ Attempt OpenAiProvider::Run(const JobSpec& spec, const DeltaSink& on_delta,
     a.status = Status::Unavailable("not configured");
     return a;
   }
+  if (cancel.load()) {
+    Attempt a;
+    a.status = Status::Aborted("cancelled");
+    return a;
+  }
   if (spec.kind == "chat") return Chat(spec, on_delta, cancel);
   if (spec.kind == "embeddings") return Embeddings(spec, cancel);
   Attempt a;
