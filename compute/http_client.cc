@@ -178,7 +178,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req, const BodySink& on
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
   if (impl_->share) curl_easy_setopt(c, CURLOPT_SHARE, impl_->share.get());
-  if (req.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout_ms));
+  if (req.timeout_ms > 0)
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout_ms));
   if (req.connect_timeout_ms > 0) {
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout_ms));
   }

@@ -28,8 +28,8 @@ int64_t ParseRetryAfter(std::string_view value, int64_t now_ms) {
   }
   // An HTTP date: IMF-fixdate, or the obsolete RFC 850 and asctime forms.
   std::string text(value);
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                          "%a %b %d %H:%M:%S %Y"}) {
+  for (const char* fmt :
+       {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"}) {
     std::tm tm{};
     const char* end = strptime(text.c_str(), fmt, &tm);
     if (end == nullptr || *end != '\0') continue;

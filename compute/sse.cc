@@ -77,33 +77,31 @@ void SseParser::FeedLines(std::string_view bytes, std::vector<SseEvent>* out) {
 }
 
 void SseParser::ProcessLine(std::vector<SseEvent>* out) {
-  std::string line = std::move(line_);
-  line_.clear();
-  if (line.empty()) {
+  std::string_view l = line_;
+  if (l.empty()) {
     if (has_data_) out->push_back(std::move(cur_));
     cur_ = SseEvent();
     has_data_ = false;
-    return;
+  } else if (l.front() != ':') {  // ':' starts a comment
+    size_t colon = l.find(':');
+    std::string_view field = l.substr(0, colon);
+    std::string_view value;
+    if (colon != std::string_view::npos) {
+      value = l.substr(colon + 1);
+      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    }
+    if (field == "data") {
+      if (has_data_) cur_.data += '\n';
+      cur_.data.append(value);
+      has_data_ = true;
+    } else if (field == "event") {
+      cur_.event.assign(value);
+    } else if (field == "id") {
+      if (value.find('\0') == std::string_view::npos) cur_.id.assign(value);
+    }
+    // "retry" and unknown fields are ignored.
   }
-  if (line.front() == ':') return;  // a comment
-  std::string_view l = line;
-  size_t colon = l.find(':');
-  std::string_view field = l.substr(0, colon);
-  std::string_view value;
-  if (colon != std::string_view::npos) {
-    value = l.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  }
-  if (field == "data") {
-    if (has_data_) cur_.data += '\n';
-    cur_.data.append(value);
-    has_data_ = true;
-  } else if (field == "event") {
-    cur_.event.assign(value);
-  } else if (field == "id") {
-    if (value.find('\0') == std::string_view::npos) cur_.id.assign(value);
-  }
-  // "retry" and unknown fields are ignored.
+  line_.clear();
 }
 
 }  // namespace agent9::compute
