@@ -16,17 +16,20 @@ using nlohmann::json;
 
 std::atomic<int64_t> next_id{1};
 
+// A dump that never throws: invalid UTF-8 from a request is replaced.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string NextId(const char* prefix) { return prefix + std::to_string(next_id++); }
 
 void SendError(httplib::Response& res, int status, const std::string& type,
                const std::string& message) {
   res.status = status;
   json doc{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}};
-  res.set_content(doc.dump(), "application/json");
+  res.set_content(Dump(doc), "application/json");
 }
 
 std::string Event(const std::string& name, const json& data) {
-  return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+  return "event: " + name + "\ndata: " + Dump(data) + "\n\n";
 }
 
 // What the real API refuses before it runs a model; "" when the request is well-formed.
@@ -102,7 +105,7 @@ void AnswerPlain(const Scenario& sc, const json& body, httplib::Response& res) {
   }
   doc["stop_reason"] = a.stop_reason;
   doc["usage"] = {{"input_tokens", a.input_tokens}, {"output_tokens", a.output_tokens}};
-  std::string text = doc.dump();
+  std::string text = Dump(doc);
   if (sc.kind == Scenario::kCut) text.resize(text.size() / 2);
   res.set_content(text, "application/json");
 }
