@@ -1,2 +1,48 @@
-// placeholder: written by the provider helpers
-int main() { return 0; }
+// fake-llm [--port N] [--api-key K] [--chunk-words N]: serves FakeLlm (fake_llm.h) on
+// 127.0.0.1, prints "listening http://127.0.0.1:PORT" on stdout, and runs until SIGTERM or
+// SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "tests/fakes/fake_llm.h"
+
+int main(int argc, char** argv) {
+  agent9::testing::FakeLlmOptions opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool has_value = i + 1 < argc;
+    if (arg == "--port" && has_value) {
+      opts.port = std::atoi(argv[++i]);
+    } else if (arg == "--api-key" && has_value) {
+      opts.api_key = argv[++i];
+    } else if (arg == "--chunk-words" && has_value) {
+      opts.stream_chunk_words = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: fake-llm [--port N] [--api-key K] [--chunk-words N]\n");
+      return 2;
+    }
+  }
+  // Block the signals before the server's threads start, then wait for one here.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    agent9::testing::FakeLlm server(opts);
+    std::printf("listening %s\n", server.url().c_str());
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fake-llm: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
