@@ -1,5 +1,6 @@
 #include "controlplane/modules.h"
 
+#include "compute/compute_module.h"
 #include "identity/identity_module.h"
 #include "nostr/nostr_module.h"
 
@@ -8,6 +9,7 @@ namespace agent9 {
 void AddModules(Modules& modules) {
   auto* identity = modules.Add(std::make_unique<identity::IdentityModule>());
   modules.Add(std::make_unique<nostr::NostrModule>(identity));
+  modules.Add(std::make_unique<compute::ComputeModule>());
 }
 
 }  // namespace agent9

@@ -76,6 +76,11 @@ Result<std::shared_ptr<Node>> FileService::Lookup(Node& dir, std::string_view na
   return child;
 }
 
+Result<std::optional<Quota>> FileService::GetQuota(Node& node, const Caller& who) const {
+  if (!CheckAccess(who, node, Op::kRead, is_public_).ok()) return std::optional<Quota>();
+  return node.GetQuota();
+}
+
 Stat FileService::GetStat(const Node& node, const Caller& who, uint32_t* mode) const {
   if (mode) *mode = ModeFor(who, node, is_public_);
   return node.GetStat();

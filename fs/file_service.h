@@ -32,6 +32,8 @@ class FileService {
   Result<std::shared_ptr<Node>> Lookup(Node& dir, std::string_view name, const Caller& who) const;
   // The stat of node as the caller sees it; mode holds the caller's permission bits.
   Stat GetStat(const Node& node, const Caller& who, uint32_t* mode) const;
+  // statfs: the node's quota, for callers who may read it (nullopt: none, or not theirs).
+  Result<std::optional<Quota>> GetQuota(Node& node, const Caller& who) const;
   Result<std::vector<DirEntry>> List(Node& dir, const Caller& who,
                                      const ListRange& range = {}) const;
   Result<std::unique_ptr<Handle>> Open(Node& node, const OpenFlags& flags, const Caller& who) const;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,13 @@ struct Stat {
   // Directories: List() honours ListRange (name order, after, limit), so a transport can walk
   // the directory a page at a time instead of holding the whole listing (agents/).
   bool paged = false;
+};
+
+// A quota a directory reports to statfs (`df`): capacity and what is left, in bytes. The
+// compute/ directory counts micro-USD this way (DESIGN 4.2).
+struct Quota {
+  uint64_t total = 0;
+  uint64_t free = 0;
 };
 
 struct DirEntry {
@@ -145,6 +153,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual Result<std::unique_ptr<Handle>> Create(std::string_view name, const Caller& who);
   virtual Status Mkdir(std::string_view name, const Caller& who);
   virtual Status Remove(std::string_view name, const Caller& who);
+  // What statfs on this node reports; nullopt (the default) for the ordinary answer.
+  virtual Result<std::optional<Quota>> GetQuota() { return std::optional<Quota>(); }
 
  private:
   const NodeId id_;

@@ -44,6 +44,7 @@ int HttpStatusFor(Code code) {
 
 std::string ErrorBody(const Status& status) {
   Json j = {{"error", std::string(CodeName(status.code()))}, {"message", status.message()}};
+  for (const auto& [name, value] : status.fields()) j[name] = value;
   return DumpJson(j) + "\n";
 }
 

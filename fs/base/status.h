@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace agent9 {
 
@@ -81,6 +83,24 @@ class [[nodiscard]] Status {
   static Status Internal(std::string_view what, std::string_view detail = {}) {
     return Make(Code::kInternal, what, detail);
   }
+  static Status BudgetExceeded(std::string_view what, std::string_view detail = {}) {
+    return Make(Code::kBudgetExceeded, what, detail);
+  }
+
+  // Named integers a transport may add to the error it reports (HTTP: fields of the JSON
+  // error body, e.g. a 402's "remaining_usd"). Returns *this for chaining.
+  Status& WithField(std::string name, int64_t value) {
+    auto f = fields_ ? std::make_shared<Fields>(*fields_) : std::make_shared<Fields>();
+    f->emplace_back(std::move(name), value);
+    fields_ = std::move(f);
+    return *this;
+  }
+  using Fields = std::vector<std::pair<std::string, int64_t>>;
+  // Empty when none were added.
+  const Fields& fields() const {
+    static const Fields kNone;
+    return fields_ ? *fields_ : kNone;
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -102,6 +122,7 @@ class [[nodiscard]] Status {
   }
   Code code_ = Code::kOk;
   std::string msg_;
+  std::shared_ptr<const Fields> fields_;  // shared: copying a Status stays cheap
 };
 
 // Holds either a T or a non-OK Status (std::expected is C++23).

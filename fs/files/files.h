@@ -219,18 +219,29 @@ struct TableEntry {
   std::function<std::shared_ptr<Node>(NodeId id, const std::string& owner)> make;
 };
 
+using QuotaFn = std::function<Result<std::optional<Quota>>()>;
+
 class TableDir final : public Node {
  public:
+  // quota: what statfs on the directory reports (may be null: the ordinary answer).
   TableDir(NodeId id, std::string owner, Access access,
-           std::shared_ptr<const std::vector<TableEntry>> entries, int64_t mtime_ms = 0)
-      : Node(id, std::move(owner), access), entries_(std::move(entries)), mtime_ms_(mtime_ms) {}
+           std::shared_ptr<const std::vector<TableEntry>> entries, int64_t mtime_ms = 0,
+           QuotaFn quota = nullptr)
+      : Node(id, std::move(owner), access),
+        entries_(std::move(entries)),
+        mtime_ms_(mtime_ms),
+        quota_(std::move(quota)) {}
   Stat GetStat() const override;
   Result<std::shared_ptr<Node>> Lookup(std::string_view name) override;
   Result<std::vector<DirEntry>> List(const ListRange& range) override;
+  Result<std::optional<Quota>> GetQuota() override {
+    return quota_ ? quota_() : Result<std::optional<Quota>>(std::optional<Quota>());
+  }
 
  private:
   std::shared_ptr<const std::vector<TableEntry>> entries_;
   int64_t mtime_ms_;
+  QuotaFn quota_;
 };
 
 // Directory stat helper for Node subclasses elsewhere.

@@ -249,12 +249,22 @@ void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) noexcept {
   });
 }
 
-void OpStatfs(fuse_req_t req, fuse_ino_t) noexcept {
-  Run(req, "statfs", [&](FuseContext&, Reply& r) {
+void OpStatfs(fuse_req_t req, fuse_ino_t ino) noexcept {
+  Run(req, "statfs", [&](FuseContext& c, Reply& r) {
     struct statvfs sv {};
     sv.f_bsize = 4096;
     sv.f_frsize = 4096;
     sv.f_namemax = 255;
+    // A directory with a quota (compute/: the day's budget in micro-USD) counts it in 1-byte
+    // blocks, so `df -B1 DIR` prints what is left.
+    if (auto node = c.inodes.Get(ino)) {
+      auto q = c.fs->GetQuota(*node, c.who);
+      if (q.ok() && q->has_value()) {
+        sv.f_frsize = 1;
+        sv.f_blocks = (*q)->total;
+        sv.f_bfree = sv.f_bavail = (*q)->free;
+      }
+    }
     r.Statfs(sv);
   });
 }

@@ -1,0 +1,926 @@
+#include "compute/compute_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "fs/base/log.h"
+#include "fs/base/path.h"
+
+namespace agent9::compute {
+namespace {
+
+constexpr std::string_view kSchema[] = {
+    // 1: jobs. seq orders them (FIFO per provider); notified=0 marks an ended job whose event
+    // has not reached its agent yet (sent again at the next start).
+    R"sql(
+CREATE TABLE compute_jobs(
+  id TEXT PRIMARY KEY,
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  request TEXT NOT NULL,
+  result TEXT,
+  stream TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL,
+  idempotency_key TEXT,
+  reserved INTEGER NOT NULL,
+  cost INTEGER,
+  tick INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  notified INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER
+);
+CREATE UNIQUE INDEX compute_jobs_seq ON compute_jobs(seq);
+CREATE INDEX compute_jobs_agent ON compute_jobs(agent, seq);
+CREATE INDEX compute_jobs_idem ON compute_jobs(agent, idempotency_key);
+CREATE INDEX compute_jobs_state ON compute_jobs(state);
+CREATE INDEX compute_jobs_unnotified ON compute_jobs(notified) WHERE notified = 0;
+)sql",
+};
+
+constexpr int64_t kRetainJobs = 1000;         // ended jobs kept per agent
+constexpr size_t kMaxActionJobs = 100;        // jobs one tick may submit
+constexpr size_t kMaxEventResult = 64 << 10;  // results larger than this stay out of events
+
+std::string NewJobId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string id = "j";
+  for (int i = 0; i < 16; ++i) id += kHex[(v >> (i * 4)) & 15];
+  return id;
+}
+
+std::string HoldId(std::string_view job) { return "compute:" + std::string(job); }
+
+int64_t MonoMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+Json Opt(bool has, int64_t v) { return has ? Json(v) : Json(nullptr); }
+
+// Jobs a tick's Act inserted, started by Acted on the same thread after the commit. An id
+// whose transaction rolled back finds no row and is skipped.
+struct ActedJobs {
+  std::vector<std::pair<std::string, void*>> start;  // id, lane
+  std::vector<std::string> notify;
+};
+thread_local ActedJobs t_acted;
+
+}  // namespace
+
+struct ComputeService::Live {
+  std::string agent;
+  std::shared_ptr<Stream> stream = std::make_shared<Stream>(size_t{64} << 20);
+  std::atomic<bool> cancel{false};
+};
+
+struct ComputeService::Lane {
+  Provider* provider = nullptr;
+  int64_t max_workers = 1;
+  std::condition_variable cv;
+  std::deque<std::string> queue;  // guarded by mu_
+  int64_t idle = 0;               // guarded by mu_
+  std::vector<std::thread> workers;
+  std::atomic<int64_t> running{0};
+};
+
+struct ComputeService::Row {
+  std::string id, agent, provider, model, kind, state, error;
+  Json request, result;
+  std::string stream;
+  int64_t attempts = 0, reserved = 0, cost = 0, tick = 0, created_at = 0;
+  bool has_cost = false, has_started = false, has_ended = false;
+  int64_t started_at = 0, ended_at = 0;
+};
+
+ComputeService::ComputeService(Database* db, const Clock* clock, AgentHost* host,
+                               ComputeConfig config,
+                               std::vector<std::unique_ptr<Provider>> providers)
+    : db_(db),
+      clock_(clock),
+      host_(host),
+      config_(std::move(config)),
+      providers_(std::move(providers)) {
+  for (const auto& p : providers_) {
+    auto lane = std::make_unique<Lane>();
+    lane->provider = p.get();
+    lane->max_workers = std::max<int64_t>(1, p->config().max_concurrent);
+    lanes_.push_back(std::move(lane));
+  }
+}
+
+ComputeService::~ComputeService() { Stop(); }
+
+Status ComputeService::Migrate(Database& db) {
+  AGENT9_RETURN_IF_ERROR(Ledger::Migrate(db));
+  return db.Migrate("compute", kSchema);
+}
+
+Provider* ComputeService::FindProvider(std::string_view id) const {
+  for (const auto& p : providers_) {
+    if (p->config().id == id) return p.get();
+  }
+  return nullptr;
+}
+
+Result<ComputeService::Resolved> ComputeService::Resolve(const JobRequest& r) const {
+  if (lanes_.empty()) {
+    return Status::Unavailable(
+        "no compute provider is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL), "
+        "ANTHROPIC_API_KEY, run Ollama on 127.0.0.1:11434, or add [[compute.providers]] to the "
+        "runtime config (docs/COMPUTE.md)");
+  }
+  auto model_in = [&](const Lane& l) -> const ModelConfig* {
+    for (const auto& m : l.provider->config().models) {
+      if (m.id == r.model) return &m;
+    }
+    return nullptr;
+  };
+  if (!r.provider.empty()) {
+    for (const auto& l : lanes_) {
+      if (l->provider->config().id != r.provider) continue;
+      if (const ModelConfig* m = model_in(*l)) return Resolved{l.get(), *m};
+      if (!l->provider->config().models.empty()) {
+        return Status::InvalidArgument("job: model '" + r.model + "' is not offered by provider",
+                                       r.provider);
+      }
+      return Resolved{l.get(), ModelConfig{r.model, 0, 0}};  // a provider with no price list
+    }
+    return Status::InvalidArgument("job: provider: no such provider", r.provider);
+  }
+  for (const auto& l : lanes_) {
+    if (const ModelConfig* m = model_in(*l)) return Resolved{l.get(), *m};
+  }
+  for (const auto& l : lanes_) {
+    if (l->provider->config().models.empty()) return Resolved{l.get(), ModelConfig{r.model, 0, 0}};
+  }
+  return Status::InvalidArgument("job: model: no provider offers '" + r.model + "'");
+}
+
+Json ComputeService::SubmitAnswer(const std::string& id, const std::string& state,
+                                  bool existing) const {
+  std::string base = "compute/jobs/" + id + "/";
+  Json j{{"job_id", id},
+         {"status", state},
+         {"status_path", base + "status"},
+         {"result_path", base + "result"},
+         {"stream_path", base + "stream"}};
+  if (existing) j["existing"] = true;
+  return j;
+}
+
+Status ComputeService::Insert(Conn& c, std::string_view agent, int64_t tick, int64_t now_ms,
+                              const JobRequest& r, const Resolved& res, const std::string& origin,
+                              bool refuse_as_failed, std::string* id, bool* existing,
+                              bool* failed) {
+  *existing = false;
+  *failed = false;
+  if (!r.idempotency_key.empty()) {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q, c.Prepare("SELECT id FROM compute_jobs WHERE agent=? AND idempotency_key=?"));
+    q->Bind(1, agent).Bind(2, r.idempotency_key);
+    AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (row) *id = q->Text(0);
+    q->Reset();
+    if (row) {
+      *existing = true;
+      return Status::OK();
+    }
+  }
+  *id = NewJobId();
+  AGENT9_ASSIGN_OR_RETURN(BudgetPolicy policy, Ledger::GetPolicy(c, agent));
+  int64_t amount = r.max_cost_usd                ? *r.max_cost_usd
+                   : policy.default_max_cost_usd ? *policy.default_max_cost_usd
+                                                 : config_.default_max_cost_usd;
+  const std::string& provider = res.lane->provider->config().id;
+  Status refused = policy.Allows(provider, r.model);
+  if (refused.ok()) {
+    refused = Ledger::Reserve(
+        c, Hold{HoldId(*id), std::string(agent), "compute", tick, amount, now_ms}, policy);
+  }
+  if (!refused.ok() && !(refuse_as_failed && (refused.code() == Code::kBudgetExceeded ||
+                                              refused.code() == Code::kPermissionDenied))) {
+    return refused;
+  }
+  *failed = !refused.ok();
+  AGENT9_ASSIGN_OR_RETURN(Stmt * m,
+                          c.Prepare("SELECT coalesce(max(seq), 0) + 1 FROM compute_jobs"));
+  AGENT9_ASSIGN_OR_RETURN(bool mrow, m->Step());
+  int64_t seq = mrow ? m->Int(0) : 1;
+  m->Reset();
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("INSERT INTO compute_jobs(id, agent, seq, provider, model, kind, state, request, "
+                "error, attempts, idempotency_key, reserved, tick, origin, notified, created_at, "
+                "ended_at) VALUES(?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?)"));
+  s->Bind(1, *id).Bind(2, agent).Bind(3, seq).Bind(4, provider).Bind(5, r.model).Bind(6, r.kind);
+  s->Bind(7, *failed ? kFailed : kPending).Bind(8, DumpJson(r.ToJson()));
+  if (*failed) {
+    s->Bind(9, refused.message());
+  } else {
+    s->BindNull(9);
+  }
+  if (r.idempotency_key.empty()) {
+    s->BindNull(10);
+  } else {
+    s->Bind(10, r.idempotency_key);
+  }
+  s->Bind(11, *failed ? 0 : amount).Bind(12, tick).Bind(13, origin);
+  s->Bind(14, int64_t{*failed ? 0 : 1}).Bind(15, now_ms);
+  if (*failed) {
+    s->Bind(16, now_ms);
+  } else {
+    s->BindNull(16);
+  }
+  AGENT9_RETURN_IF_ERROR(s->Run());
+  // Keep the last kRetainJobs ended jobs of the agent (their holds stay in the ledger).
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * d, c.Prepare("DELETE FROM compute_jobs WHERE agent=? AND state IN "
+                          "('complete','failed','cancelled') AND notified=1 AND seq <= ?"));
+  d->Bind(1, agent).Bind(2, seq - kRetainJobs);
+  return d->Run();
+}
+
+Result<Json> ComputeService::Submit(std::string_view agent, std::string_view request_text) {
+  AGENT9_ASSIGN_OR_RETURN(JobRequest r, JobRequest::Parse(request_text, config_.max_request_bytes));
+  AGENT9_ASSIGN_OR_RETURN(Resolved res, Resolve(r));
+  std::string id, state = kPending;
+  bool existing = false, failed = false;
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(int64_t tick, Ledger::CurrentTick(c, agent));
+    AGENT9_RETURN_IF_ERROR(
+        Insert(c, agent, tick, now, r, res, "call", false, &id, &existing, &failed));
+    if (existing) {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT state FROM compute_jobs WHERE id=?"));
+      q->Bind(1, id);
+      AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (row) state = q->Text(0);
+      q->Reset();
+    }
+    return Status::OK();
+  }));
+  if (!existing) {
+    host_->Trace(agent, Json{{"type", "compute"},
+                             {"op", "submit"},
+                             {"job_id", id},
+                             {"provider", res.lane->provider->config().id},
+                             {"model", r.model}});
+    LiveFor(id, std::string(agent));
+    Enqueue(id, res.lane);
+  }
+  return SubmitAnswer(id, state, existing);
+}
+
+Status ComputeService::CheckAction(const Json& value) const {
+  const Json list = value.is_array() ? value : Json::array({value});
+  if (list.empty() || list.size() > kMaxActionJobs) {
+    return Status::InvalidArgument("output: compute: want 1 to 100 job requests");
+  }
+  for (const auto& j : list) {
+    auto r = JobRequest::FromJson(j);
+    if (!r.ok()) return Status::InvalidArgument("output: compute", r.status().message());
+    auto res = Resolve(*r);
+    if (!res.ok()) return Status(res.status().code(), "output: compute: " + res.status().message());
+  }
+  return Status::OK();
+}
+
+Status ComputeService::Act(Conn& c, std::string_view agent, int64_t tick, int64_t now_ms,
+                           const Json& value) {
+  const Json list = value.is_array() ? value : Json::array({value});
+  for (const auto& j : list) {
+    AGENT9_ASSIGN_OR_RETURN(JobRequest r, JobRequest::FromJson(j));
+    AGENT9_ASSIGN_OR_RETURN(Resolved res, Resolve(r));
+    std::string id;
+    bool existing = false, failed = false;
+    AGENT9_RETURN_IF_ERROR(
+        Insert(c, agent, tick, now_ms, r, res, "tick", true, &id, &existing, &failed));
+    if (existing) continue;
+    if (failed) {
+      t_acted.notify.push_back(id);
+    } else {
+      t_acted.start.emplace_back(id, res.lane);
+    }
+  }
+  return Status::OK();
+}
+
+void ComputeService::Acted() {
+  ActedJobs acted = std::move(t_acted);
+  t_acted = ActedJobs{};
+  for (auto& [id, lane] : acted.start) Enqueue(id, static_cast<Lane*>(lane));
+  for (auto& id : acted.notify) Notify(id);
+}
+
+std::shared_ptr<ComputeService::Live> ComputeService::LiveFor(const std::string& id,
+                                                              const std::string& agent) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& live = live_[id];
+  if (!live) {
+    live = std::make_shared<Live>();
+    live->agent = agent;
+  }
+  return live;
+}
+
+void ComputeService::Enqueue(const std::string& id, Lane* lane) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return;  // stays pending; runs after the next start
+  lane->queue.push_back(id);
+  if (lane->idle == 0 && static_cast<int64_t>(lane->workers.size()) < lane->max_workers) {
+    lane->workers.emplace_back([this, lane] { WorkerLoop(lane); });
+  } else {
+    lane->cv.notify_one();
+  }
+}
+
+void ComputeService::WorkerLoop(Lane* lane) {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    ++lane->idle;
+    lane->cv.wait(l, [&] { return stopping_ || !lane->queue.empty(); });
+    --lane->idle;
+    if (stopping_) return;
+    std::string id = std::move(lane->queue.front());
+    lane->queue.pop_front();
+    l.unlock();
+    lane->running.fetch_add(1);
+    RunJob(id, lane);
+    lane->running.fetch_sub(1);
+    l.lock();
+  }
+}
+
+void ComputeService::RunJob(const std::string& id, Lane* lane) {
+  Provider* p = lane->provider;
+  const int64_t start = clock_->NowMs();
+  std::string agent, model_id, state;
+  Json request;
+  int64_t reserved = 0;
+  // Claim: pending → running (a cancelled or vanished job is skipped).
+  Status st = db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q, c.Prepare("SELECT agent, model, state, request, reserved FROM compute_jobs "
+                            "WHERE id=?"));
+    q->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (row) {
+      agent = q->Text(0);
+      model_id = q->Text(1);
+      state = q->Text(2);
+      reserved = q->Int(4);
+      auto j = ParseJson(q->Text(3));
+      if (j.ok()) request = std::move(j).value();
+    }
+    q->Reset();
+    if (!row || state != kPending) return Status::OK();
+    AGENT9_ASSIGN_OR_RETURN(Stmt * u,
+                            c.Prepare("UPDATE compute_jobs SET state='running', started_at=?, "
+                                      "attempts=1 WHERE id=?"));
+    u->Bind(1, start).Bind(2, id);
+    return u->Run();
+  });
+  if (!st.ok()) {
+    LogError("compute: claiming job " + id + ": " + st.ToString());
+    return;
+  }
+  if (state != kPending) return;
+  std::shared_ptr<Live> live = LiveFor(id, agent);
+  auto req = JobRequest::FromJson(request);
+  if (!req.ok()) {
+    Finish(id, agent, kFailed, nullptr, "stored request unreadable: " + req.status().message(), 0);
+    return;  // NOLINT
+  }
+  ModelConfig model{model_id, 0, 0};
+  for (const auto& m : p->config().models) {
+    if (m.id == model_id) model = m;
+  }
+  JobSpec spec;
+  spec.kind = req->kind;
+  spec.model = req->model;
+  spec.input = req->input;
+  spec.stream = req->stream;
+  spec.max_output_tokens = req->max_output_tokens;
+  // Keep the answer inside the reservation: no more output tokens than what is left of it
+  // once the (over-)estimated input is paid for.
+  if (model.output_micro_per_mtok > 0 && req->kind == "chat") {
+    int64_t in_cost = CostMicro(model, EstimateInputTokens(*req), 0);
+    __int128 left = static_cast<__int128>(std::max<int64_t>(reserved - in_cost, 0)) * 1'000'000 /
+                    model.output_micro_per_mtok;
+    int64_t cap = static_cast<int64_t>(std::min<__int128>(left, 10'000'000));
+    cap = std::max<int64_t>(cap, 1);
+    spec.max_output_tokens = spec.max_output_tokens ? std::min(spec.max_output_tokens, cap) : cap;
+  }
+  const int64_t timeout = req->timeout_ms ? req->timeout_ms : p->config().timeout_ms;
+  const int64_t deadline = MonoMs() + timeout;
+  bool marked_streaming = false;
+  auto on_delta = [&](const Delta& d) {
+    if (!marked_streaming) {
+      marked_streaming = true;
+      (void)db_->Write([&](Conn& c) -> Status {
+        AGENT9_ASSIGN_OR_RETURN(
+            Stmt * u, c.Prepare("UPDATE compute_jobs SET state='streaming' WHERE id=? AND "
+                                "state='running'"));
+        u->Bind(1, id);
+        return u->Run();
+      });
+    }
+    Json line = Json::object();
+    if (!d.text.empty()) line["delta"]["text"] = d.text;
+    if (!d.tool_calls.is_null()) line["delta"]["tool_calls"] = d.tool_calls;
+    if (!line.empty()) live->stream->Append(DumpJson(line) + "\n");
+  };
+  std::mt19937_64 rng{std::random_device{}()};
+  Attempt a;
+  for (int64_t attempt = 1;; ++attempt) {
+    spec.timeout_ms = deadline - MonoMs();
+    if (spec.timeout_ms <= 0) {
+      a.status = Status(Code::kDeadlineExceeded, "timeout");
+      break;
+    }
+    a = p->Run(spec, on_delta, live->cancel);
+    if (a.status.ok() || live->cancel.load()) break;
+    if (!a.retryable || a.streamed || attempt > config_.max_retries) break;
+    int64_t backoff =
+        std::min(config_.retry_max_ms, config_.retry_base_ms << std::min<int64_t>(attempt - 1, 20));
+    backoff = backoff / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 2 + 1));
+    int64_t wait = std::max(backoff, a.retry_after_ms);
+    if (MonoMs() + wait >= deadline) break;  // no time left for another attempt
+    host_->Trace(agent, Json{{"type", "compute"},
+                             {"op", "retry"},
+                             {"job_id", id},
+                             {"attempt", attempt + 1},
+                             {"after_ms", wait},
+                             {"reason", a.status.message()}});
+    retries_.fetch_add(1);
+    for (int64_t until = MonoMs() + wait; MonoMs() < until && !live->cancel.load();) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::min<int64_t>(20, until - MonoMs())));
+    }
+    if (live->cancel.load()) break;
+    (void)db_->Write([&](Conn& c) -> Status {
+      AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare("UPDATE compute_jobs SET attempts=? WHERE id=?"));
+      u->Bind(1, attempt + 1).Bind(2, id);
+      return u->Run();
+    });
+  }
+  const int64_t latency = clock_->NowMs() - start;
+  if (a.status.ok()) {
+    int64_t cost = CostMicro(model, a.output.input_tokens, a.output.output_tokens);
+    Json output;
+    if (req->kind == "embeddings") {
+      output = Json{{"vectors", a.output.vectors}};
+    } else {
+      output = Json{{"text", a.output.text}, {"finish_reason", a.output.finish_reason}};
+      if (!a.output.tool_calls.is_null()) output["tool_calls"] = a.output.tool_calls;
+      if (!req->stream && !a.output.text.empty()) {
+        live->stream->Append(DumpJson(Json{{"delta", {{"text", a.output.text}}}}) + "\n");
+      }
+    }
+    Json result{
+        {"job_id", id},
+        {"provider", p->config().id},
+        {"model", req->model},
+        {"output", std::move(output)},
+        {"usage",
+         {{"input_tokens", a.output.input_tokens}, {"output_tokens", a.output.output_tokens}}},
+        {"cost_usd", std::min(cost, reserved)},
+        {"latency_ms", latency}};
+    if (cost > reserved) result["unbilled_usd"] = cost - reserved;
+    Finish(id, agent, kComplete, result, "", cost);
+    return;
+  }
+  bool stopping;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping = stopping_;
+  }
+  if (live->cancel.load() && !stopping) {
+    Finish(id, agent, kCancelled, nullptr, "cancelled", 0);
+  } else if (stopping) {
+    Finish(id, agent, kFailed, nullptr, "interrupted: the daemon stopped while the job ran", 0);
+  } else {
+    std::string why = a.status.code() == Code::kDeadlineExceeded
+                          ? "timeout after " + std::to_string(timeout) + " ms"
+                          : a.status.message();
+    if (a.http_status && why.find("HTTP") == std::string::npos) {
+      why = "HTTP " + std::to_string(a.http_status) + ": " + why;
+    }
+    Finish(id, agent, kFailed, nullptr, why, 0);
+  }
+}
+
+bool ComputeService::Finish(const std::string& id, const std::string& agent,
+                            const std::string& state, const Json& result, const std::string& error,
+                            int64_t cost, bool pending_only) {
+  std::shared_ptr<Live> live = LiveFor(id, agent);
+  const int64_t now = clock_->NowMs();
+  Json last = state == kComplete ? Json{{"result", result}}
+                                 : Json{{"error", {{"state", state}, {"message", error}}}};
+  std::string final_line = DumpJson(last) + "\n";
+  // What readers saw so far plus the last line: the stored stream.
+  std::string stream;
+  {
+    uint64_t pos = live->stream->Begin();
+    std::string buf(64 << 10, '\0');
+    for (;;) {
+      auto n = live->stream->Read(&pos, std::as_writable_bytes(std::span(buf)), 0, nullptr);
+      if (!n.ok() || *n == 0) break;
+      stream.append(buf.data(), *n);
+    }
+  }
+  stream += final_line;
+  bool done = false;
+  Status st = db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * u, c.Prepare("UPDATE compute_jobs SET state=?, result=?, stream=?, error=?, cost=?, "
+                            "ended_at=?, notified=0 WHERE id=? AND state IN "
+                            "('pending', ?, ?)"));
+    u->Bind(1, state);
+    if (result.is_null()) {
+      u->BindNull(2);
+    } else {
+      u->Bind(2, DumpJson(result));
+    }
+    u->Bind(3, stream);
+    if (error.empty()) {
+      u->BindNull(4);
+    } else {
+      u->Bind(4, error);
+    }
+    u->Bind(5, result.is_null() ? 0 : result.value("cost_usd", int64_t{0}));
+    u->Bind(6, now).Bind(7, id);
+    u->Bind(8, pending_only ? kPending : kRunning).Bind(9, pending_only ? kPending : kStreaming);
+    AGENT9_RETURN_IF_ERROR(u->Run());
+    done = c.Changes() > 0;
+    if (!done) return Status::OK();
+    return Ledger::Settle(c, HoldId(id), state == kComplete ? cost : 0, now).status();
+  });
+  if (!st.ok()) LogError("compute: finishing job " + id + ": " + st.ToString());
+  if (!done && pending_only) return false;  // its worker has it now
+  live->stream->Append(final_line);
+  live->stream->Close();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    live_.erase(id);
+  }
+  if (!done) return false;
+  (state == kComplete ? completed_ : state == kCancelled ? cancelled_ : failed_).fetch_add(1);
+  host_->Trace(agent, Json{{"type", "compute"},
+                           {"op", "end"},
+                           {"job_id", id},
+                           {"state", state},
+                           {"error", error.empty() ? Json(nullptr) : Json(error)}});
+  Notify(id);
+  return true;
+}
+
+void ComputeService::Notify(const std::string& id) {
+  std::string agent, state, error, model, provider;
+  Json request, result, tag;
+  bool found = false;
+  Status st = db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q, c.Prepare("SELECT agent, state, error, request, result, model, provider FROM "
+                            "compute_jobs WHERE id=? AND notified=0"));
+    q->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(found, q->Step());
+    if (found) {
+      agent = q->Text(0);
+      state = q->Text(1);
+      error = q->IsNull(2) ? "" : q->Text(2);
+      auto r = ParseJson(q->Text(3));
+      if (r.ok()) request = std::move(r).value();
+      if (!q->IsNull(4) && q->Text(4).size() <= kMaxEventResult) {
+        auto res = ParseJson(q->Text(4));
+        if (res.ok()) result = std::move(res).value();
+      }
+      model = q->Text(5);
+      provider = q->Text(6);
+    }
+    q->Reset();
+    return Status::OK();
+  });
+  if (!st.ok() || !found || !IsFinal(state)) return;
+  bool send = request.value("notify", true);
+  if (send) {
+    auto config = host_->AgentConfigJson(agent);
+    send = config.ok() && config->value("kind", "none") != "none";
+  }
+  if (send) {
+    Json ev{{"type", "compute.job"},
+            {"job_id", id},
+            {"state", state},
+            {"provider", provider},
+            {"model", model},
+            {"tag", request.value("tag", Json())},
+            {"result_path", "compute/jobs/" + id + "/result"}};
+    if (!result.is_null()) ev["result"] = result;
+    if (!error.empty()) ev["error"] = error;
+    auto r = host_->AddEvent(agent, ev);
+    if (!r.ok()) {
+      LogError("compute: event for job " + id + ": " + r.status().ToString());
+      return;  // sent again at the next start
+    }
+  }
+  (void)db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare("UPDATE compute_jobs SET notified=1 WHERE id=?"));
+    u->Bind(1, id);
+    return u->Run();
+  });
+}
+
+Status ComputeService::Start() {
+  const int64_t now = clock_->NowMs();
+  std::vector<std::string> ended, pending;
+  std::vector<std::string> pending_provider, pending_agent;
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q, c.Prepare("SELECT id FROM compute_jobs WHERE state IN ('running','streaming')"));
+    std::vector<std::string> cut;
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      cut.push_back(q->Text(0));
+    }
+    q->Reset();
+    for (const auto& id : cut) {
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * u, c.Prepare("UPDATE compute_jobs SET state='failed', error=?, ended_at=?, "
+                              "notified=0 WHERE id=?"));
+      u->Bind(1, "interrupted: the daemon stopped while the job ran").Bind(2, now).Bind(3, id);
+      AGENT9_RETURN_IF_ERROR(u->Run());
+      AGENT9_RETURN_IF_ERROR(Ledger::Release(c, HoldId(id), now));
+    }
+    return Status::OK();
+  }));
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT id FROM compute_jobs WHERE notified=0"));
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      ended.push_back(q->Text(0));
+    }
+    q->Reset();
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * p, c.Prepare("SELECT id, provider, agent FROM compute_jobs WHERE state='pending' "
+                            "ORDER BY seq"));
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, p->Step());
+      if (!row) break;
+      pending.push_back(p->Text(0));
+      pending_provider.push_back(p->Text(1));
+      pending_agent.push_back(p->Text(2));
+    }
+    p->Reset();
+    return Status::OK();
+  }));
+  for (const auto& id : ended) Notify(id);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Lane* lane = nullptr;
+    for (const auto& l : lanes_) {
+      if (l->provider->config().id == pending_provider[i]) lane = l.get();
+    }
+    if (!lane) {  // its provider is gone from the config
+      Finish(pending[i], pending_agent[i], kFailed, nullptr,
+             "provider '" + pending_provider[i] + "' is no longer configured", 0);
+      continue;
+    }
+    LiveFor(pending[i], pending_agent[i]);
+    Enqueue(pending[i], lane);
+  }
+  return Status::OK();
+}
+
+void ComputeService::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, live] : live_) live->cancel.store(true);
+  }
+  for (auto& lane : lanes_) {
+    lane->cv.notify_all();
+    for (auto& t : lane->workers) t.join();
+    lane->workers.clear();
+  }
+}
+
+Status ComputeService::Cancel(std::string_view agent, std::string_view job_id) {
+  AGENT9_ASSIGN_OR_RETURN(Row row, LoadRow(agent, job_id));
+  if (IsFinal(row.state)) {
+    return Status::Aborted("job already ended", row.state);
+  }
+  std::string id(job_id);
+  // Not started: end it here (a worker that picks it up later skips it). If its worker
+  // claimed it meanwhile, the cancel flag below stops the attempt.
+  if (row.state == kPending && Finish(id, row.agent, kCancelled, nullptr, "cancelled", 0, true)) {
+    return Status::OK();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = live_.find(id);
+  if (it != live_.end()) it->second->cancel.store(true);
+  return Status::OK();
+}
+
+Result<ComputeService::Row> ComputeService::LoadRow(std::string_view agent,
+                                                    std::string_view job_id) {
+  Row r;
+  bool found = false;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q,
+        c.Prepare("SELECT id, agent, provider, model, kind, state, error, request, result, "
+                  "attempts, reserved, cost, tick, created_at, started_at, ended_at FROM "
+                  "compute_jobs WHERE id=? AND agent=?"));
+    q->Bind(1, job_id).Bind(2, agent);
+    AGENT9_ASSIGN_OR_RETURN(found, q->Step());
+    if (found) {
+      r.id = q->Text(0);
+      r.agent = q->Text(1);
+      r.provider = q->Text(2);
+      r.model = q->Text(3);
+      r.kind = q->Text(4);
+      r.state = q->Text(5);
+      r.error = q->IsNull(6) ? "" : q->Text(6);
+      auto req = ParseJson(q->Text(7));
+      if (req.ok()) r.request = std::move(req).value();
+      if (!q->IsNull(8)) {
+        auto res = ParseJson(q->Text(8));
+        if (res.ok()) r.result = std::move(res).value();
+      }
+      r.attempts = q->Int(9);
+      r.reserved = q->Int(10);
+      r.has_cost = !q->IsNull(11);
+      r.cost = r.has_cost ? q->Int(11) : 0;
+      r.tick = q->Int(12);
+      r.created_at = q->Int(13);
+      r.has_started = !q->IsNull(14);
+      r.started_at = r.has_started ? q->Int(14) : 0;
+      r.has_ended = !q->IsNull(15);
+      r.ended_at = r.has_ended ? q->Int(15) : 0;
+    }
+    q->Reset();
+    return Status::OK();
+  }));
+  if (!found) return Status::NotFound("no such job", job_id);
+  return r;
+}
+
+Status ComputeService::JobExists(std::string_view agent, std::string_view job_id) {
+  return LoadRow(agent, job_id).status();
+}
+
+Result<Json> ComputeService::JobStatus(std::string_view agent, std::string_view job_id) {
+  AGENT9_ASSIGN_OR_RETURN(Row r, LoadRow(agent, job_id));
+  Json j{{"job_id", r.id},
+         {"state", r.state},
+         {"kind", r.kind},
+         {"provider", r.provider},
+         {"model", r.model},
+         {"attempts", r.attempts},
+         {"tick", r.tick},
+         {"reserved_usd", r.reserved},
+         {"cost_usd", Opt(r.has_cost, r.cost)},
+         {"created_at", Rfc3339(r.created_at)}};
+  if (r.has_started) j["started_at"] = Rfc3339(r.started_at);
+  if (r.has_ended) j["ended_at"] = Rfc3339(r.ended_at);
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
+Result<Json> ComputeService::JobRequestDoc(std::string_view agent, std::string_view job_id) {
+  AGENT9_ASSIGN_OR_RETURN(Row r, LoadRow(agent, job_id));
+  return r.request;
+}
+
+Result<Json> ComputeService::JobResult(std::string_view agent, std::string_view job_id) {
+  AGENT9_ASSIGN_OR_RETURN(Row r, LoadRow(agent, job_id));
+  if (r.state == kComplete) return r.result;
+  if (IsFinal(r.state)) {
+    return Json{{"job_id", r.id}, {"state", r.state}, {"error", r.error}};
+  }
+  return Status::Unavailable("job not finished", "state " + r.state);
+}
+
+Result<std::shared_ptr<Stream>> ComputeService::JobStream(std::string_view agent,
+                                                          std::string_view job_id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = live_.find(std::string(job_id));
+    if (it != live_.end() && it->second->agent == agent) return it->second->stream;
+  }
+  std::string state, stream, error;
+  bool found = false;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q,
+        c.Prepare("SELECT state, stream, error FROM compute_jobs WHERE id=? AND agent=?"));
+    q->Bind(1, job_id).Bind(2, agent);
+    AGENT9_ASSIGN_OR_RETURN(found, q->Step());
+    if (found) {
+      state = q->Text(0);
+      stream = q->IsNull(1) ? "" : q->Text(1);
+      error = q->IsNull(2) ? "" : q->Text(2);
+    }
+    q->Reset();
+    return Status::OK();
+  }));
+  if (!found) return Status::NotFound("no such job", job_id);
+  if (!IsFinal(state)) {
+    // Live but not in the map yet (a pending job another thread is about to queue), or one
+    // that ended between the two looks: a fresh live entry; Finish closes it either way.
+    std::shared_ptr<Live> live = LiveFor(std::string(job_id), std::string(agent));
+    return live->stream;
+  }
+  if (stream.empty()) {  // refused at submit: it never ran
+    stream = DumpJson(Json{{"error", {{"state", state}, {"message", error}}}}) + "\n";
+  }
+  auto s = std::make_shared<Stream>(std::max<size_t>(stream.size(), 1));
+  s->Append(stream);
+  s->Close();
+  return s;
+}
+
+Result<std::vector<DirEntry>> ComputeService::ListJobs(std::string_view agent) {
+  std::vector<DirEntry> out;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(
+        Stmt * q, c.Prepare("SELECT id, created_at FROM compute_jobs WHERE agent=? ORDER BY seq"));
+    q->Bind(1, agent);
+    for (;;) {
+      AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      out.push_back(DirEntry{q->Text(0), NodeType::kDir, 0, q->Int(1)});
+    }
+    q->Reset();
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<BudgetPolicy> ComputeService::Policy(std::string_view agent) {
+  BudgetPolicy p;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(p, Ledger::GetPolicy(c, agent));
+    return Status::OK();
+  }));
+  return p;
+}
+
+Status ComputeService::SetPolicy(std::string_view agent, const BudgetPolicy& p) {
+  int64_t now = clock_->NowMs();
+  return db_->Write([&](Conn& c) { return Ledger::SetPolicy(c, agent, p, now); });
+}
+
+Result<BudgetUsage> ComputeService::Usage(std::string_view agent) {
+  BudgetUsage u;
+  int64_t now = clock_->NowMs();
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(BudgetPolicy p, Ledger::GetPolicy(c, agent));
+    AGENT9_ASSIGN_OR_RETURN(int64_t tick, Ledger::CurrentTick(c, agent));
+    AGENT9_ASSIGN_OR_RETURN(u, Ledger::Usage(c, agent, p, tick, now));
+    return Status::OK();
+  }));
+  return u;
+}
+
+std::string ComputeService::MetricsText() {
+  std::string out;
+  out += "# HELP agent9_compute_jobs_total Compute jobs that ended, by state.\n";
+  out += "# TYPE agent9_compute_jobs_total counter\n";
+  out +=
+      "agent9_compute_jobs_total{state=\"complete\"} " + std::to_string(completed_.load()) + "\n";
+  out += "agent9_compute_jobs_total{state=\"failed\"} " + std::to_string(failed_.load()) + "\n";
+  out +=
+      "agent9_compute_jobs_total{state=\"cancelled\"} " + std::to_string(cancelled_.load()) + "\n";
+  out += "# HELP agent9_compute_retries_total Provider attempts retried.\n";
+  out += "# TYPE agent9_compute_retries_total counter\n";
+  out += "agent9_compute_retries_total " + std::to_string(retries_.load()) + "\n";
+  out += "# HELP agent9_compute_running Jobs running now, by provider.\n";
+  out += "# TYPE agent9_compute_running gauge\n";
+  for (const auto& l : lanes_) {
+    out += "agent9_compute_running{provider=\"" + l->provider->config().id + "\"} " +
+           std::to_string(l->running.load()) + "\n";
+  }
+  out += "# HELP agent9_compute_queued Jobs waiting for a worker, by provider.\n";
+  out += "# TYPE agent9_compute_queued gauge\n";
+  std::lock_guard<std::mutex> g(mu_);
+  for (const auto& l : lanes_) {
+    out += "agent9_compute_queued{provider=\"" + l->provider->config().id + "\"} " +
+           std::to_string(l->queue.size()) + "\n";
+  }
+  return out;
+}
+
+}  // namespace agent9::compute
