@@ -30,7 +30,7 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
-  std::string body;  // the whole body, unless an on_body callback took it
+  std::string body;                            // the whole body, unless an on_body callback took it
 };
 
 // Receives body bytes as they arrive; returning false aborts the transfer (kAborted).

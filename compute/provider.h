@@ -55,13 +55,15 @@ struct JobSpec {
 };
 
 struct JobOutput {
-  std::string text;           // chat: the answer's text
-  std::string finish_reason;  // as the server said it ("stop", "length", "tool_calls", "end_turn"...)
-  Json tool_calls;            // null, or OpenAI-shaped [{"id","type":"function","function":{"name","arguments"}}]
-  Json vectors;               // embeddings: [[float...], ...] in input order; null for chat
+  std::string text;  // chat: the answer's text
+  std::string
+      finish_reason;  // as the server said it ("stop", "length", "tool_calls", "end_turn"...)
+  Json tool_calls;    // null, or OpenAI-shaped
+                      // [{"id","type":"function","function":{"name","arguments"}}]
+  Json vectors;       // embeddings: [[float...], ...] in input order; null for chat
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  Json raw;                   // the server's reply document (the last chunk for a stream), for replay
+  Json raw;  // the server's reply document (the last chunk for a stream), for replay
 };
 
 // A streamed piece of the answer: text, or tool-call fragments (OpenAI's delta shape).
@@ -72,7 +74,7 @@ struct Delta {
 
 // How one attempt ended.
 struct Attempt {
-  Status status;   // OK, or why it failed (the provider's error message, never the API key)
+  Status status;  // OK, or why it failed (the provider's error message, never the API key)
   JobOutput output;
   int http_status = 0;          // the server's HTTP status, 0 when none
   bool retryable = false;       // 5xx, 429, connection refused/reset before any delta

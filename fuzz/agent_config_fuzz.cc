@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "fs/agent_config.h"
 #include "fs/base/json.h"
 #include "fuzz/fuzz_util.h"
-#include "fs/agent_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agent9;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "fs/agent_config.h"
 #include "fs/base/log.h"
 #include "fs/base/path.h"
-#include "fs/agent_config.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {

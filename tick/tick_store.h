@@ -6,10 +6,10 @@
 #include <optional>
 #include <string>
 
+#include "fs/agent_config.h"
 #include "fs/base/json.h"
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
-#include "fs/agent_config.h"
 
 namespace agent9 {
 

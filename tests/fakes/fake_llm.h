@@ -23,16 +23,15 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace agent9::testing {
 
 struct FakeLlmOptions {
   std::string host = "127.0.0.1";
-  int port = 0;             // 0: a free port
-  std::string api_key;      // required key; empty: any (or none) is accepted
+  int port = 0;                // 0: a free port
+  std::string api_key;         // required key; empty: any (or none) is accepted
   int stream_chunk_words = 1;  // words per streamed delta
 };
 
