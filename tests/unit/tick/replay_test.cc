@@ -305,3 +305,27 @@ TEST_F(ReplayTest, AMemoryAppendToABadPathFailsTheTick) {
 
 }  // namespace
 }  // namespace agent9
+
+namespace agent9 {
+namespace {
+
+TEST(DiffTickOutputs, NamesPartPathAndBothValues) {
+  Json a{{"state", {{"n", 1}}}, {"emit", Json::array({1})}, {"hibernate", false}};
+  Json b{{"state", {{"n", 1}, {"m", 2}}}, {"emit", Json::array({1, 2, 3})}, {"hibernate", true}};
+  Json d = DiffTickOutputs(a, b);
+  ASSERT_EQ(d.size(), 4u) << d.dump();
+  EXPECT_EQ(d[0]["part"], "emit");
+  EXPECT_EQ(d[0]["op"], "add");
+  EXPECT_EQ(d[0]["replayed"], 2);
+  EXPECT_FALSE(d[0].contains("recorded"));
+  EXPECT_EQ(d[2], (Json{{"part", "hibernate"},
+                        {"op", "replace"},
+                        {"path", ""},
+                        {"recorded", false},
+                        {"replayed", true}}));
+  EXPECT_EQ(d[3], (Json{{"part", "state"}, {"op", "add"}, {"path", "/m"}, {"replayed", 2}}));
+  EXPECT_TRUE(DiffTickOutputs(a, a).empty());
+}
+
+}  // namespace
+}  // namespace agent9
