@@ -3,6 +3,7 @@
 #include "fs/base/path.h"
 #include "tick/agent_bundle.h"
 #include "tick/agent_files.h"
+#include "tick/replay.h"
 
 namespace agent9 {
 namespace {
@@ -179,6 +180,27 @@ Result<Json> Control::ImportAgent(const Caller& who, std::string_view bundle, st
               {"mode", std::string(ImportModeName(m))},
               {"pubkey", status.value("pubkey", Json(nullptr))},
               {"npub", status.value("npub", Json(nullptr))}};
+}
+
+Result<Json> Control::Replay(const Caller& who, std::string_view id, const Json& body) {
+  AGENT9_RETURN_IF_ERROR(RequireAdmin(who));
+  AGENT9_RETURN_IF_ERROR(ValidateAgentId(id));
+  if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object");
+  for (const auto& [k, v] : body.items()) {
+    if (k != "tick" && k != "program") return Status::InvalidArgument("unknown field", k);
+  }
+  auto tick = body.find("tick");
+  if (tick == body.end() || !tick->is_number_integer() || tick->get<int64_t>() < 1) {
+    return Status::InvalidArgument("tick", "want a tick number (an integer >= 1)");
+  }
+  ReplayOptions opts;
+  if (auto p = body.find("program"); p != body.end()) {
+    if (!p->is_string()) return Status::InvalidArgument("program", "want an absolute path");
+    opts.program = p->get<std::string>();
+  }
+  const AgentKinds* kinds = agents_->kinds();
+  if (!kinds) return Status::Unimplemented("replay: this runtime has no agent kinds");
+  return ReplayTick(agents_->db(), *kinds, id, tick->get<int64_t>(), opts);
 }
 
 Result<Json> Control::Runtime(const Caller& who) {

@@ -35,6 +35,7 @@ class Control final : public ControlApi {
   Result<Json> ImportAgent(const Caller& who, std::string_view bundle, std::string_view mode,
                            std::string_view new_id,
                            const std::string& key_passphrase = "") override;
+  Result<Json> Replay(const Caller& who, std::string_view id, const Json& body) override;
   Result<Json> Runtime(const Caller& who) override;
   Result<std::string> Metrics(const Caller& who) override;
 

@@ -1,6 +1,6 @@
 // ControlApi: the control-plane operations that are not plain file I/O (DESIGN section 7:
-// /v1/agents, /send, /tokens, /tick|hibernate|wake, /v1/runtime). The HTTP server and tests
-// call this; it calls the same domain services the files use, so FUSE and HTTP cannot drift.
+// /v1/agents, /send, /tokens, /tick|hibernate|wake, /replay, /v1/runtime). The HTTP server and
+// tests call this; it calls the same domain services the files use, so FUSE and HTTP cannot drift.
 // Every method checks the caller itself (admin-only routes answer kPermissionDenied or
 // kUnauthenticated). Results are JSON documents ready to send.
 // Thread-safety: implementations are thread-safe.
@@ -51,6 +51,11 @@ class ControlApi {
   virtual Result<Json> ImportAgent(const Caller& who, std::string_view bundle,
                                    std::string_view mode, std::string_view new_id,
                                    const std::string& key_passphrase = "") = 0;
+  // POST /v1/agents/{id}/replay: body {"tick":N,"program"?:"/abs/path"} → the replay result
+  // (tick/replay.h: ReplayTick): re-runs a committed tick offline and compares its effects.
+  // Admin only (it runs a program the caller names). kInvalidArgument naming a bad body field;
+  // kNotFound for an unknown agent or a tick that is not recorded.
+  virtual Result<Json> Replay(const Caller& who, std::string_view id, const Json& body) = 0;
   // GET /v1/runtime (same document as the /status file).
   virtual Result<Json> Runtime(const Caller& who) = 0;
   // GET /metrics: Prometheus text exposition.

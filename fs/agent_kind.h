@@ -3,7 +3,8 @@
 // lives here, below both. A kind sees its tick's input and returns the effects it asks for;
 // it never writes the store itself, so a tick commits or fails as one transaction.
 // Thread-safety: Agent::Tick may be called for different agents from several threads at
-// once (never twice at once for one agent).
+// once (never twice at once for one agent, except that a replay, TickInput::replay, may run
+// alongside a tick of the same agent).
 #pragma once
 
 #include <functional>

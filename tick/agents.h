@@ -102,6 +102,8 @@ class AgentService {
   // Unset (the default): any syntactically valid kind. Call before traffic starts; kinds must
   // outlive the service.
   void SetKinds(const AgentKinds* kinds) { kinds_ = kinds; }
+  // The kinds set by SetKinds, or nullptr.
+  const AgentKinds* kinds() const { return kinds_; }
   // The kind exists (kInvalidArgument naming the known kinds), and the config keys it adds
   // are its own (Agent::CheckConfig).
   Status CheckConfig(const AgentConfig& config) const;

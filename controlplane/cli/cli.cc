@@ -199,6 +199,14 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
   hibernate->add_option("id", a.id, "agent id")->required();
   auto* wake = app.add_subcommand("wake", "resume a hibernated agent");
   wake->add_option("id", a.id, "agent id")->required();
+  auto* replay = app.add_subcommand(
+      "replay",
+      "re-run a recorded tick offline and print how its effects differ (exit 0: identical, "
+      "1: different, 2: error)");
+  replay->add_option("id", a.id, "agent id")->required();
+  replay->add_option("tick", a.tick, "tick number")->required()->check(CLI::PositiveNumber);
+  replay->add_option("--program", a.program,
+                     "run this program (an absolute path) instead of the recorded one");
   auto* exp = app.add_subcommand("export", "write an agent's tar bundle to stdout or a file");
   exp->add_option("id", a.id, "agent id")->required();
   exp->add_option("-o,--output", a.output, "write the bundle to FILE instead of stdout");
@@ -257,6 +265,7 @@ int RunCli(int argc, char** argv, const std::function<int(const ServeOptions&)>&
     if (*tick) return cli::CmdLifecycle(env, a, "tick");
     if (*hibernate) return cli::CmdLifecycle(env, a, "hibernate");
     if (*wake) return cli::CmdLifecycle(env, a, "wake");
+    if (*replay) return cli::CmdReplay(env, a);
     if (*exp) return cli::CmdExport(env, a);
     if (*imp) return cli::CmdImport(env, a);
   } catch (const std::exception& e) {

@@ -47,6 +47,10 @@ struct ClientArgs {
   std::string new_id;            // import --id
   bool with_key = false;         // export --with-key; import --with-key (ask for the passphrase)
   std::string passphrase_file;   // --passphrase-file FILE (its first line)
+
+  // replay
+  int64_t tick = 0;     // replay AGENT TICK
+  std::string program;  // replay --program PATH
 };
 
 // The header that carries a key's passphrase (never the URL).
@@ -75,6 +79,9 @@ int CmdToken(const ClientEnv& env, const ClientArgs& a);
 // export ID [-o FILE]; import FILE|- [--mode restore|clone] [--id NEW] (a.path is FILE).
 int CmdExport(const ClientEnv& env, const ClientArgs& a);
 int CmdImport(const ClientEnv& env, const ClientArgs& a);
+// replay ID TICK [--program PATH]: exits kExitOk when the replayed tick is identical,
+// kExitFailed when it differs (like diff(1)), kExitUsage on any error.
+int CmdReplay(const ClientEnv& env, const ClientArgs& a);
 // verb: tick, hibernate or wake.
 int CmdLifecycle(const ClientEnv& env, const ClientArgs& a, const std::string& verb);
 

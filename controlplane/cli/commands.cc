@@ -334,6 +334,47 @@ int CmdImport(const ClientEnv& env, const ClientArgs& a) {
   return kExitOk;
 }
 
+int CmdReplay(const ClientEnv& env, const ClientArgs& a) {
+  auto target = AgentTarget(a.id, "/replay");
+  if (!target.ok()) return Usage(env, target.status().message());
+  Json body{{"tick", a.tick}};
+  if (!a.program.empty()) {
+    if (a.program[0] != '/') return Usage(env, "--program: want an absolute path");
+    body["program"] = a.program;
+  }
+  HttpResponse r;
+  if (Request(env, "POST", *target, DumpJson(body), "application/json", &r)) return kExitUsage;
+  auto j = ParseJsonObject(r.body, "the daemon's answer");
+  if (!j.ok()) return Usage(env, j.status().message());
+  const bool identical = j->value("identical", false);
+  const int rc = identical ? kExitOk : kExitFailed;
+  if (env.json) {
+    *env.out << r.body;
+    if (!r.body.empty() && r.body.back() != '\n') *env.out << "\n";
+    return rc;
+  }
+  const Json diffs = j->value("differences", Json::array());
+  *env.out << "tick " << a.tick << " of " << a.id << " (kind " << Scalar(j->value("kind", Json()))
+           << "): ";
+  if (identical) {
+    *env.out << "identical\n";
+  } else {
+    *env.out << diffs.size() << " difference(s)\n";
+  }
+  for (const auto& d : diffs) {
+    *env.out << "  " << Scalar(d.value("part", Json())) << Scalar(d.value("path", Json(""))) << ": "
+             << Scalar(d.value("op", Json()));
+    if (d.contains("recorded")) *env.out << " recorded=" << DumpJson(d["recorded"]);
+    if (d.contains("replayed")) *env.out << " replayed=" << DumpJson(d["replayed"]);
+    *env.out << "\n";
+  }
+  for (const auto& p : j->value("unrecorded_reads", Json::array())) {
+    *env.out << "  note: read memory/" << Scalar(p) << ", which the recorded tick did not\n";
+  }
+  if (j->contains("error")) *env.out << "error: " << Scalar((*j)["error"]) << "\n";
+  return rc;
+}
+
 int CmdLifecycle(const ClientEnv& env, const ClientArgs& a, const std::string& verb) {
   auto target = AgentTarget(a.id, "/" + verb);
   if (!target.ok()) return Usage(env, target.status().message());

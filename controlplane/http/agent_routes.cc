@@ -130,6 +130,11 @@ void AgentRoute(HttpContext& ctx, const httplib::Request& req, httplib::Response
   if (req.method != "POST") return NotAllowed(res, "POST");
   if (verb == "tokens") return Reply(res, ctx.api->MintToken(who, id), 201);
   if (verb == "send") return Reply(res, ctx.api->Send(who, id, body, "http"), 202);
+  if (verb == "replay") {
+    auto doc = ParseJsonObject(TrimTrailingSpace(body).empty() ? "{}" : body, "request body");
+    if (!doc.ok()) return SendError(res, doc.status());
+    return Reply(res, ctx.api->Replay(who, id, *doc), 200);
+  }
   return Reply(res, ctx.api->Lifecycle(who, id, verb, TrimTrailingSpace(body)), 200);
 }
 
@@ -148,8 +153,8 @@ std::optional<AgentRouteMatch> MatchAgentRoute(std::string_view path) {
     return AgentRouteMatch{RouteKind::kAgent, rest, {}};
   }
   std::string_view verb = rest.substr(slash + 1);
-  static constexpr std::string_view kVerbs[] = {"tokens",    "send", "tick",
-                                                "hibernate", "wake", "export"};
+  static constexpr std::string_view kVerbs[] = {"tokens", "send",   "tick",  "hibernate",
+                                                "wake",   "export", "replay"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     return std::nullopt;
   }

@@ -301,6 +301,33 @@ TEST_F(CliTest, TokenRmAndLifecycle) {
   EXPECT_EQ(srv_.api.Last().op, "wake");
 }
 
+TEST_F(CliTest, ReplayExitsLikeDiff) {
+  CliRun same = Cli({"replay", "alice", "2"});
+  EXPECT_EQ(same.code, 0) << same.err;
+  EXPECT_EQ(same.out, "tick 2 of alice (kind exec): identical\n");
+  EXPECT_EQ(srv_.api.Last().op, "replay");
+  EXPECT_EQ(srv_.api.Last().body, R"({"tick":2})");
+  CliRun diff = Cli({"replay", "changed", "2", "--program", "/bin/new"});
+  EXPECT_EQ(diff.code, 1) << diff.err;
+  EXPECT_EQ(diff.out,
+            "tick 2 of changed (kind exec): 2 difference(s)\n"
+            "  state/n: replace recorded=2 replayed=11\n"
+            "  emit/0: remove recorded={\"n\":2}\n");
+  EXPECT_EQ(srv_.api.Last().body, R"({"program":"/bin/new","tick":2})");
+  CliRun broken = Cli({"replay", "broken", "1"});
+  EXPECT_EQ(broken.code, 1);
+  EXPECT_NE(broken.out.find("error: program exited with status 3\n"), std::string::npos);
+  CliRun json = Cli({"--json", "replay", "changed", "2"});
+  EXPECT_EQ(json.code, 1);
+  EXPECT_EQ((*ParseJson(json.out))["identical"], false);
+  CliRun missing = Cli({"replay", "bob", "9"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_NE(missing.err.find("no ticks are kept"), std::string::npos);
+  EXPECT_EQ(Cli({"replay", "alice", "0"}).code, 2);
+  EXPECT_EQ(Cli({"replay", "alice", "2", "--program", "rel"}).code, 2);
+}
+
 TEST_F(CliTest, ExportWritesTheBundleAndImportPrintsTheId) {
   const std::string tar("TAR\0bytes", 9);
   CliRun out = Cli({"export", "alice"});

@@ -124,6 +124,32 @@ TEST_F(RuntimeTest, CreateSendStatusDelete) {
   EXPECT_EQ(api->AgentStatus(admin_, "alice").status().code(), Code::kNotFound);
 }
 
+TEST_F(RuntimeTest, ReplayIsAdminOnlyAndChecksItsBody) {
+  ControlApi* api = rt_->api();
+  ASSERT_TRUE(api->CreateAgent(admin_, Json{{"id", "alice"}, {"kind", "echo"}}).ok());
+  ASSERT_TRUE(api->Send(admin_, "alice", "hi", "http").ok());
+  ASSERT_TRUE(rt_->engine()->WaitIdle(10'000));
+  // Tick 1 was init, tick 2 the message.
+  auto r = api->Replay(admin_, "alice", Json{{"tick", 2}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["identical"], true) << r->dump();
+  EXPECT_EQ((*r)["kind"], "echo");
+  EXPECT_EQ(api->Replay(Caller::Agent("alice"), "alice", Json{{"tick", 2}}).status().code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(api->Replay(Caller::Public(), "alice", Json{{"tick", 2}}).status().code(),
+            Code::kUnauthenticated);
+  for (const Json& bad :
+       {Json::object(), Json{{"tick", "2"}}, Json{{"tick", 0}}, Json{{"tick", 2}, {"program", 7}},
+        Json{{"tick", 2}, {"x", 1}}, Json{{"tick", 2}, {"program", "rel/prog"}}}) {
+    auto st = api->Replay(admin_, "alice", bad).status();
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad.dump();
+  }
+  EXPECT_NE(api->Replay(admin_, "alice", Json{{"tick", "2"}}).status().message().find("tick"),
+            std::string::npos);
+  EXPECT_EQ(api->Replay(admin_, "alice", Json{{"tick", 9}}).status().code(), Code::kNotFound);
+  EXPECT_EQ(api->Replay(admin_, "bob", Json{{"tick", 1}}).status().code(), Code::kNotFound);
+}
+
 TEST_F(RuntimeTest, ListPagesAndRuntimeDocuments) {
   ControlApi* api = rt_->api();
   for (auto id : {"a", "b", "c"}) ASSERT_TRUE(api->CreateAgent(admin_, Json{{"id", id}}).ok());

@@ -175,6 +175,24 @@ TEST_F(HttpServerTest, AgentOperations) {
   EXPECT_EQ(srv_.api.Last().op, "wake");
 }
 
+TEST_F(HttpServerTest, ReplayTakesAJsonBody) {
+  auto r = Client().Post("/v1/agents/alice/replay", R"({"tick":3})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ((*ParseJson(r->body))["identical"], true);
+  EXPECT_EQ(srv_.api.Last().op, "replay");
+  EXPECT_EQ(srv_.api.Last().body, R"({"tick":3})");
+  ExpectError(Client().Post("/v1/agents/alice/replay", "not json", "application/json"), 400,
+              "invalid_argument");
+  ExpectError(Client().Post("/v1/agents/bob/replay", R"({"tick":9})", "application/json"), 404,
+              "not_found");
+  ExpectError(Client("").Post("/v1/agents/alice/replay", R"({"tick":1})", "application/json"), 401,
+              "unauthenticated");
+  auto get = Client().Get("/v1/agents/alice/replay");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+}
+
 TEST_F(HttpServerTest, ExportAnswersTheBundleAsAnAttachment) {
   auto e = Client().Get("/v1/agents/alice/export");
   ASSERT_TRUE(e);

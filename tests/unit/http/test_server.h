@@ -120,6 +120,32 @@ class FakeApi final : public ControlApi {
     std::string id = new_id.empty() ? "imported" : std::string(new_id);
     return Json{{"id", id}, {"kind", "echo"}, {"mode", std::string(mode)}};
   }
+  Result<Json> Replay(const Caller& who, std::string_view id, const Json& body) override {
+    Note("replay", who, std::string(id), DumpJson(body));
+    if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
+    if (who.principal != Principal::kAdmin) return Status::PermissionDenied("admin only");
+    if (id == "bob") return Status::NotFound("no record of tick 9: no ticks are kept");
+    Json r{{"agent", std::string(id)},
+           {"tick", body.value("tick", 0)},
+           {"kind", "exec"},
+           {"identical", true},
+           {"differences", Json::array()}};
+    if (id == "changed") {  // "replace" with both values, "remove" with only the old one
+      r["identical"] = false;
+      r["differences"] = Json::array(
+          {{{"part", "state"},
+            {"op", "replace"},
+            {"path", "/n"},
+            {"recorded", 2},
+            {"replayed", 11}},
+           {{"part", "emit"}, {"op", "remove"}, {"path", "/0"}, {"recorded", {{"n", 2}}}}});
+    }
+    if (id == "broken") {
+      r["identical"] = false;
+      r["error"] = "program exited with status 3";
+    }
+    return r;
+  }
   Result<Json> Runtime(const Caller& who) override {
     Note("runtime", who, "");
     if (who.principal == Principal::kPublic) return Status::Unauthenticated("a token is required");
