@@ -63,6 +63,31 @@ Status ComputeModule::AddStatus(Conn& c, std::string_view agent, Json* status) {
   return Status::OK();
 }
 
+Status ComputeModule::Export(Conn& c, std::string_view agent, const ExportRequest&, Json*,
+                             std::vector<BundleFile>* files) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT 1 FROM budget_policies WHERE agent=?"));
+  q->Bind(1, agent);
+  AGENT9_ASSIGN_OR_RETURN(bool set, q->Step());
+  q->Reset();
+  if (!set) return Status::OK();
+  AGENT9_ASSIGN_OR_RETURN(BudgetPolicy p, Ledger::GetPolicy(c, agent));
+  files->push_back(BundleFile{std::string(kPolicyFile), PrettyJson(p.ToJson())});
+  return Status::OK();
+}
+
+Result<ImportApply> ComputeModule::PrepareImport(const ImportRequest& req) {
+  auto it = req.files->find(std::string(kPolicyFile));
+  if (it == req.files->end()) {
+    return ImportApply([](Conn&, std::string_view) { return Status::OK(); });
+  }
+  auto p = BudgetPolicy::Parse(it->second);
+  if (!p.ok()) return Status::InvalidArgument(std::string(kPolicyFile), p.status().message());
+  const Clock* clock = ctx_.clock;
+  return ImportApply([policy = std::move(p).value(), clock](Conn& c, std::string_view agent) {
+    return Ledger::SetPolicy(c, agent, policy, clock->NowMs());
+  });
+}
+
 std::string ComputeModule::MetricsText() { return service_->MetricsText(); }
 
 }  // namespace agent9::compute

@@ -27,6 +27,12 @@ class ComputeModule final : public Module {
              const Json& value) override;
   void Acted() override;
   Status AddStatus(Conn& c, std::string_view agent, Json* status) override;
+  // Bundles carry the agent's compute policy (compute/policy.json), not its jobs or spend.
+  Status Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
+                std::vector<BundleFile>* files) override;
+  Result<ImportApply> PrepareImport(const ImportRequest& req) override;
+  bool OwnsBundleFile(std::string_view name) const override { return name == kPolicyFile; }
+  static constexpr std::string_view kPolicyFile = "compute/policy.json";
   std::string MetricsText() override;
 
   ComputeService* service() const { return service_.get(); }
