@@ -86,7 +86,8 @@ Result<TickOutput> LlmAgent::Tick(const TickInput& in) {
       messages.push_back(Json{{"role", "system"}, {"content", extra["system"]}});
     }
     const size_t max_history = extra.value("max_history", int64_t{20});
-    auto history = in.read_memory(path);
+    // Only the conversation's tail: at most 16 KiB per message kept, and 1 MiB in all.
+    auto history = in.read_memory(path, std::min<size_t>(max_history * 16384, 1 << 20) + 1);
     if (!history.ok() && history.status().code() != Code::kNotFound) return history.status();
     if (history.ok() && max_history > 0) {
       std::deque<Json> kept;

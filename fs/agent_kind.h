@@ -20,9 +20,20 @@
 namespace agent9 {
 
 // Reads one of the agent's memory files by its path under memory/ ("conversations/bob.jsonl"):
-// its bytes as the last committed tick left them; kNotFound when it does not exist. During a
-// tick the engine records what was read, so `agent9 replay` can answer the same.
-using MemoryReader = std::function<Result<std::string>(std::string_view path)>;
+// its bytes as the last committed tick left them, or with max_tail_bytes > 0 only its last
+// whole lines that fit in that many bytes (TailLines); kNotFound when it does not exist. During
+// a tick the engine records what was read (only the tail, so a long conversation is not copied
+// into every tick record), and `agent9 replay` answers the same.
+using MemoryReader =
+    std::function<Result<std::string>(std::string_view path, size_t max_tail_bytes)>;
+
+// The last whole lines of text that fit in max bytes (all of it when max is 0 or it fits).
+inline std::string_view TailLines(std::string_view text, size_t max) {
+  if (max == 0 || text.size() <= max) return text;
+  std::string_view tail = text.substr(text.size() - max);
+  size_t nl = tail.find('\n');
+  return nl == std::string_view::npos ? std::string_view() : tail.substr(nl + 1);
+}
 
 struct TickInput {
   std::string agent_id;

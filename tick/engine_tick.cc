@@ -74,13 +74,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   in.config = w.config;
   // What the kind reads of its memory files, kept for replay.
   std::map<std::string, Json> memory_reads;
-  in.read_memory = [this, &agent, &memory_reads](std::string_view path) -> Result<std::string> {
+  in.read_memory = [this, &agent, &memory_reads](std::string_view path,
+                                                 size_t max_tail) -> Result<std::string> {
     std::string body;
     Status st = db_->Read([&](Conn& c) -> Status {
       AGENT9_ASSIGN_OR_RETURN(body, ReadMemoryDoc(c, agent, path));
       return Status::OK();
     });
     if (st.ok()) {
+      body = std::string(TailLines(body, max_tail));
       memory_reads[std::string(path)] = body;
       return body;
     }

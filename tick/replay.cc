@@ -44,13 +44,13 @@ Result<TickInput> InputFromRecord(std::string_view agent, const Json& rec,
   in.replay = true;
   Json memory = rec.value("memory", Json::object());
   in.read_memory = [memory = std::move(memory),
-                    unrecorded](std::string_view path) -> Result<std::string> {
+                    unrecorded](std::string_view path, size_t max_tail) -> Result<std::string> {
     auto it = memory.find(std::string(path));
     if (it == memory.end()) {
       unrecorded->insert(std::string(path));
       return Status::NotFound("memory file not read by the recorded tick", path);
     }
-    if (it->is_string()) return it->get<std::string>();
+    if (it->is_string()) return std::string(TailLines(it->get_ref<const std::string&>(), max_tail));
     return Status::NotFound("memory file", path);
   };
   return in;

@@ -355,7 +355,7 @@ TEST_F(ComputeServiceTest, TheLlmKindAsksThenAnswers) {
                         R"({"role":"assistant","content":"a2"})"
                         "\n";
   std::string asked;
-  in.read_memory = [&](std::string_view path) -> Result<std::string> {
+  in.read_memory = [&](std::string_view path, size_t) -> Result<std::string> {
     asked = std::string(path);
     return history;
   };

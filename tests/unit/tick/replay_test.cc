@@ -243,11 +243,11 @@ TEST_F(ReplayTest, MemoryAppendsCommitAndLaterTicksReadAndRecordThem) {
       out.memory_append.push_back(MemoryAppend{"conversations/bob.jsonl", "{\"a\":1}\n"});
       return out;
     }
-    auto got = in.read_memory("conversations/bob.jsonl");
-    auto missing = in.read_memory("conversations/carol.jsonl");
+    auto got = in.read_memory("conversations/bob.jsonl", 0);
+    auto missing = in.read_memory("conversations/carol.jsonl", 0);
     out.state = Json{{"got", got.ok() ? Json(*got) : Json(got.status().ToString())},
                      {"missing", missing.status().IsNotFound()}};
-    if (in.replay) (void)in.read_memory("conversations/dave.jsonl");
+    if (in.replay) (void)in.read_memory("conversations/dave.jsonl", 0);
     return out;
   };
   Create("m", "fn");
