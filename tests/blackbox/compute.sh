@@ -114,7 +114,7 @@ expect_eq "echo: three little words" "$(job_field a "$J3" result .output.text)" 
 # 3 in, 4 out: 3 + 8 micro-USD.
 expect_eq 11 "$(job_field a "$J3" result .cost_usd)" "HTTP job cost"
 expect_eq "echo: hi there" "$(jq -r .output.text "$C/jobs/$J4/result")" "anthropic (keyed) answer"
-expect_eq 66 "$(jq .cost_usd "$C/jobs/$J4/result")" "anthropic cost (2 x 3 + 4 x 15)"
+expect_eq 51 "$(jq .cost_usd "$C/jobs/$J4/result")" "anthropic cost (2 x 3 + 3 x 15)"
 S1=$(cat "$C/jobs/$J1/status")
 expect_eq complete "$(jq -r .state <<<"$S1")" "status state"
 expect_eq 1 "$(jq .attempts <<<"$S1")" "status attempts"
@@ -207,9 +207,14 @@ read -r size avail < <(df -B1 --output=size,avail "$Q" | tail -1)
 expect_eq "1000 1000" "$size $avail" "df before any job"
 QJ=$(submit q '{"model":"slow-6000","input":"hold it","max_cost_usd":600}')
 wait_state q "$QJ" running
-ERR=$(sh -c "echo '{\"model\":\"slow-6000\",\"input\":\"x\",\"max_cost_usd\":600}' > '$Q/new'" 2>&1) &&
+# The call runs at close, and the shell's own `echo > new` ignores what close returns: tee,
+# cp and dd report it.
+ERR=$(echo '{"model":"slow-6000","input":"x","max_cost_usd":600}' | tee "$Q/new" 2>&1 >/dev/null) &&
   fail "a submit over budget succeeded over FUSE: $ERR"
-expect_contains "$ERR" "Disk quota exceeded" "the shell's error"
+expect_contains "$ERR" "Disk quota exceeded" "tee's error"
+echo '{"model":"slow-6000","input":"x","max_cost_usd":600}' >"$A9_ROOT/job.json"
+ERR=$(cp "$A9_ROOT/job.json" "$Q/new" 2>&1) && fail "cp of a job over budget succeeded"
+expect_contains "$ERR" "Disk quota exceeded" "cp's error"
 expect_eq EDQUOT "$(call_errno "$Q/new" '{"model":"slow-6000","input":"x","max_cost_usd":600}')" "errno"
 exec 3<>"$Q/new"
 echo '{"model":"slow-6000","input":"x","max_cost_usd":600}' >&3 2>/dev/null || true
@@ -265,9 +270,11 @@ create bot '{"id":"bot","kind":"llm","config":{"model":"m1","system":"be brief"}
 a9 send bot "hello there" >/dev/null
 wait_for /v1/fs/agents/bot/outbox '"name":"1.json"'
 EV=$(h_get /v1/fs/agents/bot/outbox/1.json)
-expect_eq reply "$(jq -r '.type // .body.type' <<<"$EV")" "reply event: $EV"
-expect_eq "echo: hello there" "$(jq -r '(.body.body.text // .body.text)' <<<"$EV")" "reply text: $EV"
-CONV=$(cat "$M/agents/bot/memory/conversations/operator.jsonl")
+expect_eq reply "$(jq -r .type <<<"$EV")" "reply event: $EV"
+expect_eq "echo: hello there" "$(jq -r .body.text <<<"$EV")" "reply text: $EV"
+SENDER=$(jq -r .to <<<"$EV")  # the CLI sends over HTTP: "http"
+expect_eq http "$SENDER" "the reply goes to the sender"
+CONV=$(cat "$M/agents/bot/memory/conversations/$SENDER.jsonl")
 expect_eq '["user","hello there"]' "$(head -1 <<<"$CONV" | jq -c '[.role,.content]')" "conversation user line"
 expect_eq '["assistant","echo: hello there"]' "$(sed -n 2p <<<"$CONV" | jq -c '[.role,.content]')" "conversation assistant line"
 a9 send bot "and again" >/dev/null
@@ -276,7 +283,7 @@ BJ=$(h_get /v1/fs/agents/bot/compute/jobs | jq -r ".[-1].name")  # newest last
 MSGS=$(jq -c '[.input.messages[] | [.role, .content]]' "$M/agents/bot/compute/jobs/$BJ/request")
 expect_eq '[["system","be brief"],["user","hello there"],["assistant","echo: hello there"],["user","and again"]]' \
   "$MSGS" "second job's messages"
-expect_eq 4 "$(wc -l <"$M/agents/bot/memory/conversations/operator.jsonl")" "conversation after two"
+expect_eq 4 "$(wc -l <"$M/agents/bot/memory/conversations/$SENDER.jsonl")" "conversation after two"
 expect_eq 400 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"bot2","kind":"llm","config":{"model":"m1","colour":"red"}}')" "llm bad config"
 expect_contains "$(last_body)" "colour" "names the key"
 expect_eq 404 "$(h_code GET /v1/agents/bot2)" "no half-made agent"

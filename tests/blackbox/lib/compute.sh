@@ -9,7 +9,7 @@ command -v python3 >/dev/null || skip "no python3"
 
 FAKE_PIDS=()
 # A fake answering a slow model sleeps in its handler: kill it outright before the daemons.
-trap 'for p in "${FAKE_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null; done; _a9_cleanup' EXIT
+trap 'for p in "${FAKE_PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true; done; _a9_cleanup' EXIT
 
 # fake_start NAME [fake-llm args...]: starts a fake LLM server on a free port; sets
 # FAKE_<NAME>_URL ("http://127.0.0.1:PORT") and FAKE_<NAME>_PID.
