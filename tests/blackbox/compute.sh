@@ -205,7 +205,7 @@ echo '{"max_cost_usd_per_day":1000}' >"$Q/policy"
 expect_eq 1000 "$(jq .max_cost_usd_per_day "$Q/policy")" "policy written"
 read -r size avail < <(df -B1 --output=size,avail "$Q" | tail -1)
 expect_eq "1000 1000" "$size $avail" "df before any job"
-QJ=$(submit q '{"model":"slow-6000","input":"hold it","max_cost_usd":600}')
+QJ=$(submit q '{"model":"slow-30000","input":"hold it","max_cost_usd":600}')
 wait_state q "$QJ" running
 # The call runs at close, and the shell's own `echo > new` ignores what close returns: tee,
 # cp and dd report it.
@@ -231,8 +231,11 @@ expect_eq 1000 "$(usage_field q .day.limit_usd)" "usage limit"
 expect_eq 1 "$(ls "$Q/jobs" | wc -l)" "refused submits leave no job"
 # A small one still fits.
 wait_state q "$(submit q '{"model":"m1","input":"fits","max_cost_usd":100}')" complete
-wait_state q "$QJ" complete 15
+echo cancel >"$Q/jobs/$QJ/ctl"
+wait_state q "$QJ" cancelled 5
 expect_eq 0 "$(usage_field q .day.reserved_usd)" "nothing reserved at the end"
+read -r size avail < <(df -B1 --output=size,avail "$Q" | tail -1)
+expect_eq "1000 995" "$size $avail" "df at the end"
 expect_eq 5 "$(usage_field q .day.spent_usd)" "spent = the m1 job's cost (1 + 2 x 2)"
 # Who may read and write.
 TQ=$(a9 token q)
