@@ -197,7 +197,7 @@ expect_eq "$K1" "$(jq -r .job_id <<<"$ANS")" "same key, same job"
 expect_eq true "$(jq .existing <<<"$ANS")" "existing"
 wait_state a "$K1" complete
 expect_eq "$K1" "$(submit a '{"model":"m1","input":"once","idempotency_key":"k-1"}')" "after it ended"
-expect_eq 1 "$(for j in $(ls "$C/jobs"); do jq -r '.idempotency_key // empty' "$C/jobs/$j/request"; done | grep -c '^k-1$')" "one job for k-1"
+expect_eq 1 "$(for d in "$C"/jobs/*/; do jq -r '.idempotency_key // empty' "$d/request"; done | grep -c '^k-1$')" "one job for k-1"
 
 # ---- the day budget: EDQUOT / 402 and statfs ------------------------------------------------
 Q=$M/agents/q/compute

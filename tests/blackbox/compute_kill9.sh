@@ -111,9 +111,9 @@ COSTP=$(job_field a "$JP" result .cost_usd)
 expect_eq 8 "$COSTP" "queued job cost (2 in + 3 out x 2)"
 expect_eq 0 "$(usage_field a .day.reserved_usd)" "reserved at the end"
 SUM=0
-for j in $(ls "$C/jobs"); do
-  if [ "$(jq -r .state "$C/jobs/$j/status")" = complete ]; then
-    SUM=$((SUM + $(jq .cost_usd "$C/jobs/$j/result")))
+for d in "$C"/jobs/*/; do
+  if [ "$(jq -r .state "$d/status")" = complete ]; then
+    SUM=$((SUM + $(jq .cost_usd "$d/result")))
   fi
 done
 expect_eq $((COST0 + COSTP)) "$SUM" "complete jobs' costs"
