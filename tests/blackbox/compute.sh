@@ -122,6 +122,15 @@ expect_eq '{"model":"m1","kind":"chat"}' "$(jq -c '{model,kind}' <<<"$S1")" "sta
 expect_eq "hello world" "$(jq -r '.input.messages[0].content' "$C/jobs/$J1/request")" "request"
 ls "$C/jobs" | grep -qx "$J3" || fail "ls jobs lacks $J3"
 
+# Embeddings and tool calls.
+JE=$(submit a '{"kind":"embeddings","model":"emb","input":["first text","second text"]}')
+JT=$(submit a '{"model":"tools","input":"weather in Paris?","stream":true}')
+wait_state a "$JE" complete
+expect_eq 2 "$(job_field a "$JE" result '.output.vectors | length')" "one vector per input"
+wait_state a "$JT" complete
+expect_eq get_weather "$(job_field a "$JT" result '.output.tool_calls[0].function.name // .output.tool_calls[0].name')" "tool call"
+expect_contains "$(cat "$C/jobs/$JT/stream")" '{"delta":{"tool_calls":' "tool call delta"
+
 # ---- streams: file and SSE, ended and live ---------------------------------------------------
 JS=$(submit a '{"model":"m1","input":"one two three four","stream":true}')
 wait_state a "$JS" complete
