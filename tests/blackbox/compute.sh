@@ -259,6 +259,11 @@ expect_eq 200 "$(h_code POST /v1/fs/agents/a/compute/new "$TA" '{"model":"m1","i
 expect_eq 400 "$(h_code PUT /v1/fs/agents/q/compute/policy "$A9_TOKEN" '{"max_cost_usd_per_day":-1}')" "negative limit"
 expect_fail sh -c "echo '{\"max_cost_per_day\":1}' > '$Q/policy'"
 expect_eq 1000 "$(jq .max_cost_usd_per_day "$Q/policy")" "policy after bad writes"
+# allowed_models: anything else is refused before it is sent (403 / EACCES) and makes no job.
+expect_eq 204 "$(h_code PUT /v1/fs/agents/q/compute/policy "$A9_TOKEN" '{"max_cost_usd_per_day":1000,"allowed_models":["m1"]}')" "policy with allowed_models"
+expect_eq 403 "$(h_code POST /v1/fs/agents/q/compute/new "$A9_TOKEN" '{"model":"m2","input":"x"}')" "a model the policy does not allow"
+expect_eq EACCES "$(call_errno "$Q/new" '{"model":"m2","input":"x"}')" "the same over FUSE"
+expect_eq 2 "$(h_get /v1/fs/agents/q/compute/jobs | jq length)" "no job for refused models"
 
 # ---- bad requests: EINVAL over FUSE, 400 over HTTP naming the field --------------------------
 for bad in '{"model":"m1"}' 'not json' '{"model":"m1","input":"x","colour":"red"}' \
