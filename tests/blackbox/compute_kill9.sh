@@ -3,7 +3,8 @@
 # queued behind max_concurrent, the daemon is killed and restarted on the same data dir. The
 # running jobs end failed ("interrupted") with their holds released, the queued one keeps its
 # hold and runs to completion, the day's spend is exactly the complete jobs' costs, and the
-# llm and exec agents whose jobs were cut get their event triggers after the restart.
+# llm and exec agents whose jobs were cut get their event triggers after the restart (once). A
+# clean stop (SIGTERM) with a job running does not wait for the model and ends it the same way.
 source "$(dirname "$0")/lib/common.sh"
 need_fuse
 source "$(dirname "$0")/lib/compute.sh"
@@ -131,9 +132,18 @@ expect_contains "$(jq -r .event.error <<<"$ST")" "interrupted" "exec agent's eve
 expect_eq '{"n":7}' "$(jq -c .event.tag <<<"$ST")" "exec agent's event tag"
 expect_eq 0 "$(usage_field bot .day.reserved_usd)" "bot reserved"
 expect_eq 0 "$(usage_field asker .day.reserved_usd)" "asker reserved"
-# Exactly one event each: a second restart sends nothing again.
+# A clean stop (SIGTERM) with a job running: the stop does not wait for the model, the job
+# ends failed (interrupted), and exactly one event each: the restart sends nothing again.
+JT=$(submit a '{"model":"slow-20000","input":"stop me","max_cost_usd":700}')
+wait_state a "$JT" running
+t0=$(date +%s)
 a9_stop
+[ $(( $(date +%s) - t0 )) -le 8 ] || fail "SIGTERM waited for a running job"
 a9_start --mount "$M"
+expect_eq failed "$(job_state a "$JT")" "a job running at SIGTERM"
+expect_contains "$(job_field a "$JT" status .error)" "interrupted" "its error"
+expect_eq 0 "$(usage_field a .day.reserved_usd)" "reserved after a clean stop"
+expect_eq "$SUM" "$(usage_field a .day.spent_usd)" "spent after a clean stop"
 sleep 1
 expect_eq 1 "$(h_get /v1/fs/agents/bot/outbox | jq '[.[] | select(.name | test("^[0-9]+\\.json$"))] | length')" "bot outbox after a second restart"
 expect_eq 1 "$(h_get /v1/fs/agents/asker/logs/trajectory | jq -s '[.[] | select(.trigger.type == "event")] | length')" "one event tick for asker"
