@@ -13,6 +13,8 @@
 #   JOBS_CONC ["1 16 64"]  RES_SECS [5] seconds of the reservation run (1 s slices)
 #   BURST_N [200] concurrent submits of the contention check  BURST_JOBS [10] jobs the limit covers
 #   PIN [1]  0 skips the first-byte series pinned to CPU 0
+#   POLL_MS [2]  status poll interval of a client whose watch was refused (503)
+#   SYNC_OFF [1]  0 skips the attribution rows: a second daemon with --sync off (no fsync)
 #   BUILD_DIR [<repo>/build-bench]  AGENT9_BIN, FAKE_LLM_BIN, COMPUTE_LOAD_BIN: set them to
 #   skip building  OUT_DIR [bench/results]  COMPUTE_HEADING [##]  COMPUTE_BODY_OUT [unset: the
 #   report without its title goes there too, for bench/run.sh]  KEEP_TMP [0]
@@ -29,6 +31,8 @@ RES_SECS=${RES_SECS:-5}
 BURST_N=${BURST_N:-200}
 BURST_JOBS=${BURST_JOBS:-10}
 PIN=${PIN:-1}
+POLL_MS=${POLL_MS:-2}
+SYNC_OFF=${SYNC_OFF:-1}
 OUT_DIR=${OUT_DIR:-$HERE/results}
 H=${COMPUTE_HEADING:-##}
 KEEP_TMP=${KEEP_TMP:-0}
@@ -43,7 +47,7 @@ done
 
 # ---- cleanup -----------------------------------------------------------------------------
 TMP=$(mktemp -d /tmp/agent9-compute.XXXXXX)
-DAEMON_PID="" FAKE_PID=""
+DAEMON_PID="" FAKE_PID="" DAEMON2_PID=""
 
 stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
   local pid=$1 i
@@ -60,7 +64,7 @@ stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
 cleanup() {
   local rc=$? p
   trap - EXIT INT TERM
-  for p in "$DAEMON_PID" "$FAKE_PID"; do [[ -n $p ]] && stop_pid "$p"; done
+  for p in "$DAEMON_PID" "$DAEMON2_PID" "$FAKE_PID"; do [[ -n $p ]] && stop_pid "$p"; done
   if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then log "data and logs kept in $TMP"; else rm -rf "$TMP"; fi
   exit "$rc"
 }
@@ -148,7 +152,7 @@ done
 # that none ends and settles while the reservations are counted).
 SLOW_MODEL=slow-600000
 DATA=$TMP/data
-mkdir -p "$DATA"
+mkdir -p "$DATA" "$TMP/data2"
 cat >"$DATA/agent9.toml" <<EOF
 [[compute.providers]]
 id = "fake"
@@ -164,25 +168,53 @@ max_concurrent = 64
   input_usd_per_mtok = 1.0
   output_usd_per_mtok = 2.0
 EOF
-: >"$TMP/agent9.out"
-"$AGENT9_BIN" serve --data "$DATA" --listen 127.0.0.1:0 >"$TMP/agent9.out" 2>"$TMP/agent9.err" &
-DAEMON_PID=$!
-URL=""
-for ((i = 0; i < 2000; i++)); do
-  URL=$(sed -n 's/^listening \(http:\/\/[0-9.:]*\).*/\1/p' "$TMP/agent9.out" | head -1)
-  [[ -n $URL ]] && break
-  kill -0 "$DAEMON_PID" 2>/dev/null || { tail -5 "$TMP/agent9.err" >&2; die "agent9 exited"; }
-  sleep 0.01
-done
-[[ -n $URL ]] || die "agent9 did not print its address in 20 s"
+cp "$DATA/agent9.toml" "$TMP/data2/agent9.toml"
+start_daemon() {  # start_daemon NAME DATA [ARGS...] -> STARTED_URL, STARTED_PID
+  local name=$1 data=$2 i u=""
+  shift 2
+  : >"$TMP/$name.out"
+  "$AGENT9_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  STARTED_PID=$!
+  for ((i = 0; i < 2000; i++)); do
+    u=$(sed -n 's/^listening \(http:\/\/[0-9.:]*\).*/\1/p' "$TMP/$name.out" | head -1)
+    [[ -n $u ]] && break
+    kill -0 "$STARTED_PID" 2>/dev/null || { tail -5 "$TMP/$name.err" >&2; die "$name exited"; }
+    sleep 0.01
+  done
+  [[ -n $u ]] || die "$name did not print its address in 20 s"
+  STARTED_URL=$u
+}
+start_daemon agent9 "$DATA"
+DAEMON_PID=$STARTED_PID
+URL=$STARTED_URL
 T=$(cat "$DATA/admin.token")
 AUTH="Authorization: Bearer $T"
+if ((SYNC_OFF)); then
+  # Attribution only: the same daemon without fsync (--sync off is not a durable setting).
+  start_daemon agent9-sync-off "$TMP/data2" --sync off
+  DAEMON2_PID=$STARTED_PID
+  URL2=$STARTED_URL
+  T2=$(cat "$TMP/data2/admin.token")
+fi
 api() {  # api METHOD PATH [BODY]: the HTTP status; the body is in $TMP/api.out
-  curl -sS -o "$TMP/api.out" -w '%{http_code}' --max-time 30 -X "$1" -H "$AUTH" \
-    ${3:+--data-binary "$3"} "$URL$2"
+  curl -sS -o "$TMP/api.out" -w '%{http_code}' --max-time 30 -X "$1" -H "${AUTH_OF:-$AUTH}" \
+    ${3:+--data-binary "$3"} "${URL_API:-$URL}$2"
 }
 create() {  # create ID: an agent of kind none (its jobs send no events, nothing ticks)
   [[ $(api POST /v1/agents "{\"id\":\"$1\"}") == 201 ]] || die "create $1: $(cat "$TMP/api.out")"
+}
+create2() {  # create2 ID: the same on the --sync off daemon
+  URL_API=$URL2 AUTH_OF="Authorization: Bearer $T2" create "$1"
+}
+FAKE_PORT=${FAKE##*:}
+# Connections toward the provider: the TIME-WAIT sockets (local address) a run leaves behind
+# that were not there before it (each is a connection closed during the run), and the kernel's
+# listen-queue overflows (system-wide: a SYN dropped because a listen backlog was full; the
+# client retransmits it after 1 s; cpp-httplib listens with a backlog of 5).
+tw_socks() { ss -tanH state time-wait "( dport = :$FAKE_PORT )" 2>/dev/null | awk '{ print $3 }' | sort; }
+overflows() {
+  awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 }
+    else { for (i = 2; i <= NF; i++) if (n[i] == "ListenOverflows") print $i } }' /proc/net/netstat
 }
 policy() {  # policy AGENT JSON
   [[ $(api PUT "/v1/fs/agents/$1/compute/policy" "$2") =~ ^20[0-9]$ ]] ||
@@ -215,7 +247,7 @@ pin() {  # pin CPUS: every thread of the daemon and of the fake server
 ttfb() {  # ttfb KEY RUN MODE BODY [AGENT] [taskset-prefix...]
   local key=$1 r=$2 mode=$3 body=$4 agent=${5:-x} out
   shift 5 || shift $#
-  out=$("$@" timeout 300 "$COMPUTE_LOAD_BIN" "$mode" --url "$URL_OF" --token "$T" --agent "$agent" \
+  out=$("$@" timeout 300 "$COMPUTE_LOAD_BIN" "$mode" --url "$URL_OF" --token "${TOKEN_OF:-$T}" --agent "$agent" \
     --body "$body" --n "$TTFB_N") || die "$key: $out"
   line=$(grep '^RESULT ' <<<"$out") || die "$key: no RESULT: $out"
   record "$key" "$r" "$(kv p50_ms "$line")" "$(kv p50_ms "$line")" "$(kv p99_ms "$line")"
@@ -236,6 +268,10 @@ for ((r = 1; r <= RUNS; r++)); do
     URL_OF=$URL ttfb ttfb.agent9_pinned "$r" ttfb-agent9 "$JOB_STREAM" "tp$r" taskset -c 0
     pin "0-$((NPROC - 1))"
   fi
+  if ((SYNC_OFF)); then
+    create2 "t$r"
+    URL_OF=$URL2 TOKEN_OF=$T2 ttfb ttfb.agent9_sync_off "$r" ttfb-agent9 "$JOB_STREAM" "t$r"
+  fi
   log "first byte run $r/$RUNS: p50 agent9 $(awk -F'\t' -v r="$r" '$1=="ttfb.agent9" && $2==r {print $4}' "$RES") ms, direct $(awk -F'\t' -v r="$r" '$1=="ttfb.direct" && $2==r {print $4}' "$RES") ms"
 done
 T_TTFB=$((SECONDS - T0))
@@ -243,14 +279,18 @@ T_TTFB=$((SECONDS - T0))
 # ---- 2. jobs/s ---------------------------------------------------------------------------
 T0=$SECONDS
 log "jobs/s: $JOBS_CONC clients x ${JOBS_SECS} s, agent9 and direct x $RUNS runs"
-jobs_run() {  # jobs_run KEY RUN MODE URL BODY AGENT CONC
-  local out line
-  out=$(load "$3" --url "$4" --token "$T" --body "$5" --agent "$6" --conc "$7" --secs "$JOBS_SECS") ||
-    die "$1: $out"
+jobs_run() {  # jobs_run KEY RUN MODE URL BODY AGENT CONC [TOKEN]
+  local out line o0
+  tw_socks >"$TMP/tw0"
+  o0=$(overflows)
+  out=$(load "$3" --url "$4" --token "${8:-$T}" --body "$5" --agent "$6" --conc "$7" --secs "$JOBS_SECS" \
+    --poll-ms "$POLL_MS") || die "$1: $out"
   line=$(grep '^RESULT ' <<<"$out") || die "$1: no RESULT: $out"
   record "$1" "$2" "$(kv per_s "$line")" "$(kv p50_ms "$line")" "$(kv p99_ms "$line")"
   record "$1.errors" "$2" "$(kv errors "$line")"
   record "$1.polled" "$2" "$(kv polled "$line")"
+  record "$1.closed_conns" "$2" "$(comm -13 "$TMP/tw0" <(tw_socks) | wc -l)"
+  record "$1.listen_overflows" "$2" "$(($(overflows) - o0))"
 }
 for ((r = 1; r <= RUNS; r++)); do
   for k in $JOBS_CONC; do
@@ -258,6 +298,10 @@ for ((r = 1; r <= RUNS; r++)); do
     jobs_run "jobs.c$k.direct" "$r" jobs-direct "$FAKE" "$CHAT_PLAIN" x "$k"
     jobs_run "jobs.c$k.agent9" "$r" jobs-agent9 "$URL" "$JOB_PLAIN" "j${r}c$k" "$k"
   done
+  if ((SYNC_OFF)); then
+    create2 "j${r}c1"
+    jobs_run jobs.c1.agent9_sync_off "$r" jobs-agent9 "$URL2" "$JOB_PLAIN" "j${r}c1" 1 "$T2"
+  fi
   log "jobs run $r/$RUNS: c1 agent9 $(awk -F'\t' -v r="$r" '$1=="jobs.c1.agent9" && $2==r {print $3}' "$RES")/s direct $(awk -F'\t' -v r="$r" '$1=="jobs.c1.direct" && $2==r {print $3}' "$RES")/s"
 done
 curl -sS --max-time 10 -H "$AUTH" "$URL/metrics" | grep -i '^agent9_compute' >"$TMP/metrics.txt" || true
@@ -323,6 +367,9 @@ slice_list() { awk '{ split($3, a, "="); split($4, b, "="); printf "%s%s (%s tot
     [[ $v == _pinned ]] && place="pinned: daemon, fake server and client all on CPU 0 (taskset)"
     echo "| $place | $(cell "ttfb.agent9$v" 4) | $(cell "ttfb.agent9$v" 5) | $(cell "ttfb.direct$v" 4) | $(cell "ttfb.direct$v" 5) | **$(ratio "ttfb.agent9$v" "ttfb.direct$v" 4)** | $(ratio "ttfb.agent9$v" "ttfb.direct$v" 5) | $(awk -v a="$(med "ttfb.agent9$v" 4)" -v b="$(med "ttfb.direct$v" 4)" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.3f", a - b }') |"
   done
+  if ((SYNC_OFF)); then
+    echo "| attribution, unpinned: a second daemon with \`--sync off\` (no fsync; not a durable setting) | $(cell ttfb.agent9_sync_off 4) | $(cell ttfb.agent9_sync_off 5) | $(cell ttfb.direct 4) | $(cell ttfb.direct 5) | $(ratio ttfb.agent9_sync_off ttfb.direct 4) | $(ratio ttfb.agent9_sync_off ttfb.direct 5) | $(awk -v a="$(med ttfb.agent9_sync_off 4)" -v b="$(med ttfb.direct 4)" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.3f", a - b }') |"
+  fi
   echo
   echo "Before the first byte agent9 does: the submit (parse, resolve the model, one SQLite write transaction: the job row and its budget hold, synchronous=FULL), the answer, the GET and the watch's open; meanwhile a lane worker claims the job (a second write transaction), sends the request to the provider through libcurl, and on the first delta marks the job streaming (a third write transaction) before appending the delta to the stream the watch follows."
   echo
@@ -330,13 +377,16 @@ slice_list() { awk '{ split($3, a, "="); split($4, b, "="); printf "%s%s (%s tot
   echo
   echo "agent9: each client loops: submit \`$JOB_PLAIN\` (not streamed), then read \`jobs/<id>/stream?watch=1\` to its end (it ends after the result line). Direct: each client loops a plain \`POST /v1/chat/completions\` (\`$CHAT_PLAIN\`). Latency columns: one job (submit → result) or one request, p50 / p99 ms."
   echo
-  echo "| clients | agent9 jobs/s | p50 / p99 ms | direct req/s | p50 / p99 ms | agent9 / direct | agent9 errors | watches refused (polled) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| clients | agent9 jobs/s | p50 / p99 ms | direct req/s | p50 / p99 ms | agent9 / direct | agent9 errors | watches refused (polled) | connections to the provider closed: agent9 / direct | listen overflows during agent9 / direct |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for k in $JOBS_CONC; do
-    echo "| $k | $(cell "jobs.c$k.agent9") | $(lat_cell "jobs.c$k.agent9") | $(cell "jobs.c$k.direct") | $(lat_cell "jobs.c$k.direct") | **$(ratio "jobs.c$k.agent9" "jobs.c$k.direct")** | $(cell "jobs.c$k.agent9.errors") | $(cell "jobs.c$k.agent9.polled") |"
+    echo "| $k | $(cell "jobs.c$k.agent9") | $(lat_cell "jobs.c$k.agent9") | $(cell "jobs.c$k.direct") | $(lat_cell "jobs.c$k.direct") | **$(ratio "jobs.c$k.agent9" "jobs.c$k.direct")** | $(cell "jobs.c$k.agent9.errors") | $(cell "jobs.c$k.agent9.polled") | $(cell "jobs.c$k.agent9.closed_conns") / $(cell "jobs.c$k.direct.closed_conns") | $(cell "jobs.c$k.agent9.listen_overflows") / $(cell "jobs.c$k.direct.listen_overflows") |"
   done
+  if ((SYNC_OFF)); then
+    echo "| 1, \`--sync off\` daemon (attribution) | $(cell jobs.c1.agent9_sync_off) | $(lat_cell jobs.c1.agent9_sync_off) | $(cell jobs.c1.direct) | $(lat_cell jobs.c1.direct) | $(ratio jobs.c1.agent9_sync_off jobs.c1.direct) | $(cell jobs.c1.agent9_sync_off.errors) | $(cell jobs.c1.agent9_sync_off.polled) | $(cell jobs.c1.agent9_sync_off.closed_conns) / $(cell jobs.c1.direct.closed_conns) | $(cell jobs.c1.agent9_sync_off.listen_overflows) / $(cell jobs.c1.direct.listen_overflows) |"
+  fi
   echo
-  echo "Durable writes per job (each its own SQLite write transaction, synchronous=FULL, through the daemon's one writer): submit (job row + budget hold), claim (pending → running), finish (state, result, stored stream + settle the hold), notify (notified=1; written for every job, even when no event is sent); a streamed job adds one more (running → streaming on its first delta). So 4 per plain job, 5 per streamed one; the direct request writes nothing. The daemon serves at most HTTP threads / 2 = 32 SSE watches at once (controlplane/http/http_server.h): a watch refused with 503 falls back to polling \`jobs/<id>/status\` every 1 ms (the last column counts those jobs)."
+  echo "Durable writes per job (each a \`Database::Write\`, synchronous=FULL; concurrent writes share one commit and fsync, the daemon's group commit, so one client pays an fsync per write and 64 clients share them): submit (job row + budget hold), claim (pending → running), finish (state, result, stored stream + settle the hold), notify (notified=1; written for every job, even when no event is sent); a streamed job adds one more (running → streaming on its first delta). So 4 per plain job, 5 per streamed one; the direct request writes nothing. The daemon serves at most HTTP threads / 2 = 32 SSE watches at once (controlplane/http/http_server.h): a watch refused with 503 falls back to polling \`jobs/<id>/status\` every $POLL_MS ms (the *polled* column counts those jobs). *Connections closed*: TIME-WAIT sockets toward the fake server's port that a run left behind (each one a TCP connection closed during the run; the direct client closes its K connections when it exits). *Listen overflows*: the kernel's \`ListenOverflows\` counter over the run (system-wide; a SYN dropped because a listen backlog was full, retransmitted by the client after 1 s; cpp-httplib, hence fake-llm, listens with a backlog of 5)."
   echo
   echo "Daemon counters after the jobs runs: \`$(tr '\n' ' ' <"$TMP/metrics.txt" | sed 's/ *$//')\`."
   echo
@@ -373,12 +423,13 @@ JSON=$OUT_DIR/compute.json
   printf '{\n  "when": "%s",\n  "revision": "%s",\n  "dirty_files": %s,\n' "$WHEN" "$REV" "$DIRTY"
   printf '  "machine": {"nproc": %s, "cpu": "%s", "kernel": "%s", "fs": "%s", "loadavg_start": %s, "loadavg_end": %s},\n' \
     "$NPROC" "$CPU" "$(uname -sr)" "$FSTYPE" "$LOAD_START" "$LOAD_END"
-  printf '  "settings": {"runs": %s, "ttfb_n": %s, "jobs_secs": %s, "jobs_conc": [%s], "res_secs": %s, "burst_n": %s, "burst_jobs": %s, "pin": %s, "max_concurrent": 64, "fake_threads": 256},\n' \
-    "$RUNS" "$TTFB_N" "$JOBS_SECS" "$(tr ' ' ',' <<<"$JOBS_CONC")" "$RES_SECS" "$BURST_N" "$BURST_JOBS" "$PIN"
+  printf '  "settings": {"runs": %s, "ttfb_n": %s, "jobs_secs": %s, "jobs_conc": [%s], "res_secs": %s, "burst_n": %s, "burst_jobs": %s, "pin": %s, "poll_ms": %s, "sync_off": %s, "max_concurrent": 64, "fake_threads": 256},\n' \
+    "$RUNS" "$TTFB_N" "$JOBS_SECS" "$(tr ' ' ',' <<<"$JOBS_CONC")" "$RES_SECS" "$BURST_N" "$BURST_JOBS" "$PIN" "$POLL_MS" "$SYNC_OFF"
   printf '  "section_secs": {"build": %s, "ttfb": %s, "jobs": %s, "budget": %s, "total": %s},\n' \
     "$T_BUILD" "$T_TTFB" "$T_JOBS" "$T_BUDGET" "$T_TOTAL"
   printf '  "units": {"ttfb.*": "ms (value = p50)", "jobs.*": "jobs/s or requests/s", "reserve.c64": "accepted submits/s", "*_ms": "milliseconds"},\n'
   printf '  "placement": {"ttfb.*_pinned": "daemon, fake server and client on CPU 0", "other": "unpinned"},\n'
+  printf '  "notes": {"*_sync_off": "a second daemon with --sync off (no fsync), for attribution", "*.closed_conns": "TIME-WAIT sockets toward the provider left by the run", "*.listen_overflows": "kernel ListenOverflows delta over the run (system-wide)"},\n'
   printf '  "series": {\n'
   first=1
   # shellcheck disable=SC2013  # keys have no spaces
@@ -398,6 +449,10 @@ JSON=$OUT_DIR/compute.json
   if ((PIN)); then
     printf ',\n    "ttfb_pinned.p50.agent9/direct": %s,\n    "ttfb_pinned.p99.agent9/direct": %s' \
       "$(jnum "$(ratio ttfb.agent9_pinned ttfb.direct_pinned 4)")" "$(jnum "$(ratio ttfb.agent9_pinned ttfb.direct_pinned 5)")"
+  fi
+  if ((SYNC_OFF)); then
+    printf ',\n    "ttfb_sync_off.p50.agent9/direct": %s,\n    "jobs.c1.agent9_sync_off/direct": %s' \
+      "$(jnum "$(ratio ttfb.agent9_sync_off ttfb.direct 4)")" "$(jnum "$(ratio jobs.c1.agent9_sync_off jobs.c1.direct)")"
   fi
   for k in $JOBS_CONC; do
     printf ',\n    "jobs.c%s.agent9/direct": %s' "$k" "$(jnum "$(ratio "jobs.c$k.agent9" "jobs.c$k.direct")")"

@@ -10,7 +10,8 @@
 //   jobs-agent9  --url U --agent A --body JOB --conc K --secs S   K threads, each looping: submit,
 //                then read jobs/<id>/stream?watch=1 to its end (it ends after the result line).
 //                A watch refused with 503 (the daemon allows HTTP threads / 2 watches) falls
-//                back to polling jobs/<id>/status every 1 ms; counted as `polled`.
+//                back to polling jobs/<id>/status every --poll-ms (1) ms; counted as `polled`.
+//                --wait poll: every job is waited for by polling (no watch).
 //   jobs-direct  --url U --body CHAT --conc K --secs S  K threads, each looping a plain POST
 //                /v1/chat/completions.
 //   submit       --url U --agent A --body JOB --conc K --secs S [--slice-ms M]  K threads
@@ -40,7 +41,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Opts {
   std::string mode, url, agent = "a", body, token;
-  int n = 500, warmup = 20, conc = 1, slice_ms = 1000;
+  int n = 500, warmup = 20, conc = 1, slice_ms = 1000, poll_ms = 1;
+  bool poll_only = false;  // jobs-agent9: --wait poll skips the watch
   double secs = 5;
 };
 
@@ -100,9 +102,6 @@ int Watch(httplib::Client& c, const Opts& o, const std::string& id, Clock::time_
   return r->status;
 }
 
-bool Ended(const std::string& s) {
-  return s.find("\"result\"") != std::string::npos || s.find("\"error\"") != std::string::npos;
-}
 bool Completed(const std::string& s) { return s.find("\"result\"") != std::string::npos; }
 
 // Polls jobs/<id>/status until the job is final; true when it completed.
@@ -115,7 +114,7 @@ bool Poll(httplib::Client& c, const Opts& o, const std::string& id) {
       if (b.find("\"failed\"") != std::string::npos || b.find("\"cancelled\"") != std::string::npos)
         return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
   }
   return false;
 }
@@ -208,7 +207,10 @@ int Jobs(const Opts& o, bool agent) {
         if (agent) {
           int code = 0;
           std::string id = Submit(*c, o, &code);
-          if (!id.empty()) {
+          if (!id.empty() && o.poll_only) {
+            polled.fetch_add(1);
+            ok = Poll(*c, o, id);
+          } else if (!id.empty()) {
             std::string body;
             int st = Watch(*c, o, id, nullptr, &body);
             if (st == 200) {
@@ -357,6 +359,11 @@ int main(int argc, char** argv) {
       o.conc = std::atoi(v.c_str());
     } else if (a == "--secs") {
       o.secs = std::atof(v.c_str());
+    } else if (a == "--poll-ms") {
+      o.poll_ms = std::atoi(v.c_str());
+    } else if (a == "--wait") {
+      if (v != "watch" && v != "poll") Die("--wait watch|poll");
+      o.poll_only = v == "poll";
     } else if (a == "--slice-ms") {
       o.slice_ms = std::atoi(v.c_str());
     } else {
