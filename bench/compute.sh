@@ -413,6 +413,10 @@ MD=$OUT_DIR/compute.md
   echo "$WHEN · agent9 $REV ($DIRTY uncommitted files outside bench/) · Release build · \`RUNS=$RUNS TTFB_N=$TTFB_N JOBS_SECS=$JOBS_SECS RES_SECS=$RES_SECS bash bench/compute.sh\`"
   echo
   echo "Machine: $NPROC CPUs, $CPU, $(uname -sr). Load average (1 min) at start $LOAD_START, at end $LOAD_END (the benchmark itself adds up to ~2; other work shares this machine)."
+  if awk -v a="$LOAD_START" -v b="$LOAD_END" -v n="$NPROC" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
+    echo
+    echo "**Noisy run**: the load average was above half the CPUs, so other work (builds, tests) ran during the benchmark and skews the figures, the fsync-bound ones most; the ratios of interleaved runs suffer less than the absolute figures."
+  fi
   echo
   cat "$BODY"
 } >"$MD"
