@@ -283,11 +283,11 @@ int SubmitLoad(const Opts& o) {
   stop.store(true);
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& t : ts) t.join();
-  std::printf("RESULT conc=%d accepted=%lld other=%lld secs=%.3f per_s=%.1f first_slice_per_s=%.1f "
-              "last_slice_per_s=%.1f\n",
-              o.conc, static_cast<long long>(ok.load()), static_cast<long long>(other.load()), secs,
-              ok.load() / secs, rates.empty() ? 0 : rates.front(),
-              rates.empty() ? 0 : rates.back());
+  std::printf(
+      "RESULT conc=%d accepted=%lld other=%lld secs=%.3f per_s=%.1f first_slice_per_s=%.1f "
+      "last_slice_per_s=%.1f\n",
+      o.conc, static_cast<long long>(ok.load()), static_cast<long long>(other.load()), secs,
+      ok.load() / secs, rates.empty() ? 0 : rates.front(), rates.empty() ? 0 : rates.back());
   return 0;
 }
 

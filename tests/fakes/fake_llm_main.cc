@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--threads" && has_value) {
       opts.threads = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: fake-llm [--port N] [--api-key K] [--chunk-words N] [--threads N]\n");
+      std::fprintf(stderr,
+                   "usage: fake-llm [--port N] [--api-key K] [--chunk-words N] [--threads N]\n");
       return 2;
     }
   }
