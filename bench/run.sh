@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
-# durable enqueue, the tick engine (ticks.sh), scale (scale.sh) and the identity and nostr
-# modules (identity.sh), each against a baseline measured in the same run; targets are
-# reported as met / not met, never asserted. Prints a Markdown report and writes
+# durable enqueue, the tick engine (ticks.sh), scale (scale.sh), the identity and nostr
+# modules (identity.sh) and compute jobs (compute.sh), each against a baseline measured in the
+# same run; targets are reported as met / not met, never asserted. Prints a Markdown report and writes
 # bench/results/latest.md and bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
@@ -16,6 +16,7 @@
 #   SKIP_TICKS [0]  1 skips section 4 (bench/ticks.sh; its own knobs pass through)
 #   SKIP_SCALE [0]  1 skips section 5 (bench/scale.sh); SCALE [100000] agents it creates
 #   SKIP_IDENTITY [0]  1 skips section 6 (bench/identity.sh; its own knobs pass through)
+#   SKIP_COMPUTE [0]  1 skips section 7 (bench/compute.sh; its own knobs pass through)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +30,7 @@ KEEP_TMP=${KEEP_TMP:-0}
 SKIP_TICKS=${SKIP_TICKS:-0}
 SKIP_SCALE=${SKIP_SCALE:-0}
 SKIP_IDENTITY=${SKIP_IDENTITY:-0}
+SKIP_COMPUTE=${SKIP_COMPUTE:-0}
 SCALE=${SCALE:-100000}
 GOALS=${GOALS:-1000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
@@ -125,11 +127,16 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
   targets=(agent9)
   [[ $SKIP_TICKS == 1 ]] || targets+=(agent9_tick_bench)
   [[ $SKIP_IDENTITY == 1 ]] || targets+=(agent9_identity_bench)
+  [[ $SKIP_COMPUTE == 1 ]] || targets+=(fake-llm agent9_compute_load)
   ninja -C "$BUILD_DIR" "${targets[@]}" >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
   AGENT9_BIN=$BUILD_DIR/controlplane/agent9
   [[ $SKIP_TICKS == 1 ]] || export TICK_BENCH_BIN=${TICK_BENCH_BIN:-$BUILD_DIR/bench/agent9_tick_bench}
   [[ $SKIP_IDENTITY == 1 ]] ||
     export IDENTITY_BENCH_BIN=${IDENTITY_BENCH_BIN:-$BUILD_DIR/bench/agent9_identity_bench}
+  if [[ $SKIP_COMPUTE != 1 ]]; then
+    export FAKE_LLM_BIN=${FAKE_LLM_BIN:-$BUILD_DIR/tests/fakes/fake-llm}
+    export COMPUTE_LOAD_BIN=${COMPUTE_LOAD_BIN:-$BUILD_DIR/bench/agent9_compute_load}
+  fi
 fi
 [[ -x $AGENT9_BIN ]] || die "no agent9 binary at $AGENT9_BIN"
 
@@ -594,6 +601,23 @@ if [[ $SKIP_IDENTITY != 1 ]]; then
   section_done identity
 fi
 
+# ---- 7. compute --------------------------------------------------------------------------
+# bench/compute.sh starts its own daemon (no mount) and a loopback fake LLM server. It writes
+# bench/results/compute.md and compute.json; the report embeds them.
+if [[ $SKIP_COMPUTE != 1 ]]; then
+  if [[ -n $DAEMON_PID ]]; then
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  log "compute: bench/compute.sh ($RUNS runs)"
+  RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    COMPUTE_HEADING="###" COMPUTE_BODY_OUT=$TMP/compute_body.md \
+    bash "$HERE/compute.sh" >"$TMP/compute.out" 2>"$TMP/compute.err" ||
+    die "bench/compute.sh (its output: $TMP/compute.out, $TMP/compute.err)"
+  section_done compute
+fi
+
 # ---- report ------------------------------------------------------------------------------
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL=$(uname -sr)
@@ -771,6 +795,12 @@ MD=$OUT_DIR/latest.md
     echo
     cat "$TMP/identity_body.md"
   fi
+  if [[ $SKIP_COMPUTE != 1 ]]; then
+    echo
+    echo "## 7. Compute jobs (bench/compute.sh; also in compute.md)"
+    echo
+    cat "$TMP/compute_body.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
@@ -852,6 +882,10 @@ jstr() {  # a JSON string (or null for an empty value)
   if [[ $SKIP_IDENTITY != 1 ]]; then
     printf ',\n  "identity": '
     cat "$OUT_DIR/identity.json"
+  fi
+  if [[ $SKIP_COMPUTE != 1 ]]; then
+    printf ',\n  "compute": '
+    cat "$OUT_DIR/compute.json"
   fi
   printf '\n}\n'
 } >"$JSON"

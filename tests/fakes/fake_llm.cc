@@ -1,5 +1,6 @@
 #include "tests/fakes/fake_llm.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <stdexcept>
@@ -149,7 +150,8 @@ bool FakeLlm::Impl::SleepMs(int ms) {
 FakeLlm::FakeLlm(FakeLlmOptions opts) : impl_(std::make_unique<Impl>()) {
   impl_->opts = std::move(opts);
   httplib::Server& server = impl_->server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(16); };
+  const size_t threads = static_cast<size_t>(std::max(1, impl_->opts.threads));
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };  // NOLINT
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(100'000);
   server.set_keep_alive_timeout(30);

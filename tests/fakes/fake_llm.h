@@ -33,6 +33,9 @@ struct FakeLlmOptions {
   int port = 0;                // 0: a free port
   std::string api_key;         // required key; empty: any (or none) is accepted
   int stream_chunk_words = 1;  // words per streamed delta
+  // Worker threads. cpp-httplib serves one keep-alive connection per thread, so this bounds
+  // the concurrent clients (benchmarks with 64 clients need more than the default).
+  int threads = 16;
 };
 
 class FakeLlm {

@@ -1,4 +1,4 @@
-// fake-llm [--port N] [--api-key K] [--chunk-words N]: serves FakeLlm (fake_llm.h) on
+// fake-llm [--port N] [--api-key K] [--chunk-words N] [--threads N]: serves FakeLlm (fake_llm.h) on
 // 127.0.0.1, prints "listening http://127.0.0.1:PORT" on stdout, and runs until SIGTERM or
 // SIGINT.
 #include <signal.h>
@@ -22,8 +22,11 @@ int main(int argc, char** argv) {
       opts.api_key = argv[++i];
     } else if (arg == "--chunk-words" && has_value) {
       opts.stream_chunk_words = std::atoi(argv[++i]);
+    } else if (arg == "--threads" && has_value) {
+      opts.threads = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: fake-llm [--port N] [--api-key K] [--chunk-words N]\n");
+      std::fprintf(stderr,
+                   "usage: fake-llm [--port N] [--api-key K] [--chunk-words N] [--threads N]\n");
       return 2;
     }
   }
