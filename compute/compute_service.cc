@@ -32,6 +32,7 @@ CREATE TABLE compute_jobs(
   cost INTEGER,
   tick INTEGER NOT NULL,
   origin TEXT NOT NULL,
+  notify INTEGER NOT NULL,
   notified INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   started_at INTEGER,
@@ -81,6 +82,9 @@ struct ComputeService::Live {
   std::string agent;
   std::shared_ptr<Stream> stream = std::make_shared<Stream>(size_t{64} << 20);
   std::atomic<bool> cancel{false};
+  // The first delta arrived. Kept in memory only: `streaming` is `running` with output
+  // flowing, and a restart ends either the same way, so it costs the stream no fsync.
+  std::atomic<bool> streaming{false};
 };
 
 struct ComputeService::Lane {
@@ -220,8 +224,8 @@ Status ComputeService::Insert(Conn& c, std::string_view agent, int64_t tick, int
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * s,
       c.Prepare("INSERT INTO compute_jobs(id, agent, seq, provider, model, kind, state, request, "
-                "error, attempts, idempotency_key, reserved, tick, origin, notified, created_at, "
-                "ended_at) VALUES(?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?)"));
+                "error, attempts, idempotency_key, reserved, tick, origin, notify, notified, "
+                "created_at, ended_at) VALUES(?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?)"));
   s->Bind(1, *id).Bind(2, agent).Bind(3, seq).Bind(4, provider).Bind(5, r.model).Bind(6, r.kind);
   s->Bind(7, *failed ? kFailed : kPending).Bind(8, DumpJson(r.ToJson()));
   if (*failed) {
@@ -235,11 +239,12 @@ Status ComputeService::Insert(Conn& c, std::string_view agent, int64_t tick, int
     s->Bind(10, r.idempotency_key);
   }
   s->Bind(11, *failed ? 0 : amount).Bind(12, tick).Bind(13, origin);
-  s->Bind(14, int64_t{*failed ? 0 : 1}).Bind(15, now_ms);
+  s->Bind(14, int64_t{r.notify ? 1 : 0});
+  s->Bind(15, int64_t{*failed && r.notify ? 0 : 1}).Bind(16, now_ms);
   if (*failed) {
-    s->Bind(16, now_ms);
+    s->Bind(17, now_ms);
   } else {
-    s->BindNull(16);
+    s->BindNull(17);
   }
   AGENT9_RETURN_IF_ERROR(s->Run());
   // Keep the last kRetainJobs ended jobs of the agent (their holds stay in the ledger).
@@ -423,18 +428,8 @@ void ComputeService::RunJob(const std::string& id, Lane* lane) {
   }
   const int64_t timeout = req->timeout_ms ? req->timeout_ms : p->config().timeout_ms;
   const int64_t deadline = MonoMs() + timeout;
-  bool marked_streaming = false;
   auto on_delta = [&](const Delta& d) {
-    if (!marked_streaming) {
-      marked_streaming = true;
-      (void)db_->Write([&](Conn& c) -> Status {
-        AGENT9_ASSIGN_OR_RETURN(
-            Stmt * u, c.Prepare("UPDATE compute_jobs SET state='streaming' WHERE id=? AND "
-                                "state='running'"));
-        u->Bind(1, id);
-        return u->Run();
-      });
-    }
+    live->streaming.store(true);
     Json line = Json::object();
     if (!d.text.empty()) line["delta"]["text"] = d.text;
     if (!d.tool_calls.is_null()) line["delta"]["tool_calls"] = d.tool_calls;
@@ -528,6 +523,12 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
   Json last = state == kComplete ? Json{{"result", result}}
                                  : Json{{"error", {{"state", state}, {"message", error}}}};
   std::string final_line = DumpJson(last) + "\n";
+  // A job whose end wakes nobody (notify false, or an agent of kind none) is marked notified
+  // in the finishing transaction: no event, and no further write.
+  bool wakes = true;
+  if (auto cfg = host_->AgentConfigJson(agent); cfg.ok()) {
+    wakes = cfg->value("kind", "none") != "none";
+  }
   // What readers saw so far plus the last line: the stored stream.
   std::string stream;
   {
@@ -544,8 +545,8 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
   Status st = db_->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * u, c.Prepare("UPDATE compute_jobs SET state=?, result=?, stream=?, error=?, cost=?, "
-                            "ended_at=?, notified=0 WHERE id=? AND state IN "
-                            "('pending', ?, ?)"));
+                            "ended_at=?, notified=CASE WHEN ? AND notify=1 THEN 0 ELSE 1 END "
+                            "WHERE id=? AND state IN ('pending', ?, ?)"));
     u->Bind(1, state);
     if (result.is_null()) {
       u->BindNull(2);
@@ -559,8 +560,8 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
       u->Bind(4, error);
     }
     u->Bind(5, result.is_null() ? 0 : result.value("cost_usd", int64_t{0}));
-    u->Bind(6, now).Bind(7, id);
-    u->Bind(8, pending_only ? kPending : kRunning).Bind(9, pending_only ? kPending : kStreaming);
+    u->Bind(6, now).Bind(7, int64_t{wakes ? 1 : 0}).Bind(8, id);
+    u->Bind(9, pending_only ? kPending : kRunning).Bind(10, pending_only ? kPending : kStreaming);
     AGENT9_RETURN_IF_ERROR(u->Run());
     done = c.Changes() > 0;
     if (!done) return Status::OK();
@@ -783,6 +784,11 @@ Status ComputeService::JobExists(std::string_view agent, std::string_view job_id
 
 Result<Json> ComputeService::JobStatus(std::string_view agent, std::string_view job_id) {
   AGENT9_ASSIGN_OR_RETURN(Row r, LoadRow(agent, job_id));
+  if (r.state == kRunning) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = live_.find(r.id);
+    if (it != live_.end() && it->second->streaming.load()) r.state = kStreaming;
+  }
   Json j{{"job_id", r.id},
          {"state", r.state},
          {"kind", r.kind},

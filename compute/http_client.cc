@@ -27,7 +27,7 @@ struct SlistDeleter {
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
-constexpr size_t kMaxIdleHandles = 8;
+constexpr size_t kMaxIdleHandles = 256;
 
 void GlobalInit() {
   static std::once_flag once;
@@ -178,6 +178,9 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req, const BodySink& on
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
   if (impl_->share) curl_easy_setopt(c, CURLOPT_SHARE, impl_->share.get());
+  // Keep as many idle connections as jobs may run at once (libcurl's default keeps 5, so 64
+  // concurrent jobs reconnected for almost every request: bench/results/compute.md).
+  curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1024L);
   if (req.timeout_ms > 0)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout_ms));
   if (req.connect_timeout_ms > 0) {

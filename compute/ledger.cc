@@ -25,7 +25,14 @@ CREATE TABLE budget_holds(
   settled_at INTEGER
 );
 CREATE INDEX budget_holds_day ON budget_holds(agent, day);
-CREATE INDEX budget_holds_tick ON budget_holds(agent, tick);
+CREATE TABLE budget_windows(
+  agent TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  key INTEGER NOT NULL,
+  reserved INTEGER NOT NULL,
+  spent INTEGER NOT NULL,
+  PRIMARY KEY(agent, kind, key)
+);
 CREATE TABLE budget_policies(
   agent TEXT PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
   policy TEXT NOT NULL,
@@ -75,18 +82,35 @@ std::string Date(int64_t day) {
   return buf;
 }
 
-// Sums of reserved (unsettled) and spent holds in one window.
-Status Sum(Conn& c, std::string_view sql, std::string_view agent, int64_t key, BudgetWindow* w) {
-  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
-  s->Bind(1, agent).Bind(2, key);
+// A window's running totals (budget_windows: kept by Reserve and Settle, so a check costs one
+// row read however many holds the window has).
+Status ReadWindow(Conn& c, std::string_view agent, std::string_view kind, int64_t key,
+                  BudgetWindow* w) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT reserved, spent FROM budget_windows "
+                                              "WHERE agent=? AND kind=? AND key=?"));
+  s->Bind(1, agent).Bind(2, kind).Bind(3, key);
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
-  if (row) {
-    w->reserved = s->IsNull(0) ? 0 : s->Int(0);
-    w->spent = s->IsNull(1) ? 0 : s->Int(1);
-  }
+  w->reserved = row ? s->Int(0) : 0;
+  w->spent = row ? s->Int(1) : 0;
   s->Reset();
   return Status::OK();
 }
+
+Status AddToWindow(Conn& c, std::string_view agent, std::string_view kind, int64_t key,
+                   int64_t reserved, int64_t spent) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                          c.Prepare("INSERT INTO budget_windows(agent, kind, key, reserved, spent) "
+                                    "VALUES(?,?,?,?,?) ON CONFLICT(agent, kind, key) DO UPDATE SET "
+                                    "reserved=budget_windows.reserved+excluded.reserved, "
+                                    "spent=budget_windows.spent+excluded.spent"));
+  s->Bind(1, agent).Bind(2, kind).Bind(3, key).Bind(4, reserved).Bind(5, spent);
+  return s->Run();
+}
+
+// Settled holds are kept this many days (the journal behind the windows).
+constexpr int64_t kKeepHoldDays = 31;
+// Tick windows older than this many ticks, with nothing reserved, are dropped.
+constexpr int64_t kKeepTickWindows = 100;
 
 }  // namespace
 
@@ -197,14 +221,8 @@ Result<BudgetUsage> Ledger::Usage(Conn& c, std::string_view agent, const BudgetP
   BudgetUsage u;
   u.tick = tick;
   u.day = UtcDay(now_ms);
-  AGENT9_RETURN_IF_ERROR(Sum(c,
-                             "SELECT sum(CASE WHEN settled=0 THEN reserved ELSE 0 END), sum(spent) "
-                             "FROM budget_holds WHERE agent=? AND tick=?",
-                             agent, tick, &u.tick_window));
-  AGENT9_RETURN_IF_ERROR(Sum(c,
-                             "SELECT sum(CASE WHEN settled=0 THEN reserved ELSE 0 END), sum(spent) "
-                             "FROM budget_holds WHERE agent=? AND day=?",
-                             agent, u.day, &u.day_window));
+  AGENT9_RETURN_IF_ERROR(ReadWindow(c, agent, "tick", tick, &u.tick_window));
+  AGENT9_RETURN_IF_ERROR(ReadWindow(c, agent, "day", u.day, &u.day_window));
   u.tick_window.limit = p.max_cost_usd_per_tick;
   u.day_window.limit = p.max_cost_usd_per_day;
   return u;
@@ -233,16 +251,31 @@ Status Ledger::Reserve(Conn& c, const Hold& h, const BudgetPolicy& p) {
                           "settled, created_at) VALUES(?,?,?,?,?,?,0,0,?)"));
   s->Bind(1, h.id).Bind(2, h.agent).Bind(3, h.source).Bind(4, h.tick).Bind(5, u.day);
   s->Bind(6, h.amount).Bind(7, h.now_ms);
-  return s->Run();
+  AGENT9_RETURN_IF_ERROR(s->Run());
+  AGENT9_RETURN_IF_ERROR(AddToWindow(c, h.agent, "tick", h.tick, h.amount, 0));
+  AGENT9_RETURN_IF_ERROR(AddToWindow(c, h.agent, "day", u.day, h.amount, 0));
+  // Trim what no window needs any more: old empty tick windows, and settled holds of old days.
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * t, c.Prepare("DELETE FROM budget_windows WHERE agent=? AND kind='tick' AND key<? "
+                          "AND reserved=0"));
+  t->Bind(1, h.agent).Bind(2, h.tick - kKeepTickWindows);
+  AGENT9_RETURN_IF_ERROR(t->Run());
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * d, c.Prepare("DELETE FROM budget_holds WHERE agent=? AND day<? AND settled=1"));
+  d->Bind(1, h.agent).Bind(2, u.day - kKeepHoldDays);
+  return d->Run();
 }
 
 Result<int64_t> Ledger::Settle(Conn& c, std::string_view hold_id, int64_t cost, int64_t now_ms) {
-  AGENT9_ASSIGN_OR_RETURN(Stmt * q,
-                          c.Prepare("SELECT reserved, settled FROM budget_holds WHERE id=?"));
+  AGENT9_ASSIGN_OR_RETURN(
+      Stmt * q,
+      c.Prepare("SELECT reserved, settled, agent, tick, day FROM budget_holds WHERE id=?"));
   q->Bind(1, hold_id);
   AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
   int64_t reserved = row ? q->Int(0) : 0;
   bool settled = row && q->Int(1) != 0;
+  std::string agent = row ? q->Text(2) : "";
+  int64_t tick = row ? q->Int(3) : 0, day = row ? q->Int(4) : 0;
   q->Reset();
   if (!row) return Status::NotFound("no such budget hold", hold_id);
   if (settled) return int64_t{0};
@@ -252,6 +285,8 @@ Result<int64_t> Ledger::Settle(Conn& c, std::string_view hold_id, int64_t cost, 
       Stmt * u, c.Prepare("UPDATE budget_holds SET spent=?, settled=1, settled_at=? WHERE id=?"));
   u->Bind(1, charged).Bind(2, now_ms).Bind(3, hold_id);
   AGENT9_RETURN_IF_ERROR(u->Run());
+  AGENT9_RETURN_IF_ERROR(AddToWindow(c, agent, "tick", tick, -reserved, charged));
+  AGENT9_RETURN_IF_ERROR(AddToWindow(c, agent, "day", day, -reserved, charged));
   return cost - charged;
 }
 

@@ -1,11 +1,12 @@
 // Ledger: an agent's budget in integer micro-USD (1 = $0.000001), shared by every module
 // that spends money (compute now; containers next). Money is reserved before work starts,
 // settled to the actual cost when it ends (the rest released), or released whole on failure,
-// cancel or restart. Every change is a row in budget_holds, written in the caller's
+// cancel or restart. Every change is a row in budget_holds (the journal, settled rows kept 31
+// days) plus the running totals of its two windows in budget_windows, written in the caller's
 // transaction with the work's own rows, so reservations and spend survive kill -9 and are
-// never lost or counted twice. Windows: the agent's current tick (the tick in progress, or
-// the next one: agents.tick_count + 1) and the UTC day.
-// Thread-safety: stateless; every function runs inside the caller's Database transaction
+// never lost or counted twice, and a check reads two rows however many holds there are. Windows:
+// the agent's current tick (the tick in progress, or the next one: agents.tick_count + 1) and the
+// UTC day. Thread-safety: stateless; every function runs inside the caller's Database transaction
 // (writes are serialized, which is what makes a reservation exact under contention).
 #pragma once
 

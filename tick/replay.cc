@@ -43,8 +43,8 @@ Result<TickInput> InputFromRecord(std::string_view agent, const Json& rec,
   if (!opts.program.empty()) in.config.program = opts.program;
   in.replay = true;
   Json memory = rec.value("memory", Json::object());
-  in.read_memory = [memory = std::move(memory),
-                    unrecorded](std::string_view path, size_t max_tail) -> Result<std::string> {
+  in.read_memory = [memory = std::move(memory), unrecorded](
+                       std::string_view path, size_t max_tail) -> Result<std::string> {
     auto it = memory.find(std::string(path));
     if (it == memory.end()) {
       unrecorded->insert(std::string(path));

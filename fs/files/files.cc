@@ -287,16 +287,16 @@ Result<std::unique_ptr<Handle>> CtlFile::Open(const OpenFlags& flags, const Call
 
 // ---- CallFile -------------------------------------------------------------------------
 
-void CallCache::Put(NodeId id, const std::string& caller, std::string response) {
+void CallCache::Put(NodeId id, const std::string& caller, Result<std::string> outcome) {
   MutexLock l(&mu_);
   auto now = std::chrono::steady_clock::now();
   for (auto it = entries_.begin(); it != entries_.end();) {
     it = now - it->second.at > ttl_ ? entries_.erase(it) : std::next(it);
   }
-  entries_[{id, caller}] = Entry{std::move(response), now};
+  entries_.insert_or_assign({id, caller}, Entry{std::move(outcome), now});
 }
 
-std::optional<std::string> CallCache::Get(NodeId id, const std::string& caller) {
+std::optional<Result<std::string>> CallCache::Get(NodeId id, const std::string& caller) {
   MutexLock l(&mu_);
   auto it = entries_.find({id, caller});
   if (it == entries_.end()) return std::nullopt;
@@ -304,7 +304,7 @@ std::optional<std::string> CallCache::Get(NodeId id, const std::string& caller) 
     entries_.erase(it);
     return std::nullopt;
   }
-  return it->second.response;
+  return it->second.outcome;
 }
 
 namespace {
@@ -325,7 +325,8 @@ class CallHandle final : public Handle {
       if (request_.empty()) {
         auto cached = cache_->Get(id_, who_.Name());
         if (!cached) return Status::InvalidArgument("empty request: write one first");
-        response_ = std::move(*cached);
+        if (!cached->ok()) return cached->status();  // the last call failed: say so again
+        response_ = std::move(cached->value());
         ran_ = true;
       } else {
         AGENT9_RETURN_IF_ERROR(Run());
@@ -342,8 +343,10 @@ class CallHandle final : public Handle {
   static constexpr size_t kMaxRequest = 1 << 20;
   Status Run() {
     ran_ = true;
-    AGENT9_ASSIGN_OR_RETURN(response_, (*fn_)(who_, std::move(request_)));
-    cache_->Put(id_, who_.Name(), response_);
+    Result<std::string> r = (*fn_)(who_, std::move(request_));
+    cache_->Put(id_, who_.Name(), r);
+    if (!r.ok()) return r.status();
+    response_ = std::move(r).value();
     return Status::OK();
   }
   const CallFn* fn_;

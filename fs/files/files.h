@@ -139,16 +139,18 @@ class CtlFile final : public Node {
 };
 
 // ---- CallFile -------------------------------------------------------------------------
-// Keeps the last response per (file, caller) for a while, so `echo REQ > f; cat f` works.
+// Keeps the last outcome per (file, caller) for a while, so `echo REQ > f; cat f` works: the
+// response, or the error of a call that failed (a fresh read then fails the same way, rather
+// than showing an older answer).
 class CallCache {
  public:
   explicit CallCache(std::chrono::seconds ttl = std::chrono::seconds(60)) : ttl_(ttl) {}
-  void Put(NodeId id, const std::string& caller, std::string response);
-  std::optional<std::string> Get(NodeId id, const std::string& caller);
+  void Put(NodeId id, const std::string& caller, Result<std::string> outcome);
+  std::optional<Result<std::string>> Get(NodeId id, const std::string& caller);
 
  private:
   struct Entry {
-    std::string response;
+    Result<std::string> outcome;
     std::chrono::steady_clock::time_point at;
   };
   const std::chrono::seconds ttl_;

@@ -251,7 +251,11 @@ TEST_F(ComputeServiceTest, ARestartEndsRunningJobsAsInterruptedAndRunsPendingOne
                        Stmt * h,
                        c.Prepare("UPDATE budget_holds SET settled=0, spent=0 WHERE id=?"));
                    h->Bind(1, "compute:" + running);
-                   return h->Run();
+                   AGENT9_RETURN_IF_ERROR(h->Run());
+                   AGENT9_ASSIGN_OR_RETURN(
+                       Stmt * w, c.Prepare("UPDATE budget_windows SET reserved=reserved+100 "
+                                           "WHERE agent='a'"));
+                   return w->Run();
                  })
                   .ok());
   host_.events.clear();

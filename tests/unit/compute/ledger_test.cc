@@ -169,6 +169,21 @@ TEST_F(LedgerTest, ConcurrentReservationsNeverOverspend) {
   EXPECT_GE(won.load(), 10);
   EXPECT_LE(u.day_window.spent + u.day_window.reserved, 1000);
   EXPECT_EQ(won.load() + refused.load(), 200);
+  // The running totals agree with the journal of holds.
+  int64_t reserved = -1, spent = -1;
+  ASSERT_TRUE(db_->Read([&](Conn& c) -> Status {
+                   AGENT9_ASSIGN_OR_RETURN(
+                       Stmt * s, c.Prepare("SELECT sum(CASE WHEN settled=0 THEN reserved ELSE 0 "
+                                           "END), sum(spent) FROM budget_holds WHERE agent='a'"));
+                   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+                   if (row) reserved = s->Int(0), spent = s->Int(1);
+                   s->Reset();
+                   return Status::OK();
+                 })
+                  .ok());
+  EXPECT_EQ(u.day_window.reserved, reserved);
+  EXPECT_EQ(u.day_window.spent, spent);
+  EXPECT_EQ(u.tick_window.reserved, reserved);
 }
 
 TEST_F(LedgerTest, ExactlyTenOfTwoHundredConcurrentReservationsFit) {

@@ -154,6 +154,17 @@ TEST(CallFile, RunsOnceAtFirstReadOrAtFlush) {
   auto bad = f->Open(OpenFlags{false, true}, Caller::Admin());
   ASSERT_TRUE((*bad)->Write(0, Bytes("bad")).ok());
   EXPECT_EQ((*bad)->Flush().code(), Code::kInvalidArgument);
+  // A fresh open then fails the same way: it never shows the older answer ("re:shell"), so
+  // `echo BAD > f; cat f` reports the failure.
+  auto after = f->Open(OpenFlags{}, Caller::Admin());
+  EXPECT_EQ((*after)->Read(0, std::as_writable_bytes(std::span(buf))).status().code(),
+            Code::kInvalidArgument);
+  // And the next good call replaces it.
+  auto good = f->Open(OpenFlags{false, true}, Caller::Admin());
+  ASSERT_TRUE((*good)->Write(0, Bytes("ok")).ok());
+  ASSERT_TRUE((*good)->Flush().ok());
+  auto read = f->Open(OpenFlags{}, Caller::Admin());
+  EXPECT_EQ(ReadChunked(**read, 100), "re:ok");
 }
 
 TEST(Stream, ReadsBlockUntilDataAndCancelWakesThem) {
