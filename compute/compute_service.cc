@@ -61,6 +61,22 @@ std::string NewJobId() {
 
 std::string HoldId(std::string_view job) { return "compute:" + std::string(job); }
 
+// The `event` trigger a job's end raises for its agent (docs/COMPUTE.md).
+Json JobEvent(const std::string& id, const std::string& state, const std::string& provider,
+              const std::string& model, const Json& tag, const Json& result,
+              const std::string& error) {
+  Json ev{{"type", "compute.job"},
+          {"job_id", id},
+          {"state", state},
+          {"provider", provider},
+          {"model", model},
+          {"tag", tag},
+          {"result_path", "compute/jobs/" + id + "/result"}};
+  if (!result.is_null()) ev["result"] = result;
+  if (!error.empty()) ev["error"] = error;
+  return ev;
+}
+
 int64_t MonoMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -72,7 +88,7 @@ Json Opt(bool has, int64_t v) { return has ? Json(v) : Json(nullptr); }
 // whose transaction rolled back finds no row and is skipped.
 struct ActedJobs {
   std::vector<std::pair<std::string, void*>> start;  // id, lane
-  std::vector<std::string> notify;
+  std::vector<std::string> woken;                    // agents given an event
 };
 thread_local ActedJobs t_acted;
 
@@ -240,7 +256,7 @@ Status ComputeService::Insert(Conn& c, std::string_view agent, int64_t tick, int
   }
   s->Bind(11, *failed ? 0 : amount).Bind(12, tick).Bind(13, origin);
   s->Bind(14, int64_t{r.notify ? 1 : 0});
-  s->Bind(15, int64_t{*failed && r.notify ? 0 : 1}).Bind(16, now_ms);
+  s->Bind(15, int64_t{1}).Bind(16, now_ms);  // a refused job's event is the caller's to add
   if (*failed) {
     s->Bind(17, now_ms);
   } else {
@@ -312,7 +328,18 @@ Status ComputeService::Act(Conn& c, std::string_view agent, int64_t tick, int64_
         Insert(c, agent, tick, now_ms, r, res, "tick", true, &id, &existing, &failed));
     if (existing) continue;
     if (failed) {
-      t_acted.notify.push_back(id);
+      if (r.notify) {  // its event commits with the tick
+        std::string error;
+        AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT error FROM compute_jobs WHERE id=?"));
+        q->Bind(1, id);
+        AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+        if (row) error = q->Text(0);
+        q->Reset();
+        Json ev =
+            JobEvent(id, kFailed, res.lane->provider->config().id, r.model, r.tag, Json(), error);
+        AGENT9_RETURN_IF_ERROR(host_->AddEventInTransaction(c, agent, ev).status());
+        t_acted.woken.push_back(std::string(agent));
+      }
     } else {
       t_acted.start.emplace_back(id, res.lane);
     }
@@ -324,7 +351,7 @@ void ComputeService::Acted() {
   ActedJobs acted = std::move(t_acted);
   t_acted = ActedJobs{};
   for (auto& [id, lane] : acted.start) Enqueue(id, static_cast<Lane*>(lane));
-  for (auto& id : acted.notify) Notify(id);
+  for (auto& agent : acted.woken) host_->EventAdded(agent);
 }
 
 std::shared_ptr<ComputeService::Live> ComputeService::LiveFor(const std::string& id,
@@ -541,17 +568,31 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
     }
   }
   stream += final_line;
-  bool done = false;
+  bool done = false, event_added = false;
+  const std::string result_text = result.is_null() ? "" : DumpJson(result);
   Status st = db_->Write([&](Conn& c) -> Status {
+    event_added = false;
+    // The job's end, its money and its event commit together: one fsync, and a crash loses
+    // or doubles none of them.
+    AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT model, provider, notify, request FROM "
+                                                "compute_jobs WHERE id=? AND state IN "
+                                                "('pending', ?, ?)"));
+    q->Bind(1, id).Bind(2, pending_only ? kPending : kRunning);
+    q->Bind(3, pending_only ? kPending : kStreaming);
+    AGENT9_ASSIGN_OR_RETURN(done, q->Step());
+    std::string model = done ? q->Text(0) : "", provider = done ? q->Text(1) : "";
+    bool notify = done && q->Int(2) != 0;
+    std::string request = done ? q->Text(3) : "";
+    q->Reset();
+    if (!done) return Status::OK();
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * u, c.Prepare("UPDATE compute_jobs SET state=?, result=?, stream=?, error=?, cost=?, "
-                            "ended_at=?, notified=CASE WHEN ? AND notify=1 THEN 0 ELSE 1 END "
-                            "WHERE id=? AND state IN ('pending', ?, ?)"));
+                            "ended_at=?, notified=1 WHERE id=?"));
     u->Bind(1, state);
     if (result.is_null()) {
       u->BindNull(2);
     } else {
-      u->Bind(2, DumpJson(result));
+      u->Bind(2, result_text);
     }
     u->Bind(3, stream);
     if (error.empty()) {
@@ -560,12 +601,17 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
       u->Bind(4, error);
     }
     u->Bind(5, result.is_null() ? 0 : result.value("cost_usd", int64_t{0}));
-    u->Bind(6, now).Bind(7, int64_t{wakes ? 1 : 0}).Bind(8, id);
-    u->Bind(9, pending_only ? kPending : kRunning).Bind(10, pending_only ? kPending : kStreaming);
+    u->Bind(6, now).Bind(7, id);
     AGENT9_RETURN_IF_ERROR(u->Run());
-    done = c.Changes() > 0;
-    if (!done) return Status::OK();
-    return Ledger::Settle(c, HoldId(id), state == kComplete ? cost : 0, now).status();
+    AGENT9_RETURN_IF_ERROR(
+        Ledger::Settle(c, HoldId(id), state == kComplete ? cost : 0, now).status());
+    if (!wakes || !notify) return Status::OK();
+    auto req = ParseJson(request);
+    Json ev = JobEvent(id, state, provider, model, req.ok() ? req->value("tag", Json()) : Json(),
+                       result_text.size() <= kMaxEventResult ? result : Json(), error);
+    AGENT9_RETURN_IF_ERROR(host_->AddEventInTransaction(c, agent, ev).status());
+    event_added = true;
+    return Status::OK();
   });
   if (!st.ok()) LogError("compute: finishing job " + id + ": " + st.ToString());
   if (!done && pending_only) return false;  // its worker has it now
@@ -582,7 +628,7 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
                            {"job_id", id},
                            {"state", state},
                            {"error", error.empty() ? Json(nullptr) : Json(error)}});
-  Notify(id);
+  if (event_added) host_->EventAdded(agent);
   return true;
 }
 
@@ -619,15 +665,7 @@ void ComputeService::Notify(const std::string& id) {
     send = config.ok() && config->value("kind", "none") != "none";
   }
   if (send) {
-    Json ev{{"type", "compute.job"},
-            {"job_id", id},
-            {"state", state},
-            {"provider", provider},
-            {"model", model},
-            {"tag", request.value("tag", Json())},
-            {"result_path", "compute/jobs/" + id + "/result"}};
-    if (!result.is_null()) ev["result"] = result;
-    if (!error.empty()) ev["error"] = error;
+    Json ev = JobEvent(id, state, provider, model, request.value("tag", Json()), result, error);
     auto r = host_->AddEvent(agent, ev);
     if (!r.ok()) {
       LogError("compute: event for job " + id + ": " + r.status().ToString());

@@ -14,6 +14,14 @@ Result<int64_t> RuntimeHost::AddEvent(std::string_view agent, const Json& event)
   return agents_->AddEvent(agent, event);
 }
 
+Result<int64_t> RuntimeHost::AddEventInTransaction(Conn& c, std::string_view agent,
+                                                   const Json& event) {
+  if (!event.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  return agent9::AddEventInTransaction(c, agent, event, agents_->clock()->NowMs());
+}
+
+void RuntimeHost::EventAdded(std::string_view agent) { agents_->NotifyEnqueued(agent); }
+
 Status RuntimeHost::Emit(std::string_view agent, const Json& event) {
   AGENT9_ASSIGN_OR_RETURN(AgentConfig config, agents_->GetConfig(agent));
   std::string text = DumpJson(event);

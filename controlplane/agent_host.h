@@ -16,6 +16,9 @@ class RuntimeHost final : public AgentHost {
   Result<std::string> Deliver(std::string_view agent, std::string_view bytes,
                               std::string_view from) override;
   Result<int64_t> AddEvent(std::string_view agent, const Json& event) override;
+  Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent,
+                                        const Json& event) override;
+  void EventAdded(std::string_view agent) override;
   Status Emit(std::string_view agent, const Json& event) override;
   void Trace(std::string_view agent, Json record) override;
   Result<Json> AgentConfigJson(std::string_view agent) override;

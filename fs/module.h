@@ -43,6 +43,13 @@ class AgentHost {
                                       std::string_view from) = 0;
   // Queues an `event` trigger for agent (work that finished later: a job, a payment).
   virtual Result<int64_t> AddEvent(std::string_view agent, const Json& event) = 0;
+  // AddEvent inside the caller's write transaction, so the event commits with the work that
+  // raised it (a job's end: no event lost or doubled by a crash, and one fsync for both);
+  // call EventAdded(agent) once that transaction committed, to wake the agent. These two are
+  // the AgentHost methods a module may call inside its own Database::Write.
+  virtual Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent,
+                                                const Json& event) = 0;
+  virtual void EventAdded(std::string_view agent) = 0;
   // Appends an event to agent's outbox/ (and outbox/stream).
   virtual Status Emit(std::string_view agent, const Json& event) = 0;
   // A record in agent's logs/trace (never a payload or a secret).
