@@ -108,6 +108,7 @@ bool Completed(const std::string& s) { return s.find("\"result\"") != std::strin
 bool Poll(httplib::Client& c, const Opts& o, const std::string& id) {
   for (int i = 0; i < 600000; ++i) {
     auto r = c.Get(Base(o) + "jobs/" + id + "/status");
+    if (r && r->status == 404) return false;  // the job is gone: never wait forever for it
     if (r && r->status == 200) {
       const std::string& b = r->body;
       if (b.find("\"complete\"") != std::string::npos) return true;

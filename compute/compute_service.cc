@@ -46,7 +46,8 @@ CREATE INDEX compute_jobs_unnotified ON compute_jobs(notified) WHERE notified = 
 )sql",
 };
 
-constexpr int64_t kRetainJobs = 1000;         // ended jobs kept per agent
+constexpr int64_t kRetainJobs = 1000;         // ended jobs kept per agent...
+constexpr int64_t kRetainJobMs = 3'600'000;   // ...and every job that ended in the last hour
 constexpr size_t kMaxActionJobs = 100;        // jobs one tick may submit
 constexpr size_t kMaxEventResult = 64 << 10;  // results larger than this stay out of events
 
@@ -263,11 +264,12 @@ Status ComputeService::Insert(Conn& c, std::string_view agent, int64_t tick, int
     s->BindNull(17);
   }
   AGENT9_RETURN_IF_ERROR(s->Run());
-  // Keep the last kRetainJobs ended jobs of the agent (their holds stay in the ledger).
+  // Keep the last kRetainJobs ended jobs of the agent, and every job that ended in the last
+  // hour: a job is never gone before its submitter had time to read it, however many follow.
   AGENT9_ASSIGN_OR_RETURN(
-      Stmt * d, c.Prepare("DELETE FROM compute_jobs WHERE agent=? AND state IN "
-                          "('complete','failed','cancelled') AND notified=1 AND seq <= ?"));
-  d->Bind(1, agent).Bind(2, seq - kRetainJobs);
+      Stmt * d, c.Prepare("DELETE FROM compute_jobs WHERE agent=? AND seq <= ? AND state IN "
+                          "('complete','failed','cancelled') AND notified=1 AND ended_at < ?"));
+  d->Bind(1, agent).Bind(2, seq - kRetainJobs).Bind(3, now_ms - kRetainJobMs);
   return d->Run();
 }
 
