@@ -79,8 +79,16 @@ std::shared_ptr<Node> JobDir(NodeId id, const std::string& agent, ComputeService
           {"stream", NodeType::kFile,
            [svc, job](NodeId i, const std::string& a) -> std::shared_ptr<Node> {
              auto s = svc->JobStream(a, job);
-             if (!s.ok()) s = std::make_shared<Stream>(1);  // gone meanwhile: an empty stream
-             if (s.ok() && !*s) s = std::make_shared<Stream>(1);
+             if (!s.ok() || !*s) {
+               // Gone meanwhile (or unreadable): a stream that says so and ends, never one
+               // that blocks its reader forever.
+               std::string why = s.ok() ? "no stream" : s.status().message();
+               auto ended = std::make_shared<Stream>(why.size() + 64);
+               ended->Append(DumpJson(Json{{"error", {{"state", "unknown"}, {"message", why}}}}) +
+                             "\n");
+               ended->Close();
+               return std::make_shared<StreamFile>(i, a, kOwnerRead, ended);
+             }
              return std::make_shared<StreamFile>(i, a, kOwnerRead, *s);
            }},
           {"ctl", NodeType::kFile,
