@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case RouteKind::kAgent:
       break;
   }
-  static constexpr std::string_view kVerbs[] = {"",          "tokens", "send",  "tick",
-                                                "hibernate", "wake",   "export"};
+  static constexpr std::string_view kVerbs[] = {"",          "tokens", "send",   "tick",
+                                                "hibernate", "wake",   "export", "replay"};
   Require(std::find(std::begin(kVerbs), std::end(kVerbs), m->verb) != std::end(kVerbs),
           "unknown verb", m->verb);
   Require(m->id_seg.find('/') == std::string_view::npos, "'/' in the raw agent segment", path);

@@ -14,7 +14,7 @@ enum class RouteKind : uint8_t { kMetrics, kRuntime, kAgents, kImport, kAgent };
 struct AgentRouteMatch {
   RouteKind kind;
   std::string_view id_seg;  // raw, for kAgent
-  std::string_view verb;    // "" or tokens|send|tick|hibernate|wake|export
+  std::string_view verb;    // "" or tokens|send|tick|hibernate|wake|export|replay
 };
 
 // Matches the raw (undecoded, query-less) request path; nullopt when it is not one of
