@@ -1,5 +1,6 @@
 #include "containers/credentials.h"
 
+#include <cstdlib>
 #include <span>
 
 namespace agent9::containers {
@@ -38,6 +39,23 @@ Result<std::optional<std::string>> Credentials::Get(std::string_view provider) {
 Status Credentials::Remove(std::string_view provider) {
   std::string name = SecretName(provider);
   return db_->Write([&](Conn& c) { return vault_->RemoveSecret(c, name); });
+}
+
+std::function<Result<std::string>()> KeySource(Credentials* creds, std::string provider,
+                                               std::string env_name) {
+  return [creds, provider = std::move(provider),
+          env_name = std::move(env_name)]() -> Result<std::string> {
+    if (creds != nullptr) {
+      AGENT9_ASSIGN_OR_RETURN(std::optional<std::string> stored, creds->Get(provider));
+      if (stored && !stored->empty()) return std::move(*stored);
+    }
+    if (!env_name.empty()) {
+      // Nothing in the daemon calls setenv once threads run, so reading here is safe.
+      const char* v = std::getenv(env_name.c_str());  // NOLINT(concurrency-mt-unsafe)
+      if (v != nullptr && *v != '\0') return std::string(v);
+    }
+    return Status::NotFound("no credential for provider", provider);
+  };
 }
 
 }  // namespace agent9::containers

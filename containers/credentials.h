@@ -4,6 +4,7 @@
 // Thread-safety: all methods are thread-safe (Database and KeyVault are).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,5 +37,11 @@ class Credentials {
   const Clock* clock_;
   SystemClock system_clock_;
 };
+
+// A provider's api_key callback: the key stored for provider in creds, else the environment
+// variable env_name (read at each call); kNotFound when neither has one. creds may be null
+// (environment only) and must outlive the callback.
+std::function<Result<std::string>()> KeySource(Credentials* creds, std::string provider,
+                                               std::string env_name);
 
 }  // namespace agent9::containers

@@ -1,5 +1,5 @@
 // DaytonaProvider: sandboxes on a Daytona server, driven over its REST API
-// (https://www.daytona.io/docs; the wire format is in docs/CONTAINERS.md). A session is one
+// (https://www.daytona.io/docs; the requests are listed in docs/DAYTONA.md). A session is one
 // Daytona sandbox: created from a snapshot with the session's env and an agent9-session=<id>
 // label, polled until "started", its workdir and files written through the toolbox files
 // API, its command run through the toolbox process API, and the sandbox deleted when the
@@ -8,7 +8,7 @@
 // combines stdout and stderr), when the command ends. The API key comes from a callback
 // (the sealed store, else an environment variable) on each request and never appears in a
 // Status, log or file: a server that echoes it back gets it redacted.
-// Optional Nostr auth is this project's convention, not Daytona's (docs/CONTAINERS.md).
+// Optional Nostr auth is this project's convention, not Daytona's (docs/DAYTONA.md).
 // Thread-safety: as provider.h says; every method may be called from any thread.
 #pragma once
 

@@ -15,7 +15,7 @@
 //   POST   /toolbox/{id}/toolbox/files/upload?path=   multipart/form-data, part "file"
 //   POST   /toolbox/{id}/toolbox/files/folder?path=&mode=
 //   DELETE /toolbox/{id}/toolbox/files?path=[&recursive=true]
-// And this project's Nostr auth convention (Daytona has none; docs/CONTAINERS.md):
+// And this project's Nostr auth convention (Daytona has none; docs/DAYTONA.md):
 //   GET  /auth/nostr/challenge  {"challenge"};  POST /auth/nostr {"event"} -> {"ok","pubkey"}
 //   or 401 {"error"}: the event must be kind 22242, carry ["challenge",<one issued, unused>]
 //   and ["u",<this server's url>], and its id and BIP-340 signature must verify.

@@ -93,5 +93,18 @@ TEST_F(CredentialsTest, ProviderReadsItsKeyFromTheStore) {
   EXPECT_EQ(*h, "ok");
 }
 
+TEST_F(CredentialsTest, KeySourcePrefersTheStoreThenTheEnvironment) {
+  const char* env = "AGENT9_TEST_DAYTONA_KEY_SOURCE";
+  ::unsetenv(env);
+  auto key = KeySource(creds_.get(), "daytona", env);
+  EXPECT_EQ(key().status().code(), Code::kNotFound);
+  ::setenv(env, "from-env", 1);
+  EXPECT_EQ(*key(), "from-env");
+  ASSERT_TRUE(creds_->Set("daytona", "from-store").ok());
+  EXPECT_EQ(*key(), "from-store");
+  EXPECT_EQ(*KeySource(nullptr, "daytona", env)(), "from-env");
+  ::unsetenv(env);
+}
+
 }  // namespace
 }  // namespace agent9::containers
