@@ -255,6 +255,16 @@ Status DaytonaSandbox::WriteFile(const std::string& path, std::string_view data)
   AGENT9_ASSIGN_OR_RETURN(std::string abs, WorkPath(spec_.workdir, path));
   if (abs == WorkPath(spec_.workdir, "").value()) return Status::IsDirectory("the workdir");
   AGENT9_RETURN_IF_ERROR(Live());
+  // The toolbox creates missing parents on upload; files/ does not (provider.h).
+  std::string parent = abs.substr(0, abs.rfind('/'));
+  if (parent != WorkPath(spec_.workdir, "").value()) {
+    auto info = Info(parent);
+    if (!info.ok() && info.status().code() == Code::kNotFound) {
+      return Status::NotFound("no such directory", path);
+    }
+    AGENT9_RETURN_IF_ERROR(info.status());
+    if (!EntryFrom(*info).dir) return Status::NotDirectory("not a directory", path);
+  }
   ApiRequest req;
   req.method = "POST";
   req.path = Toolbox() + "/files/upload?path=" + UrlEncode(abs);

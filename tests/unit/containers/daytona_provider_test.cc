@@ -276,6 +276,8 @@ TEST_F(DaytonaTest, InteractiveExecAndFiles) {
     EXPECT_EQ(s.message(), "path escapes the workdir") << bad;
     EXPECT_EQ(sb.WriteFile(bad, "x").code(), Code::kPermissionDenied) << bad;
   }
+  EXPECT_EQ(sb.WriteFile("nodir/x", "x").code(), Code::kNotFound);
+  EXPECT_EQ(sb.WriteFile("h/x", "x").code(), Code::kNotDirectory);
   std::string big(static_cast<size_t>(kMaxFileBytes) + 1, 'x');
   EXPECT_EQ(sb.WriteFile("big", big).code(), Code::kTooLarge);
   ASSERT_TRUE(sb.Remove("d/g").ok());
