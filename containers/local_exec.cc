@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "containers/local_session.h"
@@ -19,13 +18,23 @@ namespace agent9::containers {
 namespace {
 
 // The first child of bwrap: the sandbox's pid 1, in every namespace and under its root.
-pid_t SandboxInit(pid_t pid0) {
-  std::string path =
-      "/proc/" + std::to_string(pid0) + "/task/" + std::to_string(pid0) + "/children";
-  std::ifstream in(path);
-  pid_t pid = 0;
-  in >> pid;
-  return pid;
+// The sandbox is ready once pid 1 has started the session's command; a session started a
+// moment ago may still be setting up.
+pid_t SandboxInit(SessionCore& core) {
+  int64_t deadline = MonoMs() + 5000;
+  pid_t pid0 = 0;
+  while (core.Running(&pid0)) {
+    std::vector<ProcInfo> procs = ScanProcs();
+    for (const ProcInfo& p : procs) {
+      if (p.ppid != pid0 || p.zombie) continue;
+      for (const ProcInfo& q : procs) {
+        if (q.ppid == p.pid && !q.zombie) return p.pid;
+      }
+    }
+    if (MonoMs() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return 0;
 }
 
 class LocalExec final : public Process {
@@ -72,7 +81,7 @@ Status LocalExec::Launch(const std::string& command,
     return Status::Unavailable("session is not running");
   }
   if (!setup.drop) return Status::Unavailable("exec needs the daemon to run as root");
-  pid_t init = SandboxInit(pid0);
+  pid_t init = SandboxInit(*core_);
   if (init <= 0) return Status::Unavailable("session is not running");
   std::string proc = "/proc/" + std::to_string(init);
   std::vector<int> fds;

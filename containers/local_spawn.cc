@@ -105,7 +105,8 @@ Result<pid_t> SpawnChild(const ChildSpec& s) {
       if (setns(fd, 0) != 0) Fail(errp[1], 1);
     }
     if (fchdir(s.root_fd) != 0 || chroot(".") != 0) Fail(errp[1], 2);
-    pid_t me = getpid();
+    // The grandchild lives in the sandbox's pid namespace, where its parent (outside) is 0.
+    pid_t me = 0;
     pid_t child = fork();
     if (child < 0) Fail(errp[1], 4);
     if (child == 0) BecomeProgram(s, argv.data(), envp.data(), errp[1], me);
