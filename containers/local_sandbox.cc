@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ namespace {
 
 constexpr int64_t kPollMs = 10;
 constexpr int64_t kGraceMs = 2000;
+constexpr int64_t kReapedGraceMs = 50;
 
 int64_t RusageMs(const rusage& ru) {
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
@@ -221,35 +223,41 @@ void SessionCore::Loop(int* status, rusage* ru) {
   bool reaped = false;
   bool termed = false;
   int64_t stop_deadline = 0;
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  int64_t reaped_at = 0;
+  // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
+  pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
   char buf[65536];
   for (;;) {
     int open_fds = (fds[0].fd >= 0) + (fds[1].fd >= 0);
     if (reaped && open_fds == 0) break;
-    if (open_fds > 0) {
-      int n = poll(fds, 2, kPollMs);
-      for (int i = 0; n > 0 && i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        ssize_t r = read(fds[i].fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
-          continue;
-        }
-        size_t ok = Admit(static_cast<size_t>(r));
-        if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
+    int n = poll(fds, 3, kPollMs);
+    for (int i = 0; n > 0 && i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t r = read(fds[i].fd, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
       }
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+      size_t ok = Admit(static_cast<size_t>(r));
+      if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
     }
     if (!reaped) {
       pid_t w = wait4(pid0_, status, WNOHANG, ru);
       if (w == pid0_ || (w < 0 && errno == ECHILD)) {
         reaped = true;
-        // bwrap is gone; whatever it left (or an exec started) goes now.
-        KillAll(SIGKILL);
+        if (pidfd >= 0) close(pidfd);
+        fds[2].fd = -1;
+        reaped_at = MonoMs();
       }
+    }
+    if (reaped) {
+      // bwrap's pid namespace took the sandbox along; whatever still holds the pipes a
+      // moment later goes now.
+      if (MonoMs() - reaped_at > kReapedGraceMs) KillAll(SIGKILL);
+      continue;
     }
     // Limits, measured over every process of the session.
     SessionUsage u =
@@ -261,12 +269,11 @@ void SessionCore::Loop(int* status, rusage* ru) {
       MutexLock l(&mu_);
       peak_rss_ = std::max(peak_rss_, u.rss_bytes);
       cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
-      if (!reaped) {
-        if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
-        if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
-        if (u.rss_bytes > lim.memory_bytes) SetReasonLocked("memory"), kill_now_ = true;
-        if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
-      }
+      if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
+      if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
+      if (u.rss_bytes > lim.memory_bytes) SetReasonLocked("memory"), kill_now_ = true;
+      // At the ceiling: RLIMIT_NPROC makes the next fork fail.
+      if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
       kill_now = kill_now_;
       term_at = term_at_ms_;
     }
@@ -279,7 +286,6 @@ void SessionCore::Loop(int* status, rusage* ru) {
     } else if (termed && now > stop_deadline) {
       EndWith("stopped");
     }
-    if (reaped && open_fds > 0 && kill_now) KillAll(SIGKILL);
   }
 }
 

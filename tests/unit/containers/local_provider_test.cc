@@ -165,7 +165,10 @@ TEST_F(LocalProviderTest, Limits) {
   };
   Limits base{20000, 10000, int64_t{512} << 20, 64, 1 << 20};
   std::vector<Case> cases = {
-      {"pids", "f(){ f|f& };f", "pids", base},
+      {"pids",
+       "python3 -c \"import os, time\nwhile True:\n  try:\n    if os.fork() == 0: "
+       "time.sleep(30)\n  except OSError: time.sleep(0.001)\"",
+       "pids", base},
       {"memory", "python3 -c \"b=bytearray(2<<30)\"", "memory", base},
       {"cpu", "while :; do :; done", "cpu_time", base},
       {"wall", "sleep 100", "wall_time", base},
