@@ -197,6 +197,22 @@ bool KillUid(uid_t uid, int sig) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+void SignalAsUid(uid_t uid, const std::vector<pid_t>& pids, int sig) {
+  if (pids.empty()) return;
+  pid_t pid = fork();
+  if (pid < 0) return;
+  if (pid == 0) {
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, uid, uid, uid) != 0 ||
+        syscall(SYS_setresuid, uid, uid, uid) != 0) {
+      _exit(1);
+    }
+    for (pid_t p : pids) kill(p, sig);
+    _exit(0);
+  }
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 bool KillAllOfUid(uid_t uid) {
   int64_t deadline = MonoMs() + 5000;
   for (int round = 0;; ++round) {

@@ -81,6 +81,9 @@ std::vector<pid_t> TreeOf(const std::vector<ProcInfo>& procs, pid_t root);
 // it). Needs root. Returns false when the helper could not run.
 bool KillUid(uid_t uid, int sig);
 
+// Sends sig to pids as uid (a forked helper that takes the uid, so it can reach nothing else).
+void SignalAsUid(uid_t uid, const std::vector<pid_t>& pids, int sig);
+
 // SIGKILLs the processes of uid until /proc shows none but zombies (gives up after about 5 s).
 // Returns true when none is left.
 bool KillAllOfUid(uid_t uid);

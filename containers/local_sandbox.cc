@@ -163,6 +163,28 @@ void SessionCore::KillAll(int sig) {
   for (pid_t p : TreeOf(ScanProcs(), pid0_)) kill(p, sig);
 }
 
+void SessionCore::Terminate() {
+  // Not bwrap itself: it would die of SIGTERM and take the sandbox along at once (its pid 1
+  // dies with it), leaving no grace to the command.
+  std::vector<ProcInfo> procs = ScanProcs();
+  std::vector<pid_t> tree = TreeOf(procs, pid0_);
+  pid_t init = 0;
+  for (const ProcInfo& p : procs) {
+    if (p.ppid == pid0_) init = p.pid;
+  }
+  std::vector<pid_t> targets;
+  if (setup_.drop) {
+    for (const ProcInfo& p : procs) {
+      if (p.uid == setup_.uid && p.pid != pid0_ && p.pid != init) targets.push_back(p.pid);
+    }
+    SignalAsUid(setup_.uid, targets, SIGTERM);
+  } else {
+    for (pid_t p : tree) {
+      if (p != pid0_ && p != init) kill(p, SIGTERM);
+    }
+  }
+}
+
 Status SessionCore::Launch() {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) return Status::Internal("pipe", strerror(errno));
@@ -282,7 +304,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
     } else if (term_at != 0 && !termed) {
       termed = true;
       stop_deadline = now + kGraceMs;
-      KillAll(SIGTERM);
+      Terminate();
     } else if (termed && now > stop_deadline) {
       EndWith("stopped");
     }

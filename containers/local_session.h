@@ -46,6 +46,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   void Loop(int* status, rusage* ru);
   void Finish(bool started, int status, const rusage& ru, int64_t start);
   void KillAll(int sig);
+  void Terminate();  // SIGTERM to the session's processes, bwrap's own excepted
   void SetReasonLocked(const std::string& reason) REQUIRES(mu_);
 
   const std::shared_ptr<LocalShared> shared_;

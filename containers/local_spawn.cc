@@ -1,6 +1,7 @@
 #include "containers/local_spawn.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -43,6 +44,8 @@ bool MoveFd(int fd, int to) {
   if (!MoveFd(s.stdin_fd, 0) || !MoveFd(s.stdout_fd, 1) || !MoveFd(s.stderr_fd, 2)) {
     Fail(errfd, 5);
   }
+  // Whatever the daemon inherited without O_CLOEXEC stays out of the sandbox too.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Fail(errfd, 5);
   if (!s.bind_dir.empty()) {
     if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
         mount(s.bind_dir.c_str(), s.bind_at.c_str(), nullptr, MS_BIND, nullptr) != 0) {

@@ -342,6 +342,66 @@ TEST_F(LocalProviderTest, InteractiveKilledAndEphemeralExec) {
   EXPECT_EQ((*eph)->Wait().reason, "stopped");
 }
 
+TEST_F(LocalProviderTest, StopGraceThenKill) {
+  Output out;
+  auto sb = provider_->Start(Spec("stubborn",
+                                  "trap '' TERM; echo armed; "
+                                  "while :; do sleep 0.05; done"),
+                             out.Fn());
+  ASSERT_TRUE(sb.ok());
+  for (int i = 0; i < 500 && out.Out().empty(); ++i) usleep(10000);
+  Exit e;
+  std::thread waiter([&] { e = (*sb)->Wait(); });
+  int64_t t0 = MonoMs();
+  (*sb)->Stop(false);
+  (*sb)->Stop(false);  // idempotent
+  waiter.join();
+  int64_t took = MonoMs() - t0;
+  EXPECT_EQ(e.reason, "stopped");
+  EXPECT_GE(took, 1500);  // SIGTERM was ignored: SIGKILL after the grace period
+  EXPECT_LT(took, 5000);
+}
+
+TEST_F(LocalProviderTest, ExecOutputCountsAgainstTheSession) {
+  Output out;
+  SandboxSpec s = Spec("exec-out", "");
+  s.interactive = true;
+  s.limits.output_bytes = 5000;
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok());
+  Output x;
+  auto p = (*sb)->Exec("yes", {}, x.Fn());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Exit pe = (*p)->Wait();
+  EXPECT_EQ(pe.reason, "output_bytes");
+  EXPECT_EQ(x.Out().size(), 5000u);
+  EXPECT_EQ((*sb)->Wait().reason, "output_bytes");
+}
+
+TEST_F(LocalProviderTest, NoFdsLeak) {
+  auto count = [] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  int before = count();
+  Output out;
+  SandboxSpec s = Spec("fds", "echo x");
+  s.interactive = true;
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok());
+  auto p = (*sb)->Exec("ls /proc/self/fd | wc -l", {}, out.Fn());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->Wait().exit_code, 0);
+  ASSERT_TRUE((*sb)->WriteFile("a", "b").ok());
+  (*sb)->Stop(true);
+  (*sb)->Wait();
+  sb = Status::Internal("dropped");
+  // The exec sees 0, 1, 2 and the fd ls opens: nothing of the daemon leaks in.
+  EXPECT_EQ(out.Out(), "x\n4\n");
+  EXPECT_EQ(count(), before);
+}
+
 TEST_F(LocalProviderTest, ReapAfterDaemonKilled) {
   int ready[2];
   ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
