@@ -173,7 +173,7 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
     if (s.ok()) s = (*files)->WriteFile(path, content);
     if (!s.ok()) return fail(Status::InvalidArgument("file " + path, s.message()));
   }
-  setup.bwrap_argv = BuildBwrapArgv(config_.bwrap, spec, setup.drop ? kWorkdirMount : work);
+  setup.bwrap_argv = BuildBwrapArgv(config_.bwrap, spec, setup.drop ? WorkdirMount() : work);
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", spec.workdir}};
   for (const auto& [k, v] : spec.env) env[k] = v;

@@ -76,6 +76,17 @@ class LocalSandbox final : public Sandbox {
 
 }  // namespace
 
+const std::string& WorkdirMount() {
+  static const std::string dir = [] {
+    for (const char* d : {"/sys", "/mnt", "/media"}) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(d, ec)) return std::string(d);
+    }
+    return std::string("/tmp");
+  }();
+  return dir;
+}
+
 void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir) {
   if (drop && !KillAllOfUid(uid)) {
     LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
@@ -212,7 +223,7 @@ void SessionCore::Run(int out_w, int err_w) {
   cs.stderr_fd = err_w;
   if (setup_.drop) {
     cs.bind_dir = setup_.session_dir + "/work";
-    cs.bind_at = kWorkdirMount;
+    cs.bind_at = WorkdirMount();
   }
   cs.drop = setup_.drop;
   cs.uid = setup_.uid;

@@ -17,9 +17,10 @@
 
 namespace agent9::containers {
 
-// Where a root daemon's sandbox child binds the workdir (in its private mount namespace) for
-// bwrap to find: any directory that exists and that bwrap does not otherwise use.
-inline constexpr const char* kWorkdirMount = "/tmp";
+// Where a root daemon's sandbox child binds the workdir (in its private mount namespace, which
+// only bwrap then uses) for bwrap to find it by path: a directory that exists and that is never
+// a source of the sandbox (an image rootfs may live under /tmp or /mnt, never under /sys).
+const std::string& WorkdirMount();
 
 // What the provider shares with its sandboxes (which may outlive it).
 struct LocalShared {

@@ -147,6 +147,31 @@ TEST_F(LocalProviderTest, SandboxShape) {
   EXPECT_EQ(out.Out().find("has /var"), std::string::npos) << out.Out();
 }
 
+TEST_F(LocalProviderTest, ImageRootfs) {
+  // A minimal image: dash and the two libraries it needs.
+  std::string root = dir_ + "/image";
+  fs::create_directories(root + "/bin");
+  fs::create_directories(root + "/lib/x86_64-linux-gnu");
+  fs::create_directories(root + "/lib64");
+  std::error_code ec;
+  fs::copy_file("/usr/bin/dash", root + "/bin/sh", ec);
+  fs::copy_file("/lib/x86_64-linux-gnu/libc.so.6", root + "/lib/x86_64-linux-gnu/libc.so.6", ec);
+  fs::copy_file("/lib64/ld-linux-x86-64.so.2", root + "/lib64/ld-linux-x86-64.so.2", ec);
+  if (ec) GTEST_SKIP() << "cannot build a test image: " << ec.message();
+  chmod(dir_.c_str(), 0755);  // the image is read by bwrap as the session uid
+  Output out;
+  SandboxSpec s = Spec("image",
+                       "echo hi from image; test -e /usr && echo has usr; "
+                       "echo x > f && test -d /tmp && pwd");
+  s.rootfs = root;
+  Exit e = Run(s, &out);
+  EXPECT_EQ(e.exit_code, 0) << out.Err();
+  EXPECT_EQ(out.Out(), "hi from image\n/work\n");
+  s.id = "image2";
+  s.rootfs = "relative/dir";
+  EXPECT_EQ(provider_->Start(s, out.Fn()).status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(LocalProviderTest, BadSpecs) {
   Output out;
   SandboxSpec s = Spec("bad", "true");
