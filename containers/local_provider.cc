@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 constexpr int64_t kBwrapProcs = 2;
 // RLIMIT_AS is only a backstop under the monitor's RSS limit: address space is not memory.
 constexpr int64_t kAddressSlack = int64_t{4} << 30;
+constexpr int64_t kHealthEveryMs = 10000;
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -127,6 +128,30 @@ Result<std::string> LocalProvider::Health() {
     return Status::Unavailable("bwrap not found", config_.bwrap);
   }
   if (config_.run_dir.empty()) return Status::Unavailable("run_dir not configured");
+  MutexLock l(&health_mu_);
+  int64_t now = MonoMs();
+  if (health_at_ms_ == 0 || now - health_at_ms_ > kHealthEveryMs) {
+    SandboxSpec probe;
+    probe.id = "health-probe-" + std::to_string(getpid()) + "-" + std::to_string(++probes_);
+    probe.command = "true";
+    probe.limits = {5000, 2000, 64 << 20, 8, 4096};
+    std::string err;
+    auto sb = Start(probe, [&err](std::string_view stream, std::string_view data) {
+      if (stream == "stderr") err.append(data);
+    });
+    if (!sb.ok()) {
+      health_ = sb.status();
+    } else {
+      Exit e = (*sb)->Wait();
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      health_ =
+          e.exit_code == 0 && e.reason.empty()
+              ? Status::OK()
+              : Status::Unavailable("bwrap cannot start a sandbox", err.empty() ? e.reason : err);
+    }
+    health_at_ms_ = MonoMs();
+  }
+  if (!health_.ok()) return health_;
   return std::string("ok rlimit");
 }
 

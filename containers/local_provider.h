@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "containers/provider.h"
+#include "fs/base/mutex.h"
 
 namespace agent9::containers {
 
@@ -39,6 +40,8 @@ class LocalProvider final : public SandboxProvider {
 
   const std::string& id() const override { return config_.id; }
   Json Info() const override;
+  // Runs a probe sandbox (`true`) at most every 10 s: bwrap present is not bwrap working
+  // (user namespaces may be off).
   Result<std::string> Health() override;
   Result<std::unique_ptr<Sandbox>> Start(const SandboxSpec& spec, OutputFn on_output) override;
   Status Reap(const std::vector<std::string>& ids) override;
@@ -46,6 +49,10 @@ class LocalProvider final : public SandboxProvider {
  private:
   const LocalConfig config_;
   const std::shared_ptr<LocalShared> shared_;
+  Mutex health_mu_;
+  int64_t health_at_ms_ GUARDED_BY(health_mu_) = 0;
+  Status health_ GUARDED_BY(health_mu_);
+  int64_t probes_ GUARDED_BY(health_mu_) = 0;
 };
 
 // The bwrap command line for spec (exposed for tests), the workdir bound from work_source;

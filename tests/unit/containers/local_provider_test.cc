@@ -517,6 +517,11 @@ TEST_F(LocalProviderTest, Health) {
   Output out;
   EXPECT_EQ(missing.Start(Spec("x", "true"), out.Fn()).status().code(), Code::kUnavailable);
   EXPECT_EQ(provider_->Info()["limits"], "rlimit");
+  c.bwrap = "/bin/false";  // there, but starts nothing
+  LocalProvider broken(c);
+  auto b = broken.Health();
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("bwrap cannot start a sandbox"), std::string::npos);
 }
 
 }  // namespace
