@@ -57,6 +57,7 @@ class LocalExec final : public Process {
     if (done_ || child_ <= 0) return;
     killed_ = true;
     kill(-child_, SIGKILL);
+    kill(child_, SIGKILL);  // in case it has not made its group yet
   }
 
  private:

@@ -174,8 +174,9 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
   setup.session_dir = config_.run_dir + "/" + spec.id;
   std::string work = setup.session_dir + "/work";
   auto fail = [&](Status s) {
-    CleanupSession(*shared_, setup.uid, setup.drop, setup.session_dir);
-    if (setup.drop) shared_->pool.Release(setup.uid);
+    if (CleanupSession(setup.uid, setup.drop, setup.session_dir) && setup.drop) {
+      shared_->pool.Release(setup.uid);
+    }
     return s;
   };
   std::error_code ec;

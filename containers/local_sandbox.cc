@@ -87,14 +87,15 @@ const std::string& WorkdirMount() {
   return dir;
 }
 
-void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir) {
-  if (drop && !KillAllOfUid(uid)) {
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir) {
+  bool clean = !drop || KillAllOfUid(uid);
+  if (!clean) {
     LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) LogWarn("containers: cannot remove " + dir + ": " + ec.message());
-  (void)shared;
+  return clean;
 }
 
 SessionCore::SessionCore(std::shared_ptr<LocalShared> shared, SandboxSetup setup,
@@ -112,7 +113,7 @@ Result<std::shared_ptr<WorkdirFiles>> SessionCore::Files() {
 
 void SessionCore::Stop(bool force) {
   MutexLock l(&mu_);
-  if (done_) return;
+  if (done_ || exited_) return;
   SetReasonLocked(force ? "killed" : "stopped");
   if (force) {
     kill_now_ = true;
@@ -281,6 +282,11 @@ void SessionCore::Loop(int* status, rusage* ru) {
       pid_t w = wait4(pid0_, status, WNOHANG, ru);
       if (w == pid0_ || (w < 0 && errno == ECHILD)) {
         reaped = true;
+        MutexLock l(&mu_);
+        exited_ = true;
+        ending_ = true;
+      }
+      if (reaped) {
         if (pidfd >= 0) close(pidfd);
         fds[2].fd = -1;
         reaped_at = MonoMs();
@@ -330,8 +336,10 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     files = std::move(files_);
   }
   files.reset();
-  CleanupSession(*shared_, setup_.uid, setup_.drop, setup_.session_dir);
-  if (setup_.drop) shared_->pool.Release(setup_.uid);
+  // A uid whose processes survived is not handed out again (Reap at the next start sweeps it).
+  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir) && setup_.drop) {
+    shared_->pool.Release(setup_.uid);
+  }
   shared_->scanner.Invalidate();
   if (out_fd_ >= 0 && !started) close(out_fd_);
   if (err_fd_ >= 0 && !started) close(err_fd_);

@@ -50,6 +50,7 @@ Result<std::unique_ptr<Sandbox>> StartLocalSandbox(std::shared_ptr<LocalShared> 
                                                    OutputFn on_output);
 
 // Kills and removes what a session left: its processes (by uid when root) and its directory.
-void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir);
+// Returns false when processes of the uid survived.
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir);
 
 }  // namespace agent9::containers

@@ -65,6 +65,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   int64_t start_ms_ GUARDED_BY(mu_) = 0;
   std::string reason_ GUARDED_BY(mu_);
   bool ending_ GUARDED_BY(mu_) = false;
+  bool exited_ GUARDED_BY(mu_) = false;  // bwrap was reaped: Stop comes too late
   bool kill_now_ GUARDED_BY(mu_) = false;
   int64_t term_at_ms_ GUARDED_BY(mu_) = 0;
   int64_t output_bytes_ GUARDED_BY(mu_) = 0;

@@ -506,7 +506,7 @@ TEST_F(LocalProviderTest, Speed) {
 
 TEST_F(LocalProviderTest, Health) {
   auto h = provider_->Health();
-  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_EQ(*h, "ok rlimit");
   LocalConfig c = config_;
   c.bwrap = "/nonexistent/bwrap";
