@@ -125,6 +125,7 @@ Status LocalExec::Launch(const std::string& command,
   cs.uid = setup.uid;
   cs.gid = setup.gid;
   cs.rlimits = setup.rlimits;
+  if (!setup.cgroup.empty()) cs.cgroup_procs = setup.cgroup + "/cgroup.procs";
   int64_t start = MonoMs();
   // The helper is bound to the thread that forks it (PR_SET_PDEATHSIG): fork from the exec's
   // own thread, which lives until the helper is reaped.

@@ -113,14 +113,23 @@ LocalProvider::LocalProvider(LocalConfig config)
     : config_(std::move(config)),
       shared_(std::make_shared<LocalShared>(config_.uid_base, config_.uid_count)) {
   shared_->root = geteuid() == 0;
+  auto cg = CgroupTree::Open();
+  if (cg.ok()) {
+    shared_->cgroups = std::move(*cg);
+    LogInfo("containers: local sandboxes are limited by cgroups under " + shared_->cgroups->base());
+  } else {
+    LogInfo("containers: local sandboxes are limited by rlimits (" + cg.status().message() + ")");
+  }
 }
+
+const char* LocalProvider::Mechanism() const { return shared_->cgroups ? "cgroup" : "rlimit"; }
 
 LocalProvider::~LocalProvider() = default;
 
 Json LocalProvider::Info() const {
   Json images = Json::array();
   for (const auto& [name, dir] : config_.images) images.push_back(name);
-  return Json{{"id", config_.id}, {"type", "local"}, {"images", images}, {"limits", "rlimit"}};
+  return Json{{"id", config_.id}, {"type", "local"}, {"images", images}, {"limits", Mechanism()}};
 }
 
 Result<std::string> LocalProvider::Health() {
@@ -152,7 +161,7 @@ Result<std::string> LocalProvider::Health() {
     health_at_ms_ = MonoMs();
   }
   if (!health_.ok()) return health_;
-  return std::string("ok rlimit");
+  return std::string("ok ") + Mechanism();
 }
 
 Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, OutputFn on_output) {
@@ -212,7 +221,11 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
                    {RLIMIT_CPU, cpu_s, cpu_s + 1},
                    {RLIMIT_AS, static_cast<rlim_t>(l.memory_bytes + kAddressSlack), 0}};
   setup.pids_limit = l.pids + kBwrapProcs;
-  if (setup.drop) {
+  if (shared_->cgroups) {
+    auto cg = shared_->cgroups->Create(spec.id, l.memory_bytes, setup.pids_limit);
+    if (!cg.ok()) return fail(cg.status());
+    setup.cgroup = *cg;
+  } else if (setup.drop) {
     setup.rlimits.push_back({RLIMIT_NPROC, static_cast<rlim_t>(setup.pids_limit), 0});
   }
   // On failure the sandbox's thread has already cleaned up (processes, dir, uid).
@@ -222,7 +235,8 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
 }
 
 Status LocalProvider::Reap(const std::vector<std::string>& ids) {
-  (void)ids;  // every session dir and pool uid is ours: sweep them all
+  (void)ids;  // every session dir, cgroup and pool uid is ours: sweep them all
+  if (shared_->cgroups) AGENT9_RETURN_IF_ERROR(shared_->cgroups->Sweep());
   if (shared_->root) {
     std::set<uid_t> uids;
     for (const ProcInfo& p : ScanProcs()) {

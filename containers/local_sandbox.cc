@@ -167,6 +167,7 @@ std::string SessionCore::EndReason() {
 }
 
 void SessionCore::KillAll(int sig) {
+  if (!setup_.cgroup.empty() && sig == SIGKILL) CgroupTree::KillNow(setup_.cgroup);
   if (setup_.drop) {
     KillUid(setup_.uid, sig);
     return;
@@ -230,6 +231,7 @@ void SessionCore::Run(int out_w, int err_w) {
   cs.uid = setup_.uid;
   cs.gid = setup_.gid;
   cs.rlimits = setup_.rlimits;
+  if (!setup_.cgroup.empty()) cs.cgroup_procs = setup_.cgroup + "/cgroup.procs";
   int64_t start = MonoMs();
   Result<pid_t> pid = SpawnChild(cs);
   close(devnull);
@@ -299,18 +301,32 @@ void SessionCore::Loop(int* status, rusage* ru) {
       continue;
     }
     // Limits, measured over every process of the session.
-    SessionUsage u =
-        setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
+    SessionUsage u;
+    bool oom = false;
+    bool pids_refused = false;
+    int64_t peak = 0;
+    if (!setup_.cgroup.empty()) {
+      CgroupStats cs = CgroupTree::Read(setup_.cgroup);
+      u = {cs.pids, cs.memory_bytes, cs.cpu_ms};
+      oom = cs.oom_kills > 0;
+      pids_refused = cs.pids_refused > 0;
+      peak = cs.memory_peak;
+    } else if (setup_.drop) {
+      u = shared_->scanner.ByUid(setup_.uid);
+    } else {
+      u = shared_->scanner.ByTree(pid0_);
+    }
     int64_t now = MonoMs();
     bool kill_now;
     int64_t term_at;
     {
       MutexLock l(&mu_);
-      peak_rss_ = std::max(peak_rss_, u.rss_bytes);
+      peak_rss_ = std::max({peak_rss_, u.rss_bytes, peak});
       cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
       if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
       if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
-      if (u.rss_bytes > lim.memory_bytes) SetReasonLocked("memory"), kill_now_ = true;
+      if (u.rss_bytes > lim.memory_bytes || oom) SetReasonLocked("memory"), kill_now_ = true;
+      if (pids_refused) SetReasonLocked("pids"), kill_now_ = true;
       // At the ceiling: RLIMIT_NPROC makes the next fork fail.
       if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
       kill_now = kill_now_;
@@ -336,6 +352,9 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     files = std::move(files_);
   }
   files.reset();
+  if (!setup_.cgroup.empty() && !CgroupTree::Kill(setup_.cgroup)) {
+    LogWarn("containers: cannot remove cgroup " + setup_.cgroup);
+  }
   // A uid whose processes survived is not handed out again (Reap at the next start sweeps it).
   if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir) && setup_.drop) {
     shared_->pool.Release(setup_.uid);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "containers/local_cgroup.h"
 #include "containers/local_limits.h"
 #include "containers/local_spawn.h"
 #include "containers/provider.h"
@@ -28,6 +29,7 @@ struct LocalShared {
   bool root = false;  // the daemon is root: sandboxes get a pool uid and its rlimits
   UidPool pool;
   ProcScanner scanner;
+  std::unique_ptr<CgroupTree> cgroups;  // null: rlimit mode
 };
 
 struct SandboxSetup {
@@ -40,6 +42,7 @@ struct SandboxSetup {
   std::vector<std::string> env;         // the sandbox's whole environment ("NAME=value")
   std::vector<RLimitSetting> rlimits;
   int64_t pids_limit = 0;  // processes (threads) of the session counted by the monitor
+  std::string cgroup;      // cgroup mode: the session's cgroup directory
 };
 
 // Starts bwrap from a thread that owns it for its whole life; returns once it runs (the

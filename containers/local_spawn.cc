@@ -103,6 +103,11 @@ Result<pid_t> SpawnChild(const ChildSpec& s) {
     for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(errp[1], 10);
     if (getppid() != parent) _exit(127);
+    if (!s.cgroup_procs.empty()) {
+      int fd = open(s.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, "0", 1) != 1) Fail(errp[1], 13);
+      close(fd);
+    }
     if (s.ns_fds.empty()) BecomeProgram(s, argv.data(), envp.data(), errp[1], parent);
     for (int fd : s.ns_fds) {
       if (setns(fd, 0) != 0) Fail(errp[1], 1);
@@ -132,7 +137,7 @@ Result<pid_t> SpawnChild(const ChildSpec& s) {
   if (n == static_cast<ssize_t>(sizeof e)) {
     int st = 0;
     waitpid(pid, &st, 0);
-    std::string step = e.step > 0 && e.step < 13 ? kSteps[e.step] : "?";
+    std::string step = e.step > 0 && e.step < 14 ? kSteps[e.step] : "?";
     return Status::Internal("spawn: " + step, strerror(e.err));
   }
   return pid;

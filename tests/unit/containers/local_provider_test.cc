@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "containers/local_cgroup.h"
 #include "containers/local_limits.h"
 
 namespace agent9::containers {
@@ -507,7 +508,11 @@ TEST_F(LocalProviderTest, Speed) {
 TEST_F(LocalProviderTest, Health) {
   auto h = provider_->Health();
   ASSERT_TRUE(h.ok()) << h.status().ToString();
-  EXPECT_EQ(*h, "ok rlimit");
+  // This machine (cgroup v1 hybrid, as CI) runs rlimits; a delegated cgroup2 runs cgroups.
+  auto cg = CgroupTree::Open();
+  std::string mechanism = cg.ok() ? "cgroup" : "rlimit";
+  EXPECT_EQ(*h, "ok " + mechanism);
+  if (!cg.ok()) EXPECT_FALSE(cg.status().message().empty());
   LocalConfig c = config_;
   c.bwrap = "/nonexistent/bwrap";
   LocalProvider missing(c);
@@ -516,7 +521,7 @@ TEST_F(LocalProviderTest, Health) {
   EXPECT_NE(m.status().message().find("bwrap"), std::string::npos);
   Output out;
   EXPECT_EQ(missing.Start(Spec("x", "true"), out.Fn()).status().code(), Code::kUnavailable);
-  EXPECT_EQ(provider_->Info()["limits"], "rlimit");
+  EXPECT_EQ(provider_->Info()["limits"], mechanism);
   c.bwrap = "/bin/false";  // there, but starts nothing
   LocalProvider broken(c);
   auto b = broken.Health();
