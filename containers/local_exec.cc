@@ -118,8 +118,13 @@ Status LocalExec::Launch(const std::string& command,
   cs.stdout_fd = out[1];
   cs.stderr_fd = err[1];
   cs.argv = {"/bin/sh", "-c", command};
-  cs.env = setup.env;
-  for (const auto& [k, v] : env) cs.env.push_back(k + "=" + v);
+  std::map<std::string, std::string> merged;
+  for (const std::string& kv : setup.env) {
+    size_t eq = kv.find('=');
+    merged[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) merged[k] = v;
+  for (const auto& [k, v] : merged) cs.env.push_back(k + "=" + v);
   cs.dir = setup.spec.workdir;
   cs.drop = setup.drop;
   cs.uid = setup.uid;

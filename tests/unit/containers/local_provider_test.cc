@@ -173,6 +173,16 @@ TEST_F(LocalProviderTest, ImageRootfs) {
   EXPECT_EQ(provider_->Start(s, out.Fn()).status().code(), Code::kInvalidArgument);
 }
 
+TEST_F(LocalProviderTest, ExactEnvironment) {
+  Output out;
+  SandboxSpec s = Spec("env", "env | grep -v '^PWD=' | sort");
+  s.env = {{"SECRET_TOKEN", "s3cr3t"}};
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok());
+  EXPECT_EQ((*sb)->Wait().exit_code, 0);
+  EXPECT_EQ(out.Out(), "HOME=/work\nPATH=/usr/local/bin:/usr/bin:/bin\nSECRET_TOKEN=s3cr3t\n");
+}
+
 TEST_F(LocalProviderTest, BadSpecs) {
   Output out;
   SandboxSpec s = Spec("bad", "true");
@@ -317,7 +327,7 @@ TEST_F(LocalProviderTest, Interactive) {
   auto p1 = b.Exec("echo one $FOO $BAR; pwd; id -u; echo more >> f.txt; cat f.txt",
                    {{"BAR", "bar"}}, x1.Fn());
   ASSERT_TRUE(p1.ok()) << p1.status().ToString();
-  auto p2 = b.Exec("echo two >&2; exit 5", {}, x2.Fn());
+  auto p2 = b.Exec("echo two >&2; env | grep -c FOO= >&2; exit 5", {{"FOO", "again"}}, x2.Fn());
   ASSERT_TRUE(p2.ok()) << p2.status().ToString();
   Exit e1 = (*p1)->Wait();
   Exit e2 = (*p2)->Wait();
@@ -327,8 +337,8 @@ TEST_F(LocalProviderTest, Interactive) {
   EXPECT_EQ(x1.Err(), "");
   EXPECT_EQ(e2.exit_code, 5);
   EXPECT_EQ(x2.Out(), "");
-  EXPECT_EQ(x2.Err(), "two\n");
-  EXPECT_EQ(e2.usage.output_bytes, 4);
+  EXPECT_EQ(x2.Err(), "two\n1\n");  // FOO once: the exec's value replaces the session's
+  EXPECT_EQ(e2.usage.output_bytes, 6);
   // A long exec ends with the session.
   Output x3;
   auto p3 = b.Exec("sleep 100", {}, x3.Fn());
