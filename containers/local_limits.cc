@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -18,7 +20,7 @@
 namespace agent9::containers {
 namespace {
 
-constexpr int64_t kScanPeriodMs = 8;
+constexpr int64_t kScanPeriodMs = 8;  // the shortest
 
 // Reads a small /proc file into buf; returns its length, or -1.
 ssize_t ReadSmall(int dirfd, const char* name, char* buf, size_t cap) {
@@ -31,9 +33,20 @@ ssize_t ReadSmall(int dirfd, const char* name, char* buf, size_t cap) {
   return n;
 }
 
-bool ReadProc(int proc_fd, const char* name, ProcInfo* out) {
+bool ReadProc(int proc_fd, const char* name, const ScanFilter& filter, ProcInfo* out) {
   int dfd = openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return false;
+  if (filter.uid_lo >= 0) {
+    static const uid_t kSelf = geteuid();
+    struct stat st;
+    bool maybe =
+        fstat(dfd, &st) == 0 && (st.st_uid == 0 || st.st_uid == kSelf ||
+                                 (st.st_uid >= filter.uid_lo && st.st_uid < filter.uid_hi));
+    if (!maybe) {
+      close(dfd);
+      return false;
+    }
+  }
   char buf[4096];
   bool ok = false;
   // stat: "pid (comm) state ppid ... utime(14) stime cutime cstime ... rss(24)"; comm may hold
@@ -101,7 +114,7 @@ void UidPool::Release(uid_t uid) {
   if (k >= 0 && k < count_) used_[k] = false;
 }
 
-std::vector<ProcInfo> ScanProcs() {
+std::vector<ProcInfo> ScanProcs(ScanFilter filter) {
   std::vector<ProcInfo> out;
   int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd < 0) return out;
@@ -114,7 +127,7 @@ std::vector<ProcInfo> ScanProcs() {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     ProcInfo p;
     p.pid = static_cast<pid_t>(atoi(e->d_name));
-    if (ReadProc(proc_fd, e->d_name, &p)) out.push_back(p);
+    if (ReadProc(proc_fd, e->d_name, filter, &p)) out.push_back(p);
   }
   closedir(d);
   close(proc_fd);
@@ -124,9 +137,11 @@ std::vector<ProcInfo> ScanProcs() {
 std::shared_ptr<const std::vector<ProcInfo>> ProcScanner::Snapshot() {
   MutexLock l(&mu_);
   int64_t now = MonoMs();
-  if (snap_ == nullptr || now - taken_ms_ >= kScanPeriodMs) {
-    snap_ = std::make_shared<const std::vector<ProcInfo>>(ScanProcs());
+  if (snap_ == nullptr || now - taken_ms_ >= period_ms_) {
+    snap_ = std::make_shared<const std::vector<ProcInfo>>(ScanProcs(filter_));
     taken_ms_ = MonoMs();
+    // At most about a tenth of a core on scanning, however many processes the host runs.
+    period_ms_ = std::max(kScanPeriodMs, (taken_ms_ - now) * 10);
   }
   return snap_;
 }
@@ -217,7 +232,9 @@ bool KillAllOfUid(uid_t uid) {
   int64_t deadline = MonoMs() + 5000;
   for (int round = 0;; ++round) {
     bool any = false;
-    for (const ProcInfo& p : ScanProcs()) any = any || (p.uid == uid && !p.zombie);
+    for (const ProcInfo& p : ScanProcs({uid, int64_t{uid} + 1})) {
+      any = any || (p.uid == uid && !p.zombie);
+    }
     if (!any) return true;
     if (MonoMs() > deadline || !KillUid(uid, SIGKILL)) return false;
     if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));

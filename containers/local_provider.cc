@@ -239,7 +239,7 @@ Status LocalProvider::Reap(const std::vector<std::string>& ids) {
   if (shared_->cgroups) AGENT9_RETURN_IF_ERROR(shared_->cgroups->Sweep());
   if (shared_->root) {
     std::set<uid_t> uids;
-    for (const ProcInfo& p : ScanProcs()) {
+    for (const ProcInfo& p : ScanProcs({config_.uid_base, config_.uid_base + config_.uid_count})) {
       if (p.uid >= config_.uid_base && p.uid < config_.uid_base + config_.uid_count) {
         uids.insert(p.uid);
       }

@@ -25,7 +25,8 @@ const std::string& WorkdirMount();
 
 // What the provider shares with its sandboxes (which may outlive it).
 struct LocalShared {
-  LocalShared(int64_t uid_base, int64_t uid_count) : pool(uid_base, uid_count) {}
+  LocalShared(int64_t uid_base, int64_t uid_count)
+      : pool(uid_base, uid_count), scanner({uid_base, uid_base + uid_count}) {}
   bool root = false;  // the daemon is root: sandboxes get a pool uid and its rlimits
   UidPool pool;
   ProcScanner scanner;

@@ -511,6 +511,16 @@ TEST_F(LocalProviderTest, Speed) {
     EXPECT_EQ(Run(Spec("t" + std::to_string(i), "true"), &o).exit_code, 0);
   }
   int64_t ms = std::max<int64_t>(MonoMs() - start, 1);
+  int64_t s0 = MonoMs();
+  size_t procs = 0;
+  for (int i = 0; i < 20; ++i) procs = ScanProcs().size();
+  int64_t s1 = MonoMs();
+  for (int i = 0; i < 20; ++i) {
+    (void)ScanProcs({config_.uid_base, config_.uid_base + config_.uid_count});
+  }
+  std::cout << "/proc scan: " << (s1 - s0) * 1000 / 20 << " us for " << procs
+            << " processes, filtered to root and the pool: " << (MonoMs() - s1) * 1000 / 20
+            << " us\n";
   std::cout << "echo hi: first output after " << first << " ms, whole run " << e.usage.wall_ms
             << " ms; sequential `true`: " << kN * 1000 / ms << " sandboxes/s\n";
 }
