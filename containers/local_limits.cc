@@ -33,7 +33,10 @@ ssize_t ReadSmall(int dirfd, const char* name, char* buf, size_t cap) {
   return n;
 }
 
-bool ReadProc(int proc_fd, const char* name, const ScanFilter& filter, ProcInfo* out) {
+// Reads one process; want_uid: also its real uid, from status (the owner of /proc/<pid> is
+// root for undumpable processes).
+bool ReadProc(int proc_fd, const char* name, const ScanFilter& filter, bool want_uid,
+              ProcInfo* out) {
   int dfd = openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return false;
   if (filter.uid_lo >= 0) {
@@ -68,18 +71,14 @@ bool ReadProc(int proc_fd, const char* name, const ScanFilter& filter, ProcInfo*
       out->ppid = static_cast<pid_t>(f[3]);
       out->cpu_ms = (f[13] + f[14] + f[15] + f[16]) * 1000 / kTick;
       out->rss_bytes = f[23] * kPage;
+      out->threads = std::max<long long>(f[19], 1);
       ok = true;
     }
   }
-  // The real uid from status: the owner of /proc/<pid> is root for undumpable processes.
-  if (ok && ReadSmall(dfd, "status", buf, sizeof buf) > 0) {
-    const char* u = strstr(buf, "\nUid:");
+  if (ok && want_uid) {
+    const char* u = ReadSmall(dfd, "status", buf, sizeof buf) > 0 ? strstr(buf, "\nUid:") : nullptr;
     ok = u != nullptr;
     if (ok) out->uid = static_cast<uid_t>(strtoul(u + 5, nullptr, 10));
-    const char* t = strstr(buf, "\nThreads:");
-    if (t != nullptr) out->threads = strtoll(t + 9, nullptr, 10);
-  } else {
-    ok = false;
   }
   close(dfd);
   return ok;
@@ -127,11 +126,58 @@ std::vector<ProcInfo> ScanProcs(ScanFilter filter) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     ProcInfo p;
     p.pid = static_cast<pid_t>(atoi(e->d_name));
-    if (ReadProc(proc_fd, e->d_name, filter, &p)) out.push_back(p);
+    if (ReadProc(proc_fd, e->d_name, filter, true, &p)) out.push_back(p);
   }
   closedir(d);
   close(proc_fd);
   return out;
+}
+
+bool ScanNamespace(pid_t init, pid_t outer, SessionUsage* out) {
+  // A pid 1 that died and whose pid went to a host process would show the host's /proc.
+  static const ino_t kOwnPidNs = [] {
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+  }();
+  std::string base = "/proc/" + std::to_string(init);
+  struct stat ns;
+  if (stat((base + "/ns/pid").c_str(), &ns) != 0 || ns.st_ino == kOwnPidNs) return false;
+  int proc_fd = open((base + "/root/proc").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) return false;
+  // Until bwrap has set up the sandbox's root, init's root is the host's, and so its /proc:
+  // the /proc to read is the one whose pid 1 is init.
+  struct stat one;
+  if (fstatat(proc_fd, "1/ns/pid", &one, 0) != 0 || one.st_ino != ns.st_ino ||
+      one.st_dev != ns.st_dev) {
+    close(proc_fd);
+    return false;
+  }
+  DIR* d = fdopendir(dup(proc_fd));
+  if (d == nullptr) {
+    close(proc_fd);
+    return false;
+  }
+  SessionUsage u;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    ProcInfo p;
+    if (!ReadProc(proc_fd, e->d_name, {}, false, &p)) continue;
+    u.count += p.threads;
+    u.rss_bytes += p.rss_bytes;
+    u.cpu_ms += p.cpu_ms;
+  }
+  closedir(d);
+  close(proc_fd);
+  // bwrap's outer process, which lives outside the namespace.
+  int host = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ProcInfo p;
+  if (host >= 0 && ReadProc(host, std::to_string(outer).c_str(), {}, false, &p)) {
+    u.count += p.threads;
+    u.rss_bytes += p.rss_bytes;
+  }
+  if (host >= 0) close(host);
+  *out = u;
+  return true;
 }
 
 std::shared_ptr<const std::vector<ProcInfo>> ProcScanner::Snapshot() {

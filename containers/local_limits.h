@@ -63,6 +63,12 @@ struct ScanFilter {
 // The processes on the machine, read from /proc (processes that vanish mid-scan are skipped).
 std::vector<ProcInfo> ScanProcs(ScanFilter filter = {});
 
+// The usage of every process in the pid namespace of init (a sandbox's pid 1, seen from the
+// host), read from the sandbox's own /proc (/proc/<init>/root/proc), plus bwrap's outer process
+// outer: exact and cheap, as it reads the session's processes only. False when that /proc is
+// not (or no longer) there.
+bool ScanNamespace(pid_t init, pid_t outer, SessionUsage* out);
+
 // Caches one scan of /proc for a few milliseconds, so that many sandboxes polling at once cost
 // one scan per period.
 class ProcScanner {

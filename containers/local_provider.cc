@@ -143,7 +143,7 @@ Result<std::string> LocalProvider::Health() {
     SandboxSpec probe;
     probe.id = "health-probe-" + std::to_string(getpid()) + "-" + std::to_string(++probes_);
     probe.command = "true";
-    probe.limits = {5000, 2000, 64 << 20, 8, 4096};
+    probe.limits = {5000, 2000, 64 << 20, 32, 4096};
     std::string err;
     auto sb = Start(probe, [&err](std::string_view stream, std::string_view data) {
       if (stream == "stderr") err.append(data);

@@ -198,6 +198,16 @@ void SessionCore::Terminate() {
   }
 }
 
+bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u) {
+  if (*init == 0) {
+    for (const ProcInfo& p : ScanProcs({setup_.uid, int64_t{setup_.uid} + 1})) {
+      if (p.ppid == pid0_ && !p.zombie) *init = p.pid;
+    }
+    if (*init == 0) return false;
+  }
+  return ScanNamespace(*init, pid0_, u);
+}
+
 Status SessionCore::Launch() {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) return Status::Internal("pipe", strerror(errno));
@@ -260,6 +270,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
   bool termed = false;
   int64_t stop_deadline = 0;
   int64_t reaped_at = 0;
+  pid_t init = 0;
   // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
   pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
@@ -311,10 +322,8 @@ void SessionCore::Loop(int* status, rusage* ru) {
       oom = cs.oom_kills > 0;
       pids_refused = cs.pids_refused > 0;
       peak = cs.memory_peak;
-    } else if (setup_.drop) {
-      u = shared_->scanner.ByUid(setup_.uid);
-    } else {
-      u = shared_->scanner.ByTree(pid0_);
+    } else if (!ScanSandbox(&init, &u)) {
+      u = setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
     }
     int64_t now = MonoMs();
     bool kill_now;

@@ -426,7 +426,8 @@ TEST_F(LocalProviderTest, NoFdsLeak) {
   s.interactive = true;
   auto sb = provider_->Start(s, out.Fn());
   ASSERT_TRUE(sb.ok());
-  auto p = (*sb)->Exec("ls /proc/self/fd | wc -l", {}, out.Fn());
+  Output x;
+  auto p = (*sb)->Exec("ls /proc/self/fd | wc -l", {}, x.Fn());
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->Wait().exit_code, 0);
   ASSERT_TRUE((*sb)->WriteFile("a", "b").ok());
@@ -434,8 +435,34 @@ TEST_F(LocalProviderTest, NoFdsLeak) {
   (*sb)->Wait();
   sb = Status::Internal("dropped");
   // The exec sees 0, 1, 2 and the fd ls opens: nothing of the daemon leaks in.
-  EXPECT_EQ(out.Out(), "x\n4\n");
+  EXPECT_EQ(out.Out(), "x\n");
+  EXPECT_EQ(x.Out(), "4\n");
   EXPECT_EQ(count(), before);
+}
+
+TEST_F(LocalProviderTest, NamespaceScanSeesTheSession) {
+  Output out;
+  SandboxSpec s = Spec("ns-scan", "sleep 30 & sleep 30 & echo up; wait");
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok());
+  for (int i = 0; i < 500 && out.Out().empty(); ++i) usleep(10000);
+  // bwrap's outer process is the pool uid's process whose parent is this test; pid 1 is its
+  // child.
+  std::vector<ProcInfo> procs = ScanProcs();
+  pid_t outer = 0, init = 0;
+  for (const ProcInfo& p : procs) {
+    if (p.uid == config_.uid_base && p.ppid == getpid()) outer = p.pid;
+  }
+  for (const ProcInfo& p : procs) {
+    if (outer != 0 && p.ppid == outer) init = p.pid;
+  }
+  SessionUsage u;
+  int found = init != 0 && ScanNamespace(init, outer, &u) ? 1 : 0;
+  (*sb)->Stop(true);
+  (*sb)->Wait();
+  EXPECT_GE(found, 1);
+  EXPECT_EQ(u.count, 5);  // outer bwrap, pid 1, sh, two sleeps
+  EXPECT_GT(u.rss_bytes, 0);
 }
 
 TEST_F(LocalProviderTest, ReapAfterDaemonKilled) {
@@ -508,7 +535,8 @@ TEST_F(LocalProviderTest, Speed) {
   constexpr int kN = 20;
   for (int i = 0; i < kN; ++i) {
     Output o;
-    EXPECT_EQ(Run(Spec("t" + std::to_string(i), "true"), &o).exit_code, 0);
+    Exit e = Run(Spec("t" + std::to_string(i), "true"), &o);
+    EXPECT_EQ(e.exit_code, 0) << e.reason << " " << o.Err();
   }
   int64_t ms = std::max<int64_t>(MonoMs() - start, 1);
   int64_t s0 = MonoMs();
