@@ -134,11 +134,15 @@ Status LocalExec::Launch(const std::string& command,
   int64_t start = MonoMs();
   // The helper is bound to the thread that forks it (PR_SET_PDEATHSIG): fork from the exec's
   // own thread, which lives until the helper is reaped.
-  Mutex launch_mu;
-  CondVar launch_cv;
-  bool launched = false;
-  Status launch_status;
-  thread_ = std::thread([&, out_r = out[0], err_r = err[0], pid_r = pidp[0]] {
+  // Shared with the thread, which outlives this frame.
+  struct LaunchState {
+    Mutex mu;
+    CondVar cv;
+    bool launched GUARDED_BY(mu) = false;
+    Status status GUARDED_BY(mu);
+  };
+  auto ls = std::make_shared<LaunchState>();
+  thread_ = std::thread([&, ls, start, out_r = out[0], err_r = err[0], pid_r = pidp[0]] {
     Result<pid_t> helper = SpawnChild(cs);
     close_all();
     close(out[1]);
@@ -151,26 +155,27 @@ Status LocalExec::Launch(const std::string& command,
     }
     close(pid_r);
     {
-      MutexLock l(&launch_mu);
-      launched = true;
-      if (!helper.ok())
-        launch_status = Status::Unavailable("exec failed", helper.status().message());
-      launch_cv.SignalAll();
+      MutexLock l(&ls->mu);
+      ls->launched = true;
+      if (!helper.ok()) ls->status = Status::Unavailable("exec failed", helper.status().message());
+      ls->cv.SignalAll();
     }
     if (!helper.ok()) {
       close(out_r);
       close(err_r);
       return;
     }
-    // Nothing of the launch frame is used past this point: it may be gone.
+    // Nothing of the launch frame (captured by reference) is used past this point.
     Run(*helper, out_r, err_r, start);
   });
+  Status status;
   {
-    MutexLock l(&launch_mu);
-    while (!launched) launch_cv.Wait(&launch_mu);
+    MutexLock l(&ls->mu);
+    while (!ls->launched) ls->cv.Wait(&ls->mu);
+    status = ls->status;
   }
-  if (!launch_status.ok()) thread_.join();
-  return launch_status;
+  if (!status.ok()) thread_.join();
+  return status;
 }
 
 void LocalExec::Run(pid_t helper, int out_fd, int err_fd, int64_t start) {

@@ -199,7 +199,8 @@ void ProcScanner::Invalidate() {
 
 SessionUsage ProcScanner::ByUid(uid_t uid) {
   SessionUsage u;
-  for (const ProcInfo& p : *Snapshot()) {
+  auto snap = Snapshot();  // held: a range-for would drop the temporary at once
+  for (const ProcInfo& p : *snap) {
     if (p.uid != uid) continue;
     u.count += p.threads;  // zombies too: they hold their RLIMIT_NPROC slot until reaped
     u.rss_bytes += p.rss_bytes;
