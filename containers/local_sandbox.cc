@@ -25,6 +25,7 @@ namespace {
 constexpr int64_t kPollMs = 10;
 constexpr int64_t kGraceMs = 2000;
 constexpr int64_t kReapedGraceMs = 50;
+constexpr int64_t kDrainMs = 5000;
 
 int64_t RusageMs(const rusage& ru) {
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
@@ -308,7 +309,14 @@ void SessionCore::Loop(int* status, rusage* ru) {
     if (reaped) {
       // bwrap's pid namespace took the sandbox along; whatever still holds the pipes a
       // moment later goes now.
-      if (MonoMs() - reaped_at > kReapedGraceMs) KillAll(SIGKILL);
+      int64_t since = MonoMs() - reaped_at;
+      if (since > kReapedGraceMs) KillAll(SIGKILL);
+      if (since > kDrainMs) {  // a writer out of reach: the output ends here
+        for (int i = 0; i < 2; ++i) {
+          if (fds[i].fd >= 0) close(fds[i].fd);
+          fds[i].fd = -1;
+        }
+      }
       continue;
     }
     // Limits, measured over every process of the session.

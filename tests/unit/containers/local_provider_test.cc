@@ -503,6 +503,63 @@ TEST_F(LocalProviderTest, ReapAfterDaemonKilled) {
   EXPECT_TRUE(fs::is_empty(config_.run_dir));
 }
 
+TEST_F(LocalProviderTest, NotRootFallsBackToTheDaemonsUid) {
+  // A daemon that is not root: a child process takes a uid of its own (outside the pool).
+  uid_t uid = static_cast<uid_t>(config_.uid_base + config_.uid_count);
+  std::string run = dir_ + "/nonroot";
+  fs::create_directories(run);
+  ASSERT_EQ(chown(run.c_str(), uid, uid), 0);
+  chmod(dir_.c_str(), 0755);
+  int res[2];
+  ASSERT_EQ(pipe2(res, O_CLOEXEC), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, uid, uid, uid) != 0 ||
+        syscall(SYS_setresuid, uid, uid, uid) != 0) {
+      _exit(1);
+    }
+    LocalConfig c = config_;
+    c.run_dir = run;
+    LocalProvider p(c);
+    std::string report;
+    Output out;
+    SandboxSpec s = Spec("plain", "echo hi; id -u; sleep 0.1 & echo bg");
+    s.interactive = false;
+    auto sb = p.Start(s, out.Fn());
+    if (!sb.ok()) {
+      report = "start: " + sb.status().ToString();
+    } else {
+      Exit e = (*sb)->Wait();
+      report = out.Out() + "exit " + std::to_string(e.exit_code) + "\n";
+    }
+    SandboxSpec w = Spec("slow", "sleep 100");
+    w.limits.wall_ms = 200;
+    w.interactive = true;
+    auto sw = p.Start(w, out.Fn());
+    if (sw.ok()) {
+      report += "exec: ";
+      report += CodeName((*sw)->Exec("true", {}, out.Fn()).status().code());
+      report += "\n" + (*sw)->Wait().reason + "\n";
+    }
+    (void)!write(res[1], report.data(), report.size());
+    _exit(0);
+  }
+  close(res[1]);
+  std::string report;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(res[0], buf, sizeof buf)) > 0) report.append(buf, static_cast<size_t>(n));
+  close(res[0]);
+  int st = 0;
+  waitpid(child, &st, 0);
+  EXPECT_EQ(report, "hi\n" + std::to_string(uid) + "\nbg\nexit 0\nexec: unavailable\nwall_time\n");
+  EXPECT_TRUE(fs::is_empty(run));
+  for (const ProcInfo& p : ScanProcs()) {
+    EXPECT_FALSE(p.uid == uid && !p.zombie) << "left behind: pid " << p.pid;
+  }
+}
+
 TEST_F(LocalProviderTest, TwentyAtOnce) {
   constexpr int kN = 20;
   std::vector<std::unique_ptr<Sandbox>> boxes;
