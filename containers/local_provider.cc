@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <set>
 
 #include "containers/local_sandbox.h"
@@ -114,12 +115,11 @@ LocalProvider::LocalProvider(LocalConfig config)
       shared_(std::make_shared<LocalShared>(config_.uid_base, config_.uid_count)) {
   shared_->root = geteuid() == 0;
   auto cg = CgroupTree::Open();
-  if (cg.ok()) {
-    shared_->cgroups = std::move(*cg);
-    LogInfo("containers: local sandboxes are limited by cgroups under " + shared_->cgroups->base());
-  } else {
-    LogInfo("containers: local sandboxes are limited by rlimits (" + cg.status().message() + ")");
-  }
+  std::string how =
+      cg.ok() ? "cgroups under " + (*cg)->base() : "rlimits (" + cg.status().message() + ")";
+  if (cg.ok()) shared_->cgroups = std::move(*cg);
+  static std::once_flag logged;  // once a process: tests make many providers
+  std::call_once(logged, [&how] { LogInfo("containers: local sandboxes are limited by " + how); });
 }
 
 const char* LocalProvider::Mechanism() const { return shared_->cgroups ? "cgroup" : "rlimit"; }
