@@ -37,7 +37,7 @@ struct SandboxSpec {
   // The shell line run under `sh -c` (commands joined by the service). Empty for an
   // interactive session started without one: it then idles until stopped.
   std::string command;
-  bool interactive = false;  // stays up after its command, for Exec, until Stop
+  bool interactive = false;                  // stays up after its command, for Exec, until Stop
   std::map<std::string, std::string> files;  // workdir-relative path -> content, before start
   std::map<std::string, std::string> env;
   std::string workdir = "/work";  // absolute path inside the sandbox; the session's files

@@ -29,6 +29,9 @@ class IdentityModule final : public Module {
 
   // The domain service, for modules that sign with agents' keys (nostr). Valid after Open.
   Identity* identity() const { return identity_.get(); }
+  // The key vault, for modules that seal their own secrets (container provider credentials).
+  // Valid after Open.
+  const KeyVault* vault() const { return vault_.get(); }
 
   static constexpr std::string_view kKeyFile = "key.ncryptsec";
 
