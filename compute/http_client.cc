@@ -150,6 +150,10 @@ HttpClient::~HttpClient() {
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& req, const BodySink& on_body,
                                       const std::atomic<bool>* cancel) {
+  if (req.method != "GET" && req.method != "POST" && req.method != "PUT" &&
+      req.method != "DELETE") {
+    return Status::InvalidArgument("unsupported HTTP method", req.method);
+  }
   EasyPtr handle = impl_->Take();
   if (!handle) return Status::Internal("curl_easy_init failed");
   CURL* c = handle.get();
@@ -190,6 +194,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req, const BodySink& on
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   if (req.method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else if (req.method == "DELETE" && req.body.empty()) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else {
     if (req.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());

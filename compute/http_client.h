@@ -19,7 +19,7 @@
 namespace agent9::compute {
 
 struct HttpRequest {
-  std::string method = "POST";  // GET | POST
+  std::string method = "POST";  // GET | POST | PUT | DELETE (a DELETE body is sent if set)
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

@@ -31,6 +31,13 @@ CREATE TABLE identity_meta(
   value BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE TABLE identity_secrets(
+  name TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr std::string_view kCanaryAd = "agent9-master-key-check-v1";
@@ -38,6 +45,8 @@ constexpr std::string_view kCanaryAd = "agent9-master-key-check-v1";
 std::string KeyAd(std::string_view agent, std::string_view pubkey_hex) {
   return "agent9-key-v1\n" + std::string(agent) + "\n" + std::string(pubkey_hex);
 }
+
+std::string SecretAd(std::string_view name) { return "agent9-secret-v1\n" + std::string(name); }
 
 Status PosixError(const std::string& what, int err) {
   return Status::Internal(what, std::strerror(err));
@@ -272,6 +281,38 @@ Result<std::vector<std::string>> KeyVault::Keyless(Conn& c, size_t limit) const 
     out.push_back(s->Text(0));
   }
   return out;
+}
+
+Status KeyVault::StoreSecret(Conn& c, std::string_view name, const SecretBytes& secret,
+                             int64_t now_ms) const {
+  if (name.empty()) return Status::InvalidArgument("a secret needs a name");
+  if (secret.empty()) return Status::InvalidArgument("an empty secret", name);
+  AGENT9_ASSIGN_OR_RETURN(std::string sealed, Seal(secret, SecretAd(name)));
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s,
+                          c.Prepare("INSERT INTO identity_secrets(name, sealed, updated_at) "
+                                    "VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                                    "sealed=excluded.sealed, updated_at=excluded.updated_at"));
+  s->Bind(1, name);
+  s->BindBlob(2, std::as_bytes(std::span(sealed.data(), sealed.size()))).Bind(3, now_ms);
+  return s->Run();
+}
+
+Result<SecretBytes> KeyVault::OpenSecret(Conn& c, std::string_view name) const {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT sealed FROM identity_secrets WHERE name=?"));
+  s->Bind(1, name);
+  AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return Status::NotFound("no secret named", name);
+  std::string sealed = s->Text(0);
+  s->Reset();
+  auto opened = Unseal(sealed, SecretAd(name));
+  if (!opened.ok()) return Status::Internal("the secret does not open", name);
+  return opened;
+}
+
+Status KeyVault::RemoveSecret(Conn& c, std::string_view name) const {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM identity_secrets WHERE name=?"));
+  s->Bind(1, name);
+  return s->Run();
 }
 
 }  // namespace agent9::identity

@@ -7,6 +7,8 @@
 // mode 0600, created on first start), and lives only in sodium-guarded memory, as does every
 // opened key (zeroed when its SecretBytes goes away). No method returns or logs a secret in
 // any printable form.
+// The vault also seals named secrets of other modules (provider API keys: "containers:<id>")
+// in identity_secrets, the name bound as associated data; nothing serves them as files.
 // Thread-safety: all methods are thread-safe (the vault is immutable after Open); the Conn
 // rules of fs/base/sqlite.h apply.
 #pragma once
@@ -57,6 +59,16 @@ class KeyVault {
                                                             size_t limit) const;
   // Agents without a key (created before the identity module), at most limit.
   Result<std::vector<std::string>> Keyless(Conn& c, size_t limit) const;
+
+  // Named secrets (a module's credentials), sealed under the master key with the name as
+  // associated data, so a sealed value copied to another name does not open.
+  // Stores (or replaces) secret under name; kInvalidArgument for an empty name or secret.
+  Status StoreSecret(Conn& c, std::string_view name, const SecretBytes& secret,
+                     int64_t now_ms) const;
+  // The opened secret. kNotFound when absent; kInternal when it does not open.
+  Result<SecretBytes> OpenSecret(Conn& c, std::string_view name) const;
+  // Removes it; OK when it was absent.
+  Status RemoveSecret(Conn& c, std::string_view name) const;
 
  private:
   Result<std::string> Seal(const SecretBytes& plain, std::string_view ad) const;

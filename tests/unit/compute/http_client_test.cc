@@ -70,6 +70,23 @@ TEST(HttpClient, GetAndPostWithHeaders) {
   EXPECT_EQ(fake.Requests("/v1/models"), 1);
 }
 
+TEST(HttpClient, PutDeleteAndUnknownMethods) {
+  FakeLlm fake;
+  HttpClient http;
+  for (const char* method : {"PUT", "DELETE"}) {
+    HttpRequest req;
+    req.method = method;
+    req.url = fake.url() + "/v1/models";
+    auto resp = http.Send(req);
+    ASSERT_TRUE(resp.ok()) << method << ": " << resp.status().ToString();
+    EXPECT_EQ(resp->status, 404) << method;  // the fake serves only GET there
+  }
+  HttpRequest bad;
+  bad.method = "BREW";
+  bad.url = fake.url() + "/v1/models";
+  EXPECT_EQ(http.Send(bad).status().code(), Code::kInvalidArgument);
+}
+
 TEST(HttpClient, KeepAliveReusesOneConnection) {
   FakeLlm fake;
   HttpClient http;
