@@ -670,7 +670,9 @@ bool SessionService::Finish(const std::shared_ptr<Live>& live, const std::string
     }
     u->Bind(8, charged).Bind(9, now).Bind(10, live->id);
     AGENT9_RETURN_IF_ERROR(u->Run());
-    AGENT9_RETURN_IF_ERROR(Ledger::Settle(c, HoldId(live->id), cost, now).status());
+    if (reserved > 0) {  // free sessions (no prices) hold nothing
+      AGENT9_RETURN_IF_ERROR(Ledger::Settle(c, HoldId(live->id), cost, now).status());
+    }
     if (!notify) return Status::OK();
     auto cfg = host_->AgentConfigJson(live->agent);
     if (cfg.ok() && cfg->value("kind", "none") == "none") return Status::OK();
@@ -806,16 +808,17 @@ Status SessionService::Start() {
   std::map<std::string, std::vector<std::string>> cut_by_provider;
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
-        Stmt * q, c.Prepare("SELECT id, provider FROM container_sessions WHERE state='running'"));
-    std::vector<std::string> cut;
+        Stmt * q, c.Prepare("SELECT id, provider, reserved FROM container_sessions WHERE "
+                            "state='running'"));
+    std::vector<std::pair<std::string, int64_t>> cut;
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
       if (!row) break;
-      cut.push_back(q->Text(0));
+      cut.emplace_back(q->Text(0), q->Int(2));
       cut_by_provider[q->Text(1)].push_back(q->Text(0));
     }
     q->Reset();
-    for (const auto& id : cut) {
+    for (const auto& [id, reserved] : cut) {
       // What it used cannot be measured any more: its reservation is released whole.
       Json res{{"session_id", id},
                {"state", kFailed},
@@ -830,7 +833,7 @@ Status SessionService::Start() {
       u->Bind(1, "interrupted").Bind(2, DumpJson(res)).Bind(3, now);
       u->Bind(4, DumpJson(Json{{"end", res}}) + "\n").Bind(5, id);
       AGENT9_RETURN_IF_ERROR(u->Run());
-      AGENT9_RETURN_IF_ERROR(Ledger::Release(c, HoldId(id), now));
+      if (reserved > 0) AGENT9_RETURN_IF_ERROR(Ledger::Release(c, HoldId(id), now));
     }
     return Status::OK();
   }));

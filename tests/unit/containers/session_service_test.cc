@@ -237,7 +237,9 @@ TEST_F(SessionServiceTest, ConcurrentSubmitsNeverOverspendTheBudget) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 10);
   EXPECT_EQ(refused.load(), 30);
-  for (const auto& e : *service_->ListSessions("a")) WaitEnd("a", e.name);
+  auto sessions = service_->ListSessions("a");
+  ASSERT_TRUE(sessions.ok());
+  for (const auto& e : *sessions) WaitEnd("a", e.name);
   Json day = Day("a");
   EXPECT_EQ(day["reserved_usd"], 0);
   EXPECT_LE(day["spent_usd"].get<int64_t>(), 10'000);

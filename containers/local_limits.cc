@@ -1,0 +1,211 @@
+#include "containers/local_limits.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace agent9::containers {
+namespace {
+
+constexpr int64_t kScanPeriodMs = 8;
+
+// Reads a small /proc file into buf; returns its length, or -1.
+ssize_t ReadSmall(int dirfd, const char* name, char* buf, size_t cap) {
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
+}
+
+bool ReadProc(int proc_fd, const char* name, ProcInfo* out) {
+  int dfd = openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  char buf[4096];
+  bool ok = false;
+  // stat: "pid (comm) state ppid ... utime(14) stime cutime cstime ... rss(24)"; comm may hold
+  // spaces and parentheses, so fields are counted from the last ')'.
+  if (ReadSmall(dfd, "stat", buf, sizeof buf) > 0) {
+    char* p = strrchr(buf, ')');
+    if (p != nullptr) {
+      p += 2;
+      out->zombie = *p == 'Z' || *p == 'X';
+      long long f[24] = {};
+      int i = 3;
+      char* save = nullptr;
+      for (char* tok = strtok_r(p, " ", &save); tok != nullptr && i <= 24;
+           tok = strtok_r(nullptr, " ", &save), ++i) {
+        f[i - 1] = strtoll(tok, nullptr, 10);
+      }
+      static const long kTick = sysconf(_SC_CLK_TCK);
+      static const long kPage = sysconf(_SC_PAGESIZE);
+      out->ppid = static_cast<pid_t>(f[3]);
+      out->cpu_ms = (f[13] + f[14] + f[15] + f[16]) * 1000 / kTick;
+      out->rss_bytes = f[23] * kPage;
+      ok = true;
+    }
+  }
+  // The real uid from status: the owner of /proc/<pid> is root for undumpable processes.
+  if (ok && ReadSmall(dfd, "status", buf, sizeof buf) > 0) {
+    const char* u = strstr(buf, "\nUid:");
+    ok = u != nullptr;
+    if (ok) out->uid = static_cast<uid_t>(strtoul(u + 5, nullptr, 10));
+    const char* t = strstr(buf, "\nThreads:");
+    if (t != nullptr) out->threads = strtoll(t + 9, nullptr, 10);
+  } else {
+    ok = false;
+  }
+  close(dfd);
+  return ok;
+}
+
+}  // namespace
+
+int64_t MonoMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+UidPool::UidPool(int64_t base, int64_t count)
+    : base_(base), count_(count), used_(static_cast<size_t>(count > 0 ? count : 0)) {}
+
+Result<uid_t> UidPool::Acquire() {
+  MutexLock l(&mu_);
+  for (int64_t i = 0; i < count_; ++i) {
+    int64_t k = (next_ + i) % count_;
+    if (!used_[k]) {
+      used_[k] = true;
+      next_ = (k + 1) % count_;
+      return static_cast<uid_t>(base_ + k);
+    }
+  }
+  return Status::ResourceExhausted("local provider", "every sandbox uid is in use");
+}
+
+void UidPool::Release(uid_t uid) {
+  MutexLock l(&mu_);
+  int64_t k = static_cast<int64_t>(uid) - base_;
+  if (k >= 0 && k < count_) used_[k] = false;
+}
+
+std::vector<ProcInfo> ScanProcs() {
+  std::vector<ProcInfo> out;
+  int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) return out;
+  DIR* d = fdopendir(dup(proc_fd));
+  if (d == nullptr) {
+    close(proc_fd);
+    return out;
+  }
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    ProcInfo p;
+    p.pid = static_cast<pid_t>(atoi(e->d_name));
+    if (ReadProc(proc_fd, e->d_name, &p)) out.push_back(p);
+  }
+  closedir(d);
+  close(proc_fd);
+  return out;
+}
+
+std::shared_ptr<const std::vector<ProcInfo>> ProcScanner::Snapshot() {
+  MutexLock l(&mu_);
+  int64_t now = MonoMs();
+  if (snap_ == nullptr || now - taken_ms_ >= kScanPeriodMs) {
+    snap_ = std::make_shared<const std::vector<ProcInfo>>(ScanProcs());
+    taken_ms_ = MonoMs();
+  }
+  return snap_;
+}
+
+void ProcScanner::Invalidate() {
+  MutexLock l(&mu_);
+  snap_ = nullptr;
+}
+
+SessionUsage ProcScanner::ByUid(uid_t uid) {
+  SessionUsage u;
+  for (const ProcInfo& p : *Snapshot()) {
+    if (p.uid != uid) continue;
+    u.count += p.threads;  // zombies too: they hold their RLIMIT_NPROC slot until reaped
+    u.rss_bytes += p.rss_bytes;
+    u.cpu_ms += p.cpu_ms;
+  }
+  return u;
+}
+
+std::vector<pid_t> TreeOf(const std::vector<ProcInfo>& procs, pid_t root) {
+  std::multimap<pid_t, pid_t> kids;
+  bool found = false;
+  for (const ProcInfo& p : procs) {
+    kids.emplace(p.ppid, p.pid);
+    found = found || p.pid == root;
+  }
+  std::vector<pid_t> out;
+  if (!found) return out;
+  out.push_back(root);
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto [b, e] = kids.equal_range(out[i]);
+    for (auto it = b; it != e; ++it) out.push_back(it->second);
+  }
+  return out;
+}
+
+SessionUsage ProcScanner::ByTree(pid_t root) {
+  SessionUsage u;
+  auto snap = Snapshot();
+  std::map<pid_t, const ProcInfo*> by_pid;
+  for (const ProcInfo& p : *snap) by_pid[p.pid] = &p;
+  for (pid_t pid : TreeOf(*snap, root)) {
+    const ProcInfo* p = by_pid[pid];
+    u.count += p->threads;
+    u.rss_bytes += p->rss_bytes;
+    u.cpu_ms += p->cpu_ms;
+  }
+  return u;
+}
+
+bool KillUid(uid_t uid, int sig) {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    // Raw syscalls: only this thread exists in the child, and it must not touch glibc's
+    // setxid machinery. kill(-1) spares the caller itself.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, uid, uid, uid) != 0 ||
+        syscall(SYS_setresuid, uid, uid, uid) != 0) {
+      _exit(1);
+    }
+    kill(-1, sig);
+    _exit(0);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+bool KillAllOfUid(uid_t uid) {
+  int64_t deadline = MonoMs() + 5000;
+  for (int round = 0;; ++round) {
+    bool any = false;
+    for (const ProcInfo& p : ScanProcs()) any = any || (p.uid == uid && !p.zombie);
+    if (!any) return true;
+    if (MonoMs() > deadline || !KillUid(uid, SIGKILL)) return false;
+    if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace agent9::containers

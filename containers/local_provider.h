@@ -1,0 +1,56 @@
+// LocalProvider: container sessions in bubblewrap sandboxes on this machine (DESIGN 4.4).
+// A session gets a read-only root (the host's /usr, /bin, /lib*, /etc, /sbin, or an image's
+// rootfs), a private writable workdir (<run_dir>/<id>/work on the host), a private /tmp, its
+// own pid, ipc and uts namespaces and no network unless asked. Limits use rlimits plus a /proc
+// monitor: as root, each running sandbox gets its own uid from a pool, so that RLIMIT_NPROC and
+// a per-uid kill cover exactly its processes (the cgroup v2 path is not built yet; Health says
+// which mechanism runs). Not root: sandboxes run as the daemon's uid; processes are then found
+// as descendants of bwrap (a process that double-forks out of the tree is not counted), there
+// is no RLIMIT_NPROC and no exec.
+// Thread-safety: every method may be called from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "containers/provider.h"
+
+namespace agent9::containers {
+
+struct LocalShared;
+
+struct LocalConfig {
+  std::string id = "local";
+  std::string bwrap = "/usr/bin/bwrap";
+  std::string run_dir;            // required: where session dirs live (<data_dir>/containers/run)
+  int64_t uid_base = 2000000000;  // pool of unprivileged uids, one per running sandbox (root)
+  int64_t uid_count = 256;
+  // image name -> rootfs dir (admin-provided); "" or "host" = the host's /usr etc.
+  std::map<std::string, std::string> images;
+};
+
+class LocalProvider final : public SandboxProvider {
+ public:
+  explicit LocalProvider(LocalConfig config);
+  ~LocalProvider() override;
+
+  const std::string& id() const override { return config_.id; }
+  Json Info() const override;
+  Result<std::string> Health() override;
+  Result<std::unique_ptr<Sandbox>> Start(const SandboxSpec& spec, OutputFn on_output) override;
+  Status Reap(const std::vector<std::string>& ids) override;
+
+ private:
+  const LocalConfig config_;
+  const std::shared_ptr<LocalShared> shared_;
+};
+
+// The bwrap command line for spec (exposed for tests), the workdir bound from work_source;
+// ends with `/bin/sh -c ...`.
+std::vector<std::string> BuildBwrapArgv(const std::string& bwrap, const SandboxSpec& spec,
+                                        const std::string& work_source);
+
+}  // namespace agent9::containers

@@ -1,0 +1,330 @@
+#include "containers/local_sandbox.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <utility>
+
+#include "containers/local_exec.h"
+#include "containers/local_session.h"
+#include "fs/base/log.h"
+
+namespace agent9::containers {
+namespace {
+
+constexpr int64_t kPollMs = 10;
+constexpr int64_t kGraceMs = 2000;
+
+int64_t RusageMs(const rusage& ru) {
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+class LocalSandbox final : public Sandbox {
+ public:
+  explicit LocalSandbox(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
+  ~LocalSandbox() override {
+    core_->Stop(true);
+    core_->Join();
+  }
+  Exit Wait() override { return core_->Wait(); }
+  void Stop(bool force) override { core_->Stop(force); }
+  Result<std::unique_ptr<Process>> Exec(const std::string& command,
+                                        const std::map<std::string, std::string>& env,
+                                        OutputFn on_output) override {
+    return StartLocalExec(core_, command, env, std::move(on_output));
+  }
+  Result<std::string> ReadFile(const std::string& path) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->ReadFile(path);
+  }
+  Status WriteFile(const std::string& path, std::string_view data) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->WriteFile(path, data);
+  }
+  Result<std::vector<FileEntry>> List(const std::string& path) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->List(path);
+  }
+  Result<FileEntry> StatFile(const std::string& path) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->StatFile(path);
+  }
+  Status Remove(const std::string& path) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->Remove(path);
+  }
+  Status Mkdir(const std::string& path) override {
+    AGENT9_ASSIGN_OR_RETURN(auto f, core_->Files());
+    return f->Mkdir(path);
+  }
+
+ private:
+  std::shared_ptr<SessionCore> core_;
+};
+
+}  // namespace
+
+void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir) {
+  if (drop && !KillAllOfUid(uid)) {
+    LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) LogWarn("containers: cannot remove " + dir + ": " + ec.message());
+  (void)shared;
+}
+
+SessionCore::SessionCore(std::shared_ptr<LocalShared> shared, SandboxSetup setup,
+                         std::unique_ptr<WorkdirFiles> files, OutputFn on_output)
+    : shared_(std::move(shared)),
+      setup_(std::move(setup)),
+      on_output_(std::move(on_output)),
+      files_(std::move(files)) {}
+
+Result<std::shared_ptr<WorkdirFiles>> SessionCore::Files() {
+  MutexLock l(&mu_);
+  if (files_ == nullptr) return Status::Unavailable("session ended");
+  return files_;
+}
+
+void SessionCore::Stop(bool force) {
+  MutexLock l(&mu_);
+  if (done_) return;
+  SetReasonLocked(force ? "killed" : "stopped");
+  if (force) {
+    kill_now_ = true;
+  } else if (term_at_ms_ == 0) {
+    term_at_ms_ = MonoMs();
+  }
+}
+
+void SessionCore::SetReasonLocked(const std::string& reason) {
+  if (reason_.empty()) reason_ = reason;
+  ending_ = true;
+}
+
+void SessionCore::EndWith(const std::string& reason) {
+  MutexLock l(&mu_);
+  SetReasonLocked(reason);
+  kill_now_ = true;
+}
+
+Exit SessionCore::Wait() {
+  MutexLock l(&mu_);
+  while (!done_) cv_.Wait(&mu_);
+  return exit_;
+}
+
+void SessionCore::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t SessionCore::Admit(size_t n) {
+  MutexLock l(&mu_);
+  int64_t room = setup_.spec.limits.output_bytes - output_bytes_;
+  if (room < static_cast<int64_t>(n)) {
+    SetReasonLocked("output_bytes");
+    kill_now_ = true;
+    n = static_cast<size_t>(std::max<int64_t>(room, 0));
+  }
+  output_bytes_ += static_cast<int64_t>(n);
+  return n;
+}
+
+bool SessionCore::Running(pid_t* pid0) {
+  MutexLock l(&mu_);
+  *pid0 = pid0_;
+  return pid0_ > 0 && !ending_ && !done_;
+}
+
+std::string SessionCore::EndReason() {
+  MutexLock l(&mu_);
+  return ending_ ? reason_ : "";
+}
+
+void SessionCore::KillAll(int sig) {
+  if (setup_.drop) {
+    KillUid(setup_.uid, sig);
+    return;
+  }
+  // Not root: the session shares the daemon's uid, so only the bwrap tree is reachable.
+  for (pid_t p : TreeOf(ScanProcs(), pid0_)) kill(p, sig);
+}
+
+Status SessionCore::Launch() {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::Internal("pipe", strerror(errno));
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return Status::Internal("pipe", strerror(errno));
+  }
+  out_fd_ = out[0];
+  err_fd_ = err[0];
+  auto self = shared_from_this();
+  thread_ = std::thread([self, ow = out[1], ew = err[1]] { self->Run(ow, ew); });
+  MutexLock l(&mu_);
+  while (!launched_) cv_.Wait(&mu_);
+  return launch_status_;
+}
+
+void SessionCore::Run(int out_w, int err_w) {
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ChildSpec cs;
+  cs.argv = setup_.bwrap_argv;
+  cs.env = setup_.env;
+  cs.stdin_fd = devnull;
+  cs.stdout_fd = out_w;
+  cs.stderr_fd = err_w;
+  if (setup_.drop) {
+    cs.bind_dir = setup_.session_dir + "/work";
+    cs.bind_at = kWorkdirMount;
+  }
+  cs.drop = setup_.drop;
+  cs.uid = setup_.uid;
+  cs.gid = setup_.gid;
+  cs.rlimits = setup_.rlimits;
+  int64_t start = MonoMs();
+  Result<pid_t> pid = SpawnChild(cs);
+  close(devnull);
+  close(out_w);
+  close(err_w);
+  {
+    MutexLock l(&mu_);
+    launched_ = true;
+    start_ms_ = start;
+    if (pid.ok()) {
+      pid0_ = *pid;
+    } else {
+      launch_status_ = Status::Internal("sandbox failed", pid.status().message());
+    }
+    cv_.SignalAll();
+  }
+  int status = 0;
+  rusage ru{};
+  if (pid.ok()) Loop(&status, &ru);
+  Finish(pid.ok(), status, ru, start);
+}
+
+void SessionCore::Loop(int* status, rusage* ru) {
+  const Limits& lim = setup_.spec.limits;
+  bool reaped = false;
+  bool termed = false;
+  int64_t stop_deadline = 0;
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  char buf[65536];
+  for (;;) {
+    int open_fds = (fds[0].fd >= 0) + (fds[1].fd >= 0);
+    if (reaped && open_fds == 0) break;
+    if (open_fds > 0) {
+      int n = poll(fds, 2, kPollMs);
+      for (int i = 0; n > 0 && i < 2; ++i) {
+        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+        ssize_t r = read(fds[i].fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+          continue;
+        }
+        size_t ok = Admit(static_cast<size_t>(r));
+        if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+    }
+    if (!reaped) {
+      pid_t w = wait4(pid0_, status, WNOHANG, ru);
+      if (w == pid0_ || (w < 0 && errno == ECHILD)) {
+        reaped = true;
+        // bwrap is gone; whatever it left (or an exec started) goes now.
+        KillAll(SIGKILL);
+      }
+    }
+    // Limits, measured over every process of the session.
+    SessionUsage u =
+        setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
+    int64_t now = MonoMs();
+    bool kill_now;
+    int64_t term_at;
+    {
+      MutexLock l(&mu_);
+      peak_rss_ = std::max(peak_rss_, u.rss_bytes);
+      cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
+      if (!reaped) {
+        if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
+        if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
+        if (u.rss_bytes > lim.memory_bytes) SetReasonLocked("memory"), kill_now_ = true;
+        if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
+      }
+      kill_now = kill_now_;
+      term_at = term_at_ms_;
+    }
+    if (kill_now) {
+      KillAll(SIGKILL);
+    } else if (term_at != 0 && !termed) {
+      termed = true;
+      stop_deadline = now + kGraceMs;
+      KillAll(SIGTERM);
+    } else if (termed && now > stop_deadline) {
+      EndWith("stopped");
+    }
+    if (reaped && open_fds > 0 && kill_now) KillAll(SIGKILL);
+  }
+}
+
+void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t start) {
+  std::shared_ptr<WorkdirFiles> files;
+  {
+    MutexLock l(&mu_);
+    ending_ = true;
+    files = std::move(files_);
+  }
+  files.reset();
+  CleanupSession(*shared_, setup_.uid, setup_.drop, setup_.session_dir);
+  if (setup_.drop) shared_->pool.Release(setup_.uid);
+  shared_->scanner.Invalidate();
+  if (out_fd_ >= 0 && !started) close(out_fd_);
+  if (err_fd_ >= 0 && !started) close(err_fd_);
+  MutexLock l(&mu_);
+  Exit e;
+  if (!started) {
+    e.reason = launch_status_.message();
+  } else {
+    e.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    e.reason = reason_;
+  }
+  e.usage.wall_ms = MonoMs() - start;
+  e.usage.cpu_ms = std::max(cpu_seen_, RusageMs(ru));
+  e.usage.memory_peak_bytes = std::max(peak_rss_, static_cast<int64_t>(ru.ru_maxrss) * 1024);
+  e.usage.output_bytes = output_bytes_;
+  exit_ = e;
+  done_ = true;
+  cv_.SignalAll();
+}
+
+Result<std::unique_ptr<Sandbox>> StartLocalSandbox(std::shared_ptr<LocalShared> shared,
+                                                   SandboxSetup setup,
+                                                   std::unique_ptr<WorkdirFiles> files,
+                                                   OutputFn on_output) {
+  auto core = std::make_shared<SessionCore>(std::move(shared), std::move(setup), std::move(files),
+                                            std::move(on_output));
+  Status s = core->Launch();
+  if (!s.ok()) {
+    core->Join();
+    return s;
+  }
+  return std::unique_ptr<Sandbox>(new LocalSandbox(std::move(core)));
+}
+
+}  // namespace agent9::containers

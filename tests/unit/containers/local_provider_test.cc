@@ -1,0 +1,435 @@
+// LocalProvider: real bubblewrap sandboxes. Needs root (the uid pool) and /usr/bin/bwrap;
+// skipped otherwise. Every case checks that no process of its pool uids and no session
+// directory is left behind.
+#include "containers/local_provider.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "containers/local_limits.h"
+
+namespace agent9::containers {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  std::mutex mu;
+  std::string out, err;
+  int64_t first_ms = 0;
+  OutputFn Fn() {
+    return [this](std::string_view stream, std::string_view data) {
+      std::lock_guard<std::mutex> l(mu);
+      if (first_ms == 0) first_ms = MonoMs();
+      (stream == "stdout" ? out : err).append(data);
+    };
+  }
+  std::string Out() {
+    std::lock_guard<std::mutex> l(mu);
+    return out;
+  }
+  std::string Err() {
+    std::lock_guard<std::mutex> l(mu);
+    return err;
+  }
+};
+
+class LocalProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (the sandbox uid pool)";
+    if (access("/usr/bin/bwrap", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/bwrap";
+    char tmpl[] = "/tmp/agent9-local-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    config_.run_dir = dir_ + "/run";
+    // A pool of our own, so that test processes running in parallel do not meet.
+    config_.uid_base = 2000000000 + static_cast<int64_t>(getpid() % 100000) * 64;
+    config_.uid_count = 64;
+    provider_ = std::make_unique<LocalProvider>(config_);
+  }
+
+  void TearDown() override {
+    if (dir_.empty()) return;
+    provider_.reset();
+    EXPECT_EQ(PoolProcs(), 0) << "processes of the pool left behind";
+    std::error_code ec;
+    if (fs::exists(config_.run_dir, ec)) {
+      EXPECT_TRUE(fs::is_empty(config_.run_dir, ec)) << "session directories left behind";
+    }
+    fs::remove_all(dir_, ec);
+  }
+
+  int PoolProcs() {
+    int n = 0;
+    for (const ProcInfo& p : ScanProcs()) {
+      if (!p.zombie && p.uid >= config_.uid_base && p.uid < config_.uid_base + config_.uid_count) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  static SandboxSpec Spec(const std::string& id, const std::string& command) {
+    SandboxSpec s;
+    s.id = id;
+    s.command = command;
+    s.limits = {20000, 10000, int64_t{512} << 20, 64, 1 << 20};
+    return s;
+  }
+
+  // Starts spec and waits for its end.
+  Exit Run(const SandboxSpec& spec, Output* out) {
+    auto sb = provider_->Start(spec, out->Fn());
+    EXPECT_TRUE(sb.ok()) << sb.status().ToString();
+    if (!sb.ok()) return Exit{};
+    return (*sb)->Wait();
+  }
+
+  std::string dir_;
+  LocalConfig config_;
+  std::unique_ptr<LocalProvider> provider_;
+};
+
+TEST_F(LocalProviderTest, PythonOneLiner) {
+  Output out;
+  Exit e = Run(Spec("py", "python3 -c \"print(6*7)\""), &out);
+  EXPECT_EQ(out.Out(), "42\n");
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_EQ(e.reason, "");
+  EXPECT_GT(e.usage.wall_ms, 0);
+  EXPECT_GT(e.usage.cpu_ms, 0);
+  EXPECT_GT(e.usage.memory_peak_bytes, 0);
+  EXPECT_EQ(e.usage.output_bytes, 3);
+}
+
+TEST_F(LocalProviderTest, ExitCodes) {
+  Output o1, o2, o3;
+  EXPECT_EQ(Run(Spec("e1", "exit 3"), &o1).exit_code, 3);
+  EXPECT_EQ(Run(Spec("e2", "kill -9 $$"), &o2).exit_code, 128 + 9);
+  Exit e = Run(Spec("e3", "echo oops >&2; false"), &o3);
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_EQ(o3.Err(), "oops\n");
+}
+
+TEST_F(LocalProviderTest, SandboxShape) {
+  Output out;
+  SandboxSpec s = Spec("shape",
+                       "pwd; echo $HOME $FOO; id -u; "
+                       "for d in /root /home /var /srv /work/../work; do "
+                       "test -e $d && echo has $d; done; "
+                       "touch /usr/x 2>/dev/null && echo usr writable; "
+                       "touch /x 2>/dev/null && echo root writable; "
+                       "touch /tmp/x && touch /work/x && echo ok; cat in/f.txt");
+  s.env = {{"FOO", "bar"}};
+  s.files = {{"in/f.txt", "hello"}};
+  Exit e = Run(s, &out);
+  EXPECT_EQ(e.exit_code, 0) << out.Err();
+  std::string uid = std::to_string(config_.uid_base);
+  EXPECT_EQ(out.Out().substr(0, out.Out().find("ok")).find("writable"), std::string::npos);
+  EXPECT_NE(out.Out().find("/work\n/work bar\n"), std::string::npos) << out.Out();
+  EXPECT_NE(out.Out().find("has /work/../work\nok\nhello"), std::string::npos) << out.Out();
+  EXPECT_EQ(out.Out().find("has /root"), std::string::npos) << out.Out();
+  EXPECT_EQ(out.Out().find("has /var"), std::string::npos) << out.Out();
+}
+
+TEST_F(LocalProviderTest, BadSpecs) {
+  Output out;
+  SandboxSpec s = Spec("bad", "true");
+  s.files = {{"../x", "no"}};
+  EXPECT_EQ(provider_->Start(s, out.Fn()).status().code(), Code::kInvalidArgument);
+  s.files = {{"/etc/x", "no"}};
+  EXPECT_EQ(provider_->Start(s, out.Fn()).status().code(), Code::kInvalidArgument);
+  s = Spec("Bad_Id", "true");
+  EXPECT_EQ(provider_->Start(s, out.Fn()).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(LocalProviderTest, Limits) {
+  struct Case {
+    std::string id, command, reason;
+    Limits limits;
+  };
+  Limits base{20000, 10000, int64_t{512} << 20, 64, 1 << 20};
+  std::vector<Case> cases = {
+      {"pids", "f(){ f|f& };f", "pids", base},
+      {"memory", "python3 -c \"b=bytearray(2<<30)\"", "memory", base},
+      {"cpu", "while :; do :; done", "cpu_time", base},
+      {"wall", "sleep 100", "wall_time", base},
+      {"output", "yes", "output_bytes", base},
+  };
+  cases[0].limits.pids = 16;
+  cases[1].limits.memory_bytes = 64 << 20;
+  cases[2].limits.cpu_ms = 300;
+  cases[3].limits.wall_ms = 300;
+  cases[4].limits.output_bytes = 10000;
+  std::vector<std::thread> threads;
+  for (Case& c : cases) {
+    threads.emplace_back([&] {
+      Output out;
+      SandboxSpec s = Spec(c.id, c.command);
+      s.limits = c.limits;
+      int64_t t0 = MonoMs();
+      Exit e = Run(s, &out);
+      EXPECT_EQ(e.reason, c.reason) << c.id;
+      EXPECT_LT(MonoMs() - t0, 10000) << c.id;
+      if (c.id == "output") {
+        EXPECT_EQ(out.Out().size(), 10000u);
+        EXPECT_EQ(e.usage.output_bytes, 10000);
+      }
+      if (c.id == "cpu") EXPECT_GE(e.usage.cpu_ms, 300);
+      if (c.id == "memory") EXPECT_GE(e.usage.memory_peak_bytes, 64 << 20);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+TEST_F(LocalProviderTest, Network) {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(ls, 8), 0);
+  socklen_t len = sizeof a;
+  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string cmd = "python3 -c \"import socket; socket.create_connection(('127.0.0.1', " +
+                    std::to_string(ntohs(a.sin_port)) + "), 2); print('connected')\"";
+  Output o1, o2;
+  Exit off = Run(Spec("net-off", cmd), &o1);
+  EXPECT_NE(off.exit_code, 0);
+  EXPECT_EQ(o1.Out(), "");
+  SandboxSpec s = Spec("net-on", cmd);
+  s.network = true;
+  Exit on = Run(s, &o2);
+  EXPECT_EQ(on.exit_code, 0) << o2.Err();
+  EXPECT_EQ(o2.Out(), "connected\n");
+  close(ls);
+}
+
+TEST_F(LocalProviderTest, Files) {
+  Output out;
+  SandboxSpec s = Spec("files",
+                       "ln -s /etc/passwd esc; ln -s .. up; ln -s sub/in.txt rel; "
+                       "mkdir sub; echo inner > sub/in.txt; echo ready; sleep 30");
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok()) << sb.status().ToString();
+  Sandbox& b = **sb;
+  for (int i = 0; i < 500 && out.Out().empty(); ++i) usleep(10000);
+  ASSERT_EQ(out.Out(), "ready\n");
+  ASSERT_TRUE(b.WriteFile("a.txt", "alpha").ok());
+  EXPECT_EQ(*b.ReadFile("a.txt"), "alpha");
+  ASSERT_TRUE(b.Mkdir("d").ok());
+  EXPECT_EQ(b.Mkdir("d").code(), Code::kAlreadyExists);
+  ASSERT_TRUE(b.WriteFile("d/b.txt", "bravo!").ok());
+  EXPECT_EQ(b.WriteFile("nodir/b.txt", "x").code(), Code::kNotFound);
+  auto st = b.StatFile("d/b.txt");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 6);
+  EXPECT_FALSE(st->dir);
+  EXPECT_TRUE(b.StatFile("d")->dir);
+  EXPECT_EQ(*b.ReadFile("rel"), "inner\n");
+  auto ls = b.List("");
+  ASSERT_TRUE(ls.ok());
+  std::string names;
+  for (const FileEntry& e : *ls) names += e.name + (e.dir ? "/ " : " ");
+  EXPECT_EQ(names, "a.txt d/ esc rel sub/ up ");
+  EXPECT_EQ(b.ReadFile("d").status().code(), Code::kIsDirectory);
+  EXPECT_EQ(b.ReadFile("nope").status().code(), Code::kNotFound);
+  EXPECT_EQ(b.List("a.txt").status().code(), Code::kNotDirectory);
+  for (const char* bad : {"../x", "/etc/passwd", "a/../../x", "esc", "up/etc/passwd", "up"}) {
+    auto r = b.ReadFile(bad);
+    EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << bad;
+    EXPECT_EQ(r.status().message(), "path escapes the workdir") << bad;
+  }
+  EXPECT_EQ(b.WriteFile("esc", "pwned").code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.WriteFile("up/x", "pwned").code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.List("up").status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.StatFile("../").status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.Mkdir("../x").code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.Remove("up/tmp").code(), Code::kPermissionDenied);
+  EXPECT_EQ(b.WriteFile("big", std::string(kMaxFileBytes + 1, 'x')).code(), Code::kTooLarge);
+  EXPECT_EQ(b.Remove("d").code(), Code::kAborted);
+  EXPECT_TRUE(b.Remove("d/b.txt").ok());
+  EXPECT_TRUE(b.Remove("d").ok());
+  EXPECT_TRUE(b.Remove("esc").ok());  // the link itself
+  EXPECT_EQ(b.StatFile("d").status().code(), Code::kNotFound);
+  b.Stop(true);
+  Exit e = b.Wait();
+  EXPECT_EQ(e.reason, "killed");
+  EXPECT_EQ(b.ReadFile("a.txt").status().code(), Code::kUnavailable);
+  EXPECT_EQ(b.ReadFile("a.txt").status().message(), "session ended");
+}
+
+TEST_F(LocalProviderTest, Interactive) {
+  Output out;
+  SandboxSpec s = Spec("inter", "");
+  s.interactive = true;
+  s.env = {{"FOO", "foo"}};
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok()) << sb.status().ToString();
+  Sandbox& b = **sb;
+  ASSERT_TRUE(b.WriteFile("f.txt", "from host\n").ok());
+  Output x1, x2;
+  auto p1 = b.Exec("echo one $FOO $BAR; pwd; id -u; echo more >> f.txt; cat f.txt",
+                   {{"BAR", "bar"}}, x1.Fn());
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  auto p2 = b.Exec("echo two >&2; exit 5", {}, x2.Fn());
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  Exit e1 = (*p1)->Wait();
+  Exit e2 = (*p2)->Wait();
+  EXPECT_EQ(e1.exit_code, 0);
+  EXPECT_EQ(x1.Out(),
+            "one foo bar\n/work\n" + std::to_string(config_.uid_base) + "\nfrom host\nmore\n");
+  EXPECT_EQ(x1.Err(), "");
+  EXPECT_EQ(e2.exit_code, 5);
+  EXPECT_EQ(x2.Out(), "");
+  EXPECT_EQ(x2.Err(), "two\n");
+  EXPECT_EQ(e2.usage.output_bytes, 4);
+  // A long exec ends with the session.
+  Output x3;
+  auto p3 = b.Exec("sleep 100", {}, x3.Fn());
+  ASSERT_TRUE(p3.ok());
+  b.Stop(false);
+  Exit e = b.Wait();
+  EXPECT_EQ(e.reason, "stopped");
+  EXPECT_EQ((*p3)->Wait().reason, "stopped");
+  EXPECT_EQ(b.Exec("true", {}, x3.Fn()).status().code(), Code::kUnavailable);
+  EXPECT_EQ(out.Out(), "");
+}
+
+TEST_F(LocalProviderTest, InteractiveKilledAndEphemeralExec) {
+  Output out;
+  SandboxSpec s = Spec("inter2", "echo started");
+  s.interactive = true;
+  auto sb = provider_->Start(s, out.Fn());
+  ASSERT_TRUE(sb.ok());
+  Output x;
+  auto p = (*sb)->Exec("echo hi", {}, x.Fn());
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->Wait().exit_code, 0);
+  EXPECT_EQ(x.Out(), "hi\n");
+  auto k = (*sb)->Exec("sleep 100", {}, x.Fn());
+  ASSERT_TRUE(k.ok());
+  (*k)->Kill();
+  Exit ke = (*k)->Wait();
+  EXPECT_EQ(ke.reason, "killed");
+  EXPECT_EQ(ke.exit_code, 128 + 9);
+  (*sb)->Stop(true);
+  EXPECT_EQ((*sb)->Wait().reason, "killed");
+  EXPECT_EQ(out.Out(), "started\n");
+  auto eph = provider_->Start(Spec("eph", "sleep 5"), out.Fn());
+  ASSERT_TRUE(eph.ok());
+  EXPECT_EQ((*eph)->Exec("true", {}, x.Fn()).status().code(), Code::kUnavailable);
+  (*eph)->Stop(false);
+  EXPECT_EQ((*eph)->Wait().reason, "stopped");
+}
+
+TEST_F(LocalProviderTest, ReapAfterDaemonKilled) {
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  pid_t daemon = fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    // A "daemon" that starts a sandbox and leaves a straggler of the pool uid behind it.
+    LocalProvider p(config_);
+    auto sb = p.Start(Spec("victim", "sleep 1000"), nullptr);
+    if (!sb.ok()) _exit(1);
+    uid_t uid = static_cast<uid_t>(config_.uid_base + 1);
+    if (fork() == 0) {
+      setsid();
+      if (syscall(SYS_setresgid, uid, uid, uid) != 0 || syscall(SYS_setresuid, uid, uid, uid)) {
+        _exit(1);
+      }
+      execl("/bin/sleep", "sleep", "1000", nullptr);
+      _exit(1);
+    }
+    (void)!write(ready[1], "k", 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  usleep(50000);
+  EXPECT_GT(PoolProcs(), 0);
+  kill(daemon, SIGKILL);
+  waitpid(daemon, nullptr, 0);
+  EXPECT_FALSE(fs::is_empty(config_.run_dir));
+  LocalProvider fresh(config_);
+  ASSERT_TRUE(fresh.Reap({"victim"}).ok());
+  EXPECT_EQ(PoolProcs(), 0);
+  EXPECT_TRUE(fs::is_empty(config_.run_dir));
+}
+
+TEST_F(LocalProviderTest, TwentyAtOnce) {
+  constexpr int kN = 20;
+  std::vector<std::unique_ptr<Sandbox>> boxes;
+  std::vector<std::unique_ptr<Output>> outs;
+  for (int i = 0; i < kN; ++i) {
+    outs.push_back(std::make_unique<Output>());
+    auto sb = provider_->Start(
+        Spec("many-" + std::to_string(i), "echo " + std::to_string(i) + "; sleep 0.2"),
+        outs.back()->Fn());
+    ASSERT_TRUE(sb.ok()) << sb.status().ToString();
+    boxes.push_back(std::move(*sb));
+  }
+  for (int i = 0; i < kN; ++i) {
+    Exit e = boxes[i]->Wait();
+    EXPECT_EQ(e.exit_code, 0);
+    EXPECT_EQ(e.reason, "");
+    EXPECT_EQ(outs[i]->Out(), std::to_string(i) + "\n");
+  }
+}
+
+TEST_F(LocalProviderTest, Speed) {
+  Output out;
+  int64_t t0 = MonoMs();
+  auto sb = provider_->Start(Spec("hi", "echo hi"), out.Fn());
+  ASSERT_TRUE(sb.ok());
+  Exit e = (*sb)->Wait();
+  EXPECT_EQ(out.Out(), "hi\n");
+  int64_t first = out.first_ms - t0;
+  int64_t start = MonoMs();
+  constexpr int kN = 20;
+  for (int i = 0; i < kN; ++i) {
+    Output o;
+    EXPECT_EQ(Run(Spec("t" + std::to_string(i), "true"), &o).exit_code, 0);
+  }
+  int64_t ms = std::max<int64_t>(MonoMs() - start, 1);
+  std::cout << "echo hi: first output after " << first << " ms, whole run " << e.usage.wall_ms
+            << " ms; sequential `true`: " << kN * 1000 / ms << " sandboxes/s\n";
+}
+
+TEST_F(LocalProviderTest, Health) {
+  auto h = provider_->Health();
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(*h, "ok rlimit");
+  LocalConfig c = config_;
+  c.bwrap = "/nonexistent/bwrap";
+  LocalProvider missing(c);
+  auto m = missing.Health();
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("bwrap"), std::string::npos);
+  Output out;
+  EXPECT_EQ(missing.Start(Spec("x", "true"), out.Fn()).status().code(), Code::kUnavailable);
+  EXPECT_EQ(provider_->Info()["limits"], "rlimit");
+}
+
+}  // namespace
+}  // namespace agent9::containers
