@@ -191,3 +191,20 @@ errno_of() {
   local out
   if out=$("$@" 2>&1); then echo OK; else errno_class "$out"; fi
 }
+
+# soft CMD...: runs CMD (a function of checks) in a subshell; a failure is recorded rather
+# than ending the scenario, so one run reports every case that breaks the contract.
+# soft_done: fails the scenario when any was recorded, listing them all.
+CT_SOFT_FAILS=()
+soft() {
+  local err
+  if ! err=$( ("$@") 2>&1 >/dev/null); then
+    CT_SOFT_FAILS+=("$(grep '^FAIL' <<<"$err" | head -1 | cut -c1-600)")
+    echo "recorded: ${CT_SOFT_FAILS[-1]}" >&2
+  fi
+}
+soft_done() {
+  [ "${#CT_SOFT_FAILS[@]}" = 0 ] && return 0
+  printf '  %s\n' "${CT_SOFT_FAILS[@]}" >&2
+  fail "${#CT_SOFT_FAILS[@]} case(s) broke the contract (above)"
+}
