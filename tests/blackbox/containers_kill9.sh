@@ -83,12 +83,20 @@ expect_eq "failed interrupted" "$(sfield k "$R1" status '"\(.state) \(.reason)"'
 RT=$(cnew k '{"kind":"ephemeral","command":"sleep 1000","max_cost_usd":1000000}')
 wait_sstate k "$RT" running
 t0=$(date +%s)
-a9_stop
-[ $(( $(date +%s) - t0 )) -le 8 ] || fail "SIGTERM waited for a running session"
+kill -TERM "$A9_PID"
+for _ in $(seq 1 150); do kill -0 "$A9_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$A9_PID" 2>/dev/null; then
+  CT_SOFT_FAILS+=("FAIL: SIGTERM with a running session (sleep 1000): the daemon was still up after 15 s (killed with -9 to go on)")
+  a9_kill9
+else
+  wait "$A9_PID" 2>/dev/null || true
+  [ $(( $(date +%s) - t0 )) -le 8 ] || CT_SOFT_FAILS+=("FAIL: SIGTERM waited $(( $(date +%s) - t0 )) s for a running session")
+fi
 fusermount3 -uz "$M" 2>/dev/null || true
 [ -z "$(sandbox_pids)" ] || fail "sandbox processes left after SIGTERM: $(sandbox_pids | xargs)"
 a9_start --mount "$M"
 expect_eq "failed interrupted" "$(sfield k "$RT" status '"\(.state) \(.reason)"')" "a session running at SIGTERM"
 expect_eq 0 "$(cusage k .day.reserved_usd)" "reserved after a clean stop"
 clean_after "SIGTERM and restart"
+soft_done
 pass
