@@ -212,7 +212,8 @@ T_RUNS=$((SECONDS - T0))
 
 # Nothing of the sessions is left: no process with a sandbox uid, an empty run dir.
 sleep 0.5
-STRAY=$(ps -e -o uid= | awk -v m=$UID_BASE '$1 >= m' | wc -l)
+# (zombies left out: other daemons' sandboxes reparented to a PID 1 that does not reap them)
+STRAY=$(ps -e -o uid=,stat= | awk -v m=$UID_BASE '$1 >= m && $2 !~ /^Z/' | wc -l)
 RUNLEFT=$( [[ -d $DATA/containers/run ]] && find "$DATA/containers/run" -mindepth 1 -maxdepth 1 | wc -l || echo 0)
 curl -sS --max-time 10 -H "Authorization: Bearer $T" "$URL/metrics" | grep -i '^agent9_containers' >"$TMP/metrics.txt" || true
 
@@ -263,7 +264,7 @@ BODY=$TMP/body.md
   echo
   echo "Bare bwrap spawn → exit of \`/bin/true\`, one at a time: p50 $(fmt "$(med bare.true.c1 4)") ms, p99 $(fmt "$(med bare.true.c1 5)") ms (the namespaces' teardown is most of the gap to the first byte). Watch errors in the first-byte series: $(cell ttfb.agent9.errors)."
   echo
-  echo "After the runs: $STRAY processes with a sandbox uid (≥ $UID_BASE) on the machine, $RUNLEFT entries in the daemon's containers/run. Daemon counters: \`$(tr '\n' ' ' <"$TMP/metrics.txt" | sed 's/ *$//')\`."
+  echo "After the runs: $STRAY live processes with a sandbox uid (≥ $UID_BASE) on the machine, $RUNLEFT entries in the daemon's containers/run. Daemon counters: \`$(tr '\n' ' ' <"$TMP/metrics.txt" | sed 's/ *$//')\`."
   echo
   echo "The bare baseline's argv (mirrors \`BuildBwrapArgv\` in containers/local_provider.cc; \`--bind DIR /work\` stands for the provider's \`--bind-fd 3 /work\`): \`$BW_LINE /bin/true\`."
 } >"$BODY"
