@@ -197,6 +197,8 @@ for ((r = 1; r <= RUNS; r++)); do
   line=$(grep '^RESULT ' <<<"$out") || die "ttfb: no RESULT: $out"
   record ttfb.agent9 "$r" "$(kv p50_ms "$line")" "$(kv p50_ms "$line")" "$(kv p99_ms "$line")"
   record ttfb.agent9.errors "$r" "$(kv errors "$line")"
+  record ttfb.agent9.post "$r" "$(kv post_p50_ms "$line")" "$(kv post_p50_ms "$line")" "$(kv post_p99_ms "$line")"
+  record ttfb.agent9.end "$r" "$(kv end_p50_ms "$line")" "$(kv end_p50_ms "$line")" "$(kv end_p99_ms "$line")"
   for k in $SESS_CONC; do
     create "s${r}c$k"
     out=$(load sessions --url "$URL" --token "$T" --agent "s${r}c$k" --conc "$k" --secs "$SESS_SECS" \
@@ -260,6 +262,8 @@ BODY=$TMP/body.md
   echo "| agent9 | $(cell ttfb.agent9 4) | $(cell ttfb.agent9 5) |"
   echo "| bare bwrap | $(cell bare.echo_fb 4) | $(cell bare.echo_fb 5) |"
   echo "| agent9 / bare | $(ratio ttfb.agent9 bare.echo_fb 4) | $(ratio ttfb.agent9 bare.echo_fb 5) |"
+  echo "| agent9: POST new → its answer (the session is stored and handed to the provider) | $(cell ttfb.agent9.post 4) | $(cell ttfb.agent9.post 5) |"
+  echo "| agent9: POST new → the end of the output stream (after its end line) | $(cell ttfb.agent9.end 4) | $(cell ttfb.agent9.end 5) |"
   echo "| agent9 − bare, ms | $(awk -v a="$(med ttfb.agent9 4)" -v b="$(med bare.echo_fb 4)" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a - b }') | $(awk -v a="$(med ttfb.agent9 5)" -v b="$(med bare.echo_fb 5)" 'BEGIN { if (a == "nan" || b == "nan") print "n/a"; else printf "%.2f", a - b }') |"
   echo
   echo "Bare bwrap spawn → exit of \`/bin/true\`, one at a time: p50 $(fmt "$(med bare.true.c1 4)") ms, p99 $(fmt "$(med bare.true.c1 5)") ms (the namespaces' teardown is most of the gap to the first byte). Watch errors in the first-byte series: $(cell ttfb.agent9.errors)."

@@ -234,7 +234,7 @@ bool EndedOk(const std::string& s) {
 
 int Ttfb(const Opts& o) {
   auto c = NewClient(o);
-  std::vector<double> lat;
+  std::vector<double> lat, post, end;
   std::string body;
   int errors = 0;
   for (int i = 0; i < o.warmup + o.n; ++i) {
@@ -242,18 +242,27 @@ int Ttfb(const Opts& o) {
     int code = 0;
     std::string sid = Start(*c, o, &code);
     if (sid.empty()) Die("POST new: HTTP " + std::to_string(code));
+    auto t_post = Clock::now();
     Clock::time_point first{};
     int st = Watch(*c, o, sid, &first, &body);
+    auto t_end = Clock::now();
     if (st != 200 || first == Clock::time_point{} || !EndedOk(body)) {
       ++errors;
       if (errors > 10) Die("watch " + sid + ": HTTP " + std::to_string(st) + ": " + body);
       continue;
     }
-    if (i >= o.warmup) lat.push_back(Ms(first - t0));
+    if (i >= o.warmup) {
+      lat.push_back(Ms(first - t0));
+      post.push_back(Ms(t_post - t0));
+      end.push_back(Ms(t_end - t0));
+    }
   }
-  Stats s = Summarize(lat);
-  std::printf("RESULT n=%zu errors=%d p50_ms=%.3f p99_ms=%.3f mean_ms=%.3f\n", lat.size(), errors,
-              s.p50, s.p99, s.mean);
+  Stats s = Summarize(lat), sp = Summarize(post), se = Summarize(end);
+  // post: POST -> its answer; end: POST -> the stream's end (after the end line).
+  std::printf(
+      "RESULT n=%zu errors=%d p50_ms=%.3f p99_ms=%.3f mean_ms=%.3f post_p50_ms=%.3f "
+      "post_p99_ms=%.3f end_p50_ms=%.3f end_p99_ms=%.3f\n",
+      lat.size(), errors, s.p50, s.p99, s.mean, sp.p50, sp.p99, se.p50, se.p99);
   return 0;
 }
 
