@@ -410,7 +410,9 @@ Status SessionService::Act(Conn& c, std::string_view agent, int64_t tick, int64_
 void SessionService::Acted() {
   ActedSessions acted = std::move(t_acted);
   t_acted = ActedSessions{};
-  for (auto& [agent, id] : acted.start) {
+  for (auto& started : acted.start) {
+    const std::string& agent = started.first;
+    const std::string& id = started.second;
     int64_t max_concurrent = ContainerPolicy::kDefaultMaxConcurrent;
     (void)db_->Read([&](Conn& c) -> Status {
       AGENT9_ASSIGN_OR_RETURN(auto p, StoredPolicy(c, agent));
@@ -633,7 +635,9 @@ bool SessionService::Finish(const std::shared_ptr<Live>& live, const std::string
   }
   bool done = false, event_added = false;
   int64_t charged = 0;
-  Status st = db_->Write([&](Conn& c) -> Status {
+  // The end is written in one transaction; a failed write (a full disk, a busy store) is tried
+  // again a few times, and failing that the next start ends the session `interrupted`.
+  auto write_end = [&](Conn& c) -> Status {
     event_added = false;
     AGENT9_ASSIGN_OR_RETURN(
         Stmt * q, c.Prepare("SELECT notify, request, reserved FROM container_sessions WHERE id=? "
@@ -691,7 +695,12 @@ bool SessionService::Finish(const std::shared_ptr<Live>& live, const std::string
     event_added = true;
     result = std::move(res);
     return Status::OK();
-  });
+  };
+  Status st = db_->Write(write_end);
+  for (int attempt = 1; !st.ok() && attempt < 4; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+    st = db_->Write(write_end);
+  }
   if (!st.ok()) LogError("containers: finishing session " + live->id + ": " + st.ToString());
   if (!done && pending_only) return false;  // its thread has it now
   if (!result.contains("cost_usd")) result["cost_usd"] = charged;
