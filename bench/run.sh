@@ -3,9 +3,9 @@
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
 # durable enqueue, the tick engine (ticks.sh), scale (scale.sh), the identity and nostr
 # modules (identity.sh), compute jobs (compute.sh) and container sessions (containers.sh), each
-# against a baseline measured in the
-# same run; targets are reported as met / not met, never asserted. Prints a Markdown report and writes
-# bench/results/latest.md and bench/results/latest.json. See bench/README.md.
+# against a baseline measured in the same run; targets are reported as met / not met, never
+# asserted. Prints a Markdown report and writes bench/results/latest.md and
+# bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
