@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Container sessions through a real daemon and the local (bubblewrap) provider (DESIGN 4.4):
 # provider health, sessions over FUSE (both call forms) and HTTP, live output (file and SSE),
-# results; the limits (pids, memory, cpu_time, wall_time) with their reasons; no network
-# without policy; path escapes through files/; files/ written from the host and read inside
+# results; the limits (pids and a fork bomb, memory, cpu_time, wall_time, output_bytes) with
+# their reasons; policy refusals (403 naming the rule) and idempotency; no network without
+# policy; path escapes through files/; files/ written from the host and read inside by execs
 # (and back); ctl stop and kill; max_concurrent / max_queued (429, EAGAIN); the day budget
 # (402, EDQUOT); usage after every way a session can end; an exec agent's {"run": ...} and its
 # containers.session event; bad requests; who may read and write what. After every case no
-# sandbox process (uid >= 2000000000) is left and <data>/containers/run is empty.
+# sandbox process (uid >= 2000000000) is left and <data>/containers/run is empty. Cases run
+# under `soft` are recorded when they break the contract and listed together at the end.
 source "$(dirname "$0")/lib/common.sh"
 need_fuse
 source "$(dirname "$0")/lib/containers.sh"

@@ -162,30 +162,6 @@ finally:
 EOF
 }
 
-# call_answer PATH REQUEST: the same; prints the answer, or "ERRNO <name>: <what the failed
-# handle says on a fresh read>".
-call_answer() {
-  python3 - "$1" "$2" <<'EOF'
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    os.write(fd, sys.argv[2].encode())
-    print(os.read(fd, 65536).decode())
-except OSError as e:
-    msg = ""
-    try:
-        msg = os.read(fd, 65536).decode().strip()
-    except OSError:
-        pass
-    print("ERRNO %s: %s" % (errno.errorcode.get(e.errno, str(e.errno)), msg))
-finally:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
-EOF
-}
-
 # errno_of CMD...: runs CMD; prints OK, or the errno name its failure message names.
 errno_of() {
   local out
