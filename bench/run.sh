@@ -2,9 +2,10 @@
 # agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
 # durable enqueue, the tick engine (ticks.sh), scale (scale.sh), the identity and nostr
-# modules (identity.sh) and compute jobs (compute.sh), each against a baseline measured in the
-# same run; targets are reported as met / not met, never asserted. Prints a Markdown report and writes
-# bench/results/latest.md and bench/results/latest.json. See bench/README.md.
+# modules (identity.sh), compute jobs (compute.sh) and container sessions (containers.sh), each
+# against a baseline measured in the same run; targets are reported as met / not met, never
+# asserted. Prints a Markdown report and writes bench/results/latest.md and
+# bench/results/latest.json. See bench/README.md.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
@@ -17,6 +18,8 @@
 #   SKIP_SCALE [0]  1 skips section 5 (bench/scale.sh); SCALE [100000] agents it creates
 #   SKIP_IDENTITY [0]  1 skips section 6 (bench/identity.sh; its own knobs pass through)
 #   SKIP_COMPUTE [0]  1 skips section 7 (bench/compute.sh; its own knobs pass through)
+#   SKIP_CONTAINERS [0]  1 skips section 8 (bench/containers.sh; its own knobs pass through;
+#                   skipped with a note when not root or bwrap is missing)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +34,12 @@ SKIP_TICKS=${SKIP_TICKS:-0}
 SKIP_SCALE=${SKIP_SCALE:-0}
 SKIP_IDENTITY=${SKIP_IDENTITY:-0}
 SKIP_COMPUTE=${SKIP_COMPUTE:-0}
+SKIP_CONTAINERS=${SKIP_CONTAINERS:-0}
+CONTAINERS_NOTE=""
+if [[ $SKIP_CONTAINERS != 1 ]] && { [[ $(id -u) != 0 ]] || ! command -v bwrap >/dev/null; }; then
+  SKIP_CONTAINERS=1
+  CONTAINERS_NOTE="section 8 (containers) skipped: it needs root and bwrap"
+fi
 SCALE=${SCALE:-100000}
 GOALS=${GOALS:-1000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
@@ -128,6 +137,7 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
   [[ $SKIP_TICKS == 1 ]] || targets+=(agent9_tick_bench)
   [[ $SKIP_IDENTITY == 1 ]] || targets+=(agent9_identity_bench)
   [[ $SKIP_COMPUTE == 1 ]] || targets+=(fake-llm agent9_compute_load)
+  [[ $SKIP_CONTAINERS == 1 ]] || targets+=(agent9_containers_load)
   ninja -C "$BUILD_DIR" "${targets[@]}" >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
   AGENT9_BIN=$BUILD_DIR/controlplane/agent9
   [[ $SKIP_TICKS == 1 ]] || export TICK_BENCH_BIN=${TICK_BENCH_BIN:-$BUILD_DIR/bench/agent9_tick_bench}
@@ -137,6 +147,8 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
     export FAKE_LLM_BIN=${FAKE_LLM_BIN:-$BUILD_DIR/tests/fakes/fake-llm}
     export COMPUTE_LOAD_BIN=${COMPUTE_LOAD_BIN:-$BUILD_DIR/bench/agent9_compute_load}
   fi
+  [[ $SKIP_CONTAINERS == 1 ]] ||
+    export CONTAINERS_LOAD_BIN=${CONTAINERS_LOAD_BIN:-$BUILD_DIR/bench/agent9_containers_load}
 fi
 [[ -x $AGENT9_BIN ]] || die "no agent9 binary at $AGENT9_BIN"
 
@@ -618,6 +630,23 @@ if [[ $SKIP_COMPUTE != 1 ]]; then
   section_done compute
 fi
 
+# ---- 8. containers -----------------------------------------------------------------------
+# bench/containers.sh starts its own daemon (no mount) and spawns bare bwrap sandboxes as its
+# baseline. It writes bench/results/containers.md and containers.json; the report embeds them.
+if [[ $SKIP_CONTAINERS != 1 ]]; then
+  if [[ -n $DAEMON_PID ]]; then
+    stop_pid "$DAEMON_PID"
+    DAEMON_PID=""
+    fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  log "containers: bench/containers.sh ($RUNS runs)"
+  RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    CONTAINERS_HEADING="###" CONTAINERS_BODY_OUT=$TMP/containers_body.md \
+    bash "$HERE/containers.sh" >"$TMP/containers.out" 2>"$TMP/containers.err" ||
+    die "bench/containers.sh (its output: $TMP/containers.out, $TMP/containers.err)"
+  section_done containers
+fi
+
 # ---- report ------------------------------------------------------------------------------
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL=$(uname -sr)
@@ -801,6 +830,15 @@ MD=$OUT_DIR/latest.md
     echo
     cat "$TMP/compute_body.md"
   fi
+  if [[ $SKIP_CONTAINERS != 1 ]]; then
+    echo
+    echo "## 8. Containers (bench/containers.sh; also in containers.md)"
+    echo
+    cat "$TMP/containers_body.md"
+  elif [[ -n $CONTAINERS_NOTE ]]; then
+    echo
+    echo "$CONTAINERS_NOTE."
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
@@ -886,6 +924,10 @@ jstr() {  # a JSON string (or null for an empty value)
   if [[ $SKIP_COMPUTE != 1 ]]; then
     printf ',\n  "compute": '
     cat "$OUT_DIR/compute.json"
+  fi
+  if [[ $SKIP_CONTAINERS != 1 ]]; then
+    printf ',\n  "containers": '
+    cat "$OUT_DIR/containers.json"
   fi
   printf '\n}\n'
 } >"$JSON"
