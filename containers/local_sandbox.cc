@@ -332,6 +332,10 @@ void SessionCore::Loop(int* status, rusage* ru) {
       }
       size_t ok = Admit(static_cast<size_t>(r));
       if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
+      if (i == 1) {
+        err_tail_.append(buf, std::min<size_t>(static_cast<size_t>(r), 512));
+        if (err_tail_.size() > 512) err_tail_.erase(0, err_tail_.size() - 512);
+      }
     }
     // Limits, measured over every process of the session, before looking for bwrap's exit:
     // output that just woke the loop (a "cannot fork" on stderr) may be the last moment the
@@ -440,6 +444,14 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
   } else {
     e.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     e.reason = reason_;
+    // A command that gave up when a fork hit the process limit (a shell's "Cannot fork")
+    // ends before the monitor can count its processes: its own words name the limit.
+    if (e.reason.empty() && e.exit_code != 0 && err_tail_.find("fork") != std::string::npos &&
+        (err_tail_.find("Cannot") != std::string::npos ||
+         err_tail_.find("Resource temporarily unavailable") != std::string::npos ||
+         err_tail_.find("retry") != std::string::npos)) {
+      e.reason = "pids";
+    }
   }
   e.usage.wall_ms = MonoMs() - start;
   e.usage.cpu_ms = std::max(cpu_seen_, RusageMs(ru));
