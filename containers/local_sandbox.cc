@@ -241,14 +241,32 @@ void SessionCore::Terminate() {
   }
 }
 
-bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u) {
+bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u, bool* unsure) {
+  *unsure = false;
   if (*init == 0) {
-    for (const ProcInfo& p : ScanProcs({setup_.uid, int64_t{setup_.uid} + 1})) {
-      if (p.ppid == pid0_ && !p.zombie) *init = p.pid;
+    // bwrap's pid 1 is its only child: /proc/<pid>/task/<pid>/children names it at once (a
+    // scan of every process on the machine, the fallback, costs milliseconds).
+    std::string path = "/proc/" + std::to_string(pid0_) + "/task/" + std::to_string(pid0_) +
+                       "/children";
+    FILE* f = fopen(path.c_str(), "re");
+    if (f != nullptr) {
+      long child = 0;
+      if (fscanf(f, "%ld", &child) == 1) *init = static_cast<pid_t>(child);
+      fclose(f);
+      if (*init == 0) return false;  // not made yet: nothing to count
+    } else {
+      for (const ProcInfo& p : ScanProcs({setup_.uid, int64_t{setup_.uid} + 1})) {
+        if (p.ppid == pid0_ && !p.zombie) *init = p.pid;
+      }
+      if (*init == 0) {
+        *unsure = true;
+        return false;
+      }
     }
-    if (*init == 0) return false;
   }
-  return ScanNamespace(*init, pid0_, u);
+  if (ScanNamespace(*init, pid0_, u)) return true;
+  *unsure = true;
+  return false;
 }
 
 Status SessionCore::Launch() {
@@ -354,7 +372,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
         oom = cs.oom_kills > 0;
         pids_refused = cs.pids_refused > 0;
         peak = cs.memory_peak;
-      } else if (!ScanSandbox(&init, &u)) {
+      } else if (bool unsure = false; !ScanSandbox(&init, &u, &unsure) && unsure) {
         u = setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
       }
       int64_t now = MonoMs();

@@ -47,8 +47,9 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   void Finish(bool started, int status, const rusage& ru, int64_t start);
   void KillAll(int sig);
   // The session's usage from its own /proc once its pid 1 (*init, found on the first call
-  // that can) is up; false while it is not.
-  bool ScanSandbox(pid_t* init, SessionUsage* u);
+  // that can) is up; false while it is not, with *unsure when the namespace cannot be read
+  // (then the caller counts the slow way).
+  bool ScanSandbox(pid_t* init, SessionUsage* u, bool* unsure);
   void Terminate();  // SIGTERM to the session's processes, bwrap's own excepted
   void SetReasonLocked(const std::string& reason) REQUIRES(mu_);
 
