@@ -138,6 +138,11 @@ BW_LINE="${BW[*]}"
 # ---- daemon ------------------------------------------------------------------------------
 DATA=$TMP/data
 mkdir -p "$DATA"
+# A pool uid range of its own: the local provider kills every process of a pool uid when a
+# session ends and sweeps its whole range at start, so two daemons with the default range
+# (2000000000, 256) on one machine kill each other's sandboxes.
+DAEMON_UID_BASE=$((UID_BASE + 20000000 + (RANDOM * 32768 + RANDOM) % 400000 * 256))
+printf '[containers]\nuid_base = %s\nuid_count = 256\n' "$DAEMON_UID_BASE" >"$DATA/agent9.toml"
 : >"$TMP/agent9.out"
 "$AGENT9_BIN" serve --data "$DATA" --listen 127.0.0.1:0 >"$TMP/agent9.out" 2>"$TMP/agent9.err" &
 DAEMON_PID=$!
