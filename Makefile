@@ -44,7 +44,7 @@ asan: bootstrap
 # The concurrent code (engine, store, file service, control plane) under ThreadSanitizer.
 # clang: its -Wthread-safety analysis runs in the same build. FUSE and black-box tests are
 # left out: libfuse's threads are not instrumented, so TSan cannot judge them.
-TSAN_TESTS := tests/unit/tick/tick_test tests/unit/fs/fs_test tests/unit/base/base_test tests/unit/controlplane/controlplane_test tests/unit/identity/identity_test tests/unit/nostr/nostr_test tests/unit/compute/compute_test
+TSAN_TESTS := tests/unit/tick/tick_test tests/unit/fs/fs_test tests/unit/base/base_test tests/unit/controlplane/controlplane_test tests/unit/identity/identity_test tests/unit/nostr/nostr_test tests/unit/compute/compute_test tests/unit/containers/containers_test
 tsan: bootstrap
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAGENT9_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS) --target $(notdir $(TSAN_TESTS))

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "containers/local_session.h"
@@ -19,13 +18,23 @@ namespace agent9::containers {
 namespace {
 
 // The first child of bwrap: the sandbox's pid 1, in every namespace and under its root.
-pid_t SandboxInit(pid_t pid0) {
-  std::string path =
-      "/proc/" + std::to_string(pid0) + "/task/" + std::to_string(pid0) + "/children";
-  std::ifstream in(path);
-  pid_t pid = 0;
-  in >> pid;
-  return pid;
+// The sandbox is ready once pid 1 has started the session's command; a session started a
+// moment ago may still be setting up.
+pid_t SandboxInit(SessionCore& core) {
+  int64_t deadline = MonoMs() + 5000;
+  pid_t pid0 = 0;
+  while (core.Running(&pid0)) {
+    std::vector<ProcInfo> procs = ScanProcs();
+    for (const ProcInfo& p : procs) {
+      if (p.ppid != pid0 || p.zombie) continue;
+      for (const ProcInfo& q : procs) {
+        if (q.ppid == p.pid && !q.zombie) return p.pid;
+      }
+    }
+    if (MonoMs() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return 0;
 }
 
 class LocalExec final : public Process {
@@ -48,6 +57,7 @@ class LocalExec final : public Process {
     if (done_ || child_ <= 0) return;
     killed_ = true;
     kill(-child_, SIGKILL);
+    kill(child_, SIGKILL);  // in case it has not made its group yet
   }
 
  private:
@@ -72,7 +82,7 @@ Status LocalExec::Launch(const std::string& command,
     return Status::Unavailable("session is not running");
   }
   if (!setup.drop) return Status::Unavailable("exec needs the daemon to run as root");
-  pid_t init = SandboxInit(pid0);
+  pid_t init = SandboxInit(*core_);
   if (init <= 0) return Status::Unavailable("session is not running");
   std::string proc = "/proc/" + std::to_string(init);
   std::vector<int> fds;
@@ -108,21 +118,31 @@ Status LocalExec::Launch(const std::string& command,
   cs.stdout_fd = out[1];
   cs.stderr_fd = err[1];
   cs.argv = {"/bin/sh", "-c", command};
-  cs.env = setup.env;
-  for (const auto& [k, v] : env) cs.env.push_back(k + "=" + v);
+  std::map<std::string, std::string> merged;
+  for (const std::string& kv : setup.env) {
+    size_t eq = kv.find('=');
+    merged[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) merged[k] = v;
+  for (const auto& [k, v] : merged) cs.env.push_back(k + "=" + v);
   cs.dir = setup.spec.workdir;
   cs.drop = setup.drop;
   cs.uid = setup.uid;
   cs.gid = setup.gid;
   cs.rlimits = setup.rlimits;
+  if (!setup.cgroup.empty()) cs.cgroup_procs = setup.cgroup + "/cgroup.procs";
   int64_t start = MonoMs();
   // The helper is bound to the thread that forks it (PR_SET_PDEATHSIG): fork from the exec's
   // own thread, which lives until the helper is reaped.
-  Mutex launch_mu;
-  CondVar launch_cv;
-  bool launched = false;
-  Status launch_status;
-  thread_ = std::thread([&, out_r = out[0], err_r = err[0], pid_r = pidp[0]] {
+  // Shared with the thread, which outlives this frame.
+  struct LaunchState {
+    Mutex mu;
+    CondVar cv;
+    bool launched GUARDED_BY(mu) = false;
+    Status status GUARDED_BY(mu);
+  };
+  auto ls = std::make_shared<LaunchState>();
+  thread_ = std::thread([&, ls, start, out_r = out[0], err_r = err[0], pid_r = pidp[0]] {
     Result<pid_t> helper = SpawnChild(cs);
     close_all();
     close(out[1]);
@@ -135,26 +155,27 @@ Status LocalExec::Launch(const std::string& command,
     }
     close(pid_r);
     {
-      MutexLock l(&launch_mu);
-      launched = true;
-      if (!helper.ok())
-        launch_status = Status::Unavailable("exec failed", helper.status().message());
-      launch_cv.SignalAll();
+      MutexLock l(&ls->mu);
+      ls->launched = true;
+      if (!helper.ok()) ls->status = Status::Unavailable("exec failed", helper.status().message());
+      ls->cv.SignalAll();
     }
     if (!helper.ok()) {
       close(out_r);
       close(err_r);
       return;
     }
-    // Nothing of the launch frame is used past this point: it may be gone.
+    // Nothing of the launch frame (captured by reference) is used past this point.
     Run(*helper, out_r, err_r, start);
   });
+  Status status;
   {
-    MutexLock l(&launch_mu);
-    while (!launched) launch_cv.Wait(&launch_mu);
+    MutexLock l(&ls->mu);
+    while (!ls->launched) ls->cv.Wait(&ls->mu);
+    status = ls->status;
   }
-  if (!launch_status.ok()) thread_.join();
-  return launch_status;
+  if (!status.ok()) thread_.join();
+  return status;
 }
 
 void LocalExec::Run(pid_t helper, int out_fd, int err_fd, int64_t start) {

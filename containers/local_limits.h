@@ -52,13 +52,28 @@ struct SessionUsage {
   int64_t cpu_ms = 0;
 };
 
-// Every process on the machine, read from /proc (processes that vanish mid-scan are skipped).
-std::vector<ProcInfo> ScanProcs();
+// Which processes a scan reads in full. Every process may be ours only when its /proc owner is
+// root (undumpable processes show as root), the daemon's uid, or a pool uid: the others are
+// skipped after one stat, as reading stat and status costs ~20 us a process.
+struct ScanFilter {
+  int64_t uid_lo = -1;  // the pool [uid_lo, uid_hi); -1: read every process
+  int64_t uid_hi = -1;
+};
+
+// The processes on the machine, read from /proc (processes that vanish mid-scan are skipped).
+std::vector<ProcInfo> ScanProcs(ScanFilter filter = {});
+
+// The usage of every process in the pid namespace of init (a sandbox's pid 1, seen from the
+// host), read from the sandbox's own /proc (/proc/<init>/root/proc), plus bwrap's outer process
+// outer: exact and cheap, as it reads the session's processes only. False when that /proc is
+// not (or no longer) there.
+bool ScanNamespace(pid_t init, pid_t outer, SessionUsage* out);
 
 // Caches one scan of /proc for a few milliseconds, so that many sandboxes polling at once cost
 // one scan per period.
 class ProcScanner {
  public:
+  explicit ProcScanner(ScanFilter filter) : filter_(filter) {}
   // The processes of uid (root mode: the session owns the uid).
   SessionUsage ByUid(uid_t uid);
   // root and its descendants (non-root mode, where the session shares the daemon's uid).
@@ -68,7 +83,9 @@ class ProcScanner {
 
  private:
   std::shared_ptr<const std::vector<ProcInfo>> Snapshot();
+  const ScanFilter filter_;
   Mutex mu_;
+  int64_t period_ms_ GUARDED_BY(mu_) = 10;  // grows with the cost of a scan on busy hosts
   std::shared_ptr<const std::vector<ProcInfo>> snap_ GUARDED_BY(mu_);
   int64_t taken_ms_ GUARDED_BY(mu_) = 0;
 };
@@ -80,6 +97,9 @@ std::vector<pid_t> TreeOf(const std::vector<ProcInfo>& procs, pid_t root);
 // kill(-1, sig), which reaches every process of that uid at once (a fork bomb cannot outrun
 // it). Needs root. Returns false when the helper could not run.
 bool KillUid(uid_t uid, int sig);
+
+// Sends sig to pids as uid (a forked helper that takes the uid, so it can reach nothing else).
+void SignalAsUid(uid_t uid, const std::vector<pid_t>& pids, int sig);
 
 // SIGKILLs the processes of uid until /proc shows none but zombies (gives up after about 5 s).
 // Returns true when none is left.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <set>
 
 #include "containers/local_sandbox.h"
@@ -22,6 +23,7 @@ namespace fs = std::filesystem;
 constexpr int64_t kBwrapProcs = 2;
 // RLIMIT_AS is only a backstop under the monitor's RSS limit: address space is not memory.
 constexpr int64_t kAddressSlack = int64_t{4} << 30;
+constexpr int64_t kHealthEveryMs = 10000;
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -112,14 +114,22 @@ LocalProvider::LocalProvider(LocalConfig config)
     : config_(std::move(config)),
       shared_(std::make_shared<LocalShared>(config_.uid_base, config_.uid_count)) {
   shared_->root = geteuid() == 0;
+  auto cg = CgroupTree::Open();
+  std::string how =
+      cg.ok() ? "cgroups under " + (*cg)->base() : "rlimits (" + cg.status().message() + ")";
+  if (cg.ok()) shared_->cgroups = std::move(*cg);
+  static std::once_flag logged;  // once a process: tests make many providers
+  std::call_once(logged, [&how] { LogInfo("containers: local sandboxes are limited by " + how); });
 }
+
+const char* LocalProvider::Mechanism() const { return shared_->cgroups ? "cgroup" : "rlimit"; }
 
 LocalProvider::~LocalProvider() = default;
 
 Json LocalProvider::Info() const {
   Json images = Json::array();
   for (const auto& [name, dir] : config_.images) images.push_back(name);
-  return Json{{"id", config_.id}, {"type", "local"}, {"images", images}, {"limits", "rlimit"}};
+  return Json{{"id", config_.id}, {"type", "local"}, {"images", images}, {"limits", Mechanism()}};
 }
 
 Result<std::string> LocalProvider::Health() {
@@ -127,7 +137,31 @@ Result<std::string> LocalProvider::Health() {
     return Status::Unavailable("bwrap not found", config_.bwrap);
   }
   if (config_.run_dir.empty()) return Status::Unavailable("run_dir not configured");
-  return std::string("ok rlimit");
+  MutexLock l(&health_mu_);
+  int64_t now = MonoMs();
+  if (health_at_ms_ == 0 || now - health_at_ms_ > kHealthEveryMs) {
+    SandboxSpec probe;
+    probe.id = "health-probe-" + std::to_string(getpid()) + "-" + std::to_string(++probes_);
+    probe.command = "true";
+    probe.limits = {5000, 2000, 64 << 20, 32, 4096};
+    std::string err;
+    auto sb = Start(probe, [&err](std::string_view stream, std::string_view data) {
+      if (stream == "stderr") err.append(data);
+    });
+    if (!sb.ok()) {
+      health_ = sb.status();
+    } else {
+      Exit e = (*sb)->Wait();
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      health_ =
+          e.exit_code == 0 && e.reason.empty()
+              ? Status::OK()
+              : Status::Unavailable("bwrap cannot start a sandbox", err.empty() ? e.reason : err);
+    }
+    health_at_ms_ = MonoMs();
+  }
+  if (!health_.ok()) return health_;
+  return std::string("ok ") + Mechanism();
 }
 
 Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, OutputFn on_output) {
@@ -149,8 +183,9 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
   setup.session_dir = config_.run_dir + "/" + spec.id;
   std::string work = setup.session_dir + "/work";
   auto fail = [&](Status s) {
-    CleanupSession(*shared_, setup.uid, setup.drop, setup.session_dir);
-    if (setup.drop) shared_->pool.Release(setup.uid);
+    if (CleanupSession(setup.uid, setup.drop, setup.session_dir) && setup.drop) {
+      shared_->pool.Release(setup.uid);
+    }
     return s;
   };
   std::error_code ec;
@@ -173,7 +208,7 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
     if (s.ok()) s = (*files)->WriteFile(path, content);
     if (!s.ok()) return fail(Status::InvalidArgument("file " + path, s.message()));
   }
-  setup.bwrap_argv = BuildBwrapArgv(config_.bwrap, spec, setup.drop ? kWorkdirMount : work);
+  setup.bwrap_argv = BuildBwrapArgv(config_.bwrap, spec, setup.drop ? WorkdirMount() : work);
   std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                             {"HOME", spec.workdir}};
   for (const auto& [k, v] : spec.env) env[k] = v;
@@ -186,7 +221,11 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
                    {RLIMIT_CPU, cpu_s, cpu_s + 1},
                    {RLIMIT_AS, static_cast<rlim_t>(l.memory_bytes + kAddressSlack), 0}};
   setup.pids_limit = l.pids + kBwrapProcs;
-  if (setup.drop) {
+  if (shared_->cgroups) {
+    auto cg = shared_->cgroups->Create(spec.id, l.memory_bytes, setup.pids_limit);
+    if (!cg.ok()) return fail(cg.status());
+    setup.cgroup = *cg;
+  } else if (setup.drop) {
     setup.rlimits.push_back({RLIMIT_NPROC, static_cast<rlim_t>(setup.pids_limit), 0});
   }
   // On failure the sandbox's thread has already cleaned up (processes, dir, uid).
@@ -196,10 +235,11 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
 }
 
 Status LocalProvider::Reap(const std::vector<std::string>& ids) {
-  (void)ids;  // every session dir and pool uid is ours: sweep them all
+  (void)ids;  // every session dir, cgroup and pool uid is ours: sweep them all
+  if (shared_->cgroups) AGENT9_RETURN_IF_ERROR(shared_->cgroups->Sweep());
   if (shared_->root) {
     std::set<uid_t> uids;
-    for (const ProcInfo& p : ScanProcs()) {
+    for (const ProcInfo& p : ScanProcs({config_.uid_base, config_.uid_base + config_.uid_count})) {
       if (p.uid >= config_.uid_base && p.uid < config_.uid_base + config_.uid_count) {
         uids.insert(p.uid);
       }

@@ -1,12 +1,13 @@
 // LocalProvider: container sessions in bubblewrap sandboxes on this machine (DESIGN 4.4).
 // A session gets a read-only root (the host's /usr, /bin, /lib*, /etc, /sbin, or an image's
 // rootfs), a private writable workdir (<run_dir>/<id>/work on the host), a private /tmp, its
-// own pid, ipc and uts namespaces and no network unless asked. Limits use rlimits plus a /proc
-// monitor: as root, each running sandbox gets its own uid from a pool, so that RLIMIT_NPROC and
-// a per-uid kill cover exactly its processes (the cgroup v2 path is not built yet; Health says
-// which mechanism runs). Not root: sandboxes run as the daemon's uid; processes are then found
-// as descendants of bwrap (a process that double-forks out of the tree is not counted), there
-// is no RLIMIT_NPROC and no exec.
+// own pid, ipc and uts namespaces and no network unless asked. As root, each running sandbox
+// gets its own uid from a pool. Limits: a cgroup v2 child per sandbox when the daemon can make
+// one (local_cgroup.h); otherwise rlimits plus a /proc monitor over the session's uid, whose
+// RLIMIT_NPROC and per-uid kill then cover exactly its processes. Health says which one runs.
+// Not root (and no cgroups): sandboxes run as the daemon's uid; processes are then found as
+// descendants of bwrap (a process that double-forks out of the tree is not counted), there is
+// no RLIMIT_NPROC and no exec.
 // Thread-safety: every method may be called from several threads at once.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "containers/provider.h"
+#include "fs/base/mutex.h"
 
 namespace agent9::containers {
 
@@ -39,13 +41,21 @@ class LocalProvider final : public SandboxProvider {
 
   const std::string& id() const override { return config_.id; }
   Json Info() const override;
+  // Runs a probe sandbox (`true`) at most every 10 s: bwrap present is not bwrap working
+  // (user namespaces may be off).
   Result<std::string> Health() override;
   Result<std::unique_ptr<Sandbox>> Start(const SandboxSpec& spec, OutputFn on_output) override;
   Status Reap(const std::vector<std::string>& ids) override;
 
  private:
+  const char* Mechanism() const;  // "cgroup" or "rlimit"
+
   const LocalConfig config_;
   const std::shared_ptr<LocalShared> shared_;
+  Mutex health_mu_;
+  int64_t health_at_ms_ GUARDED_BY(health_mu_) = 0;
+  Status health_ GUARDED_BY(health_mu_);
+  int64_t probes_ GUARDED_BY(health_mu_) = 0;
 };
 
 // The bwrap command line for spec (exposed for tests), the workdir bound from work_source;

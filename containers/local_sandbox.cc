@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ namespace {
 
 constexpr int64_t kPollMs = 10;
 constexpr int64_t kGraceMs = 2000;
+constexpr int64_t kReapedGraceMs = 50;
+constexpr int64_t kDrainMs = 5000;
 
 int64_t RusageMs(const rusage& ru) {
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
@@ -74,14 +77,26 @@ class LocalSandbox final : public Sandbox {
 
 }  // namespace
 
-void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir) {
-  if (drop && !KillAllOfUid(uid)) {
+const std::string& WorkdirMount() {
+  static const std::string dir = [] {
+    for (const char* d : {"/sys", "/mnt", "/media"}) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(d, ec)) return std::string(d);
+    }
+    return std::string("/tmp");
+  }();
+  return dir;
+}
+
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir) {
+  bool clean = !drop || KillAllOfUid(uid);
+  if (!clean) {
     LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) LogWarn("containers: cannot remove " + dir + ": " + ec.message());
-  (void)shared;
+  return clean;
 }
 
 SessionCore::SessionCore(std::shared_ptr<LocalShared> shared, SandboxSetup setup,
@@ -99,7 +114,7 @@ Result<std::shared_ptr<WorkdirFiles>> SessionCore::Files() {
 
 void SessionCore::Stop(bool force) {
   MutexLock l(&mu_);
-  if (done_) return;
+  if (done_ || exited_) return;
   SetReasonLocked(force ? "killed" : "stopped");
   if (force) {
     kill_now_ = true;
@@ -153,12 +168,45 @@ std::string SessionCore::EndReason() {
 }
 
 void SessionCore::KillAll(int sig) {
+  if (!setup_.cgroup.empty() && sig == SIGKILL) CgroupTree::KillNow(setup_.cgroup);
   if (setup_.drop) {
     KillUid(setup_.uid, sig);
     return;
   }
   // Not root: the session shares the daemon's uid, so only the bwrap tree is reachable.
   for (pid_t p : TreeOf(ScanProcs(), pid0_)) kill(p, sig);
+}
+
+void SessionCore::Terminate() {
+  // Not bwrap itself: it would die of SIGTERM and take the sandbox along at once (its pid 1
+  // dies with it), leaving no grace to the command.
+  std::vector<ProcInfo> procs = ScanProcs();
+  std::vector<pid_t> tree = TreeOf(procs, pid0_);
+  pid_t init = 0;
+  for (const ProcInfo& p : procs) {
+    if (p.ppid == pid0_) init = p.pid;
+  }
+  std::vector<pid_t> targets;
+  if (setup_.drop) {
+    for (const ProcInfo& p : procs) {
+      if (p.uid == setup_.uid && p.pid != pid0_ && p.pid != init) targets.push_back(p.pid);
+    }
+    SignalAsUid(setup_.uid, targets, SIGTERM);
+  } else {
+    for (pid_t p : tree) {
+      if (p != pid0_ && p != init) kill(p, SIGTERM);
+    }
+  }
+}
+
+bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u) {
+  if (*init == 0) {
+    for (const ProcInfo& p : ScanProcs({setup_.uid, int64_t{setup_.uid} + 1})) {
+      if (p.ppid == pid0_ && !p.zombie) *init = p.pid;
+    }
+    if (*init == 0) return false;
+  }
+  return ScanNamespace(*init, pid0_, u);
 }
 
 Status SessionCore::Launch() {
@@ -188,12 +236,13 @@ void SessionCore::Run(int out_w, int err_w) {
   cs.stderr_fd = err_w;
   if (setup_.drop) {
     cs.bind_dir = setup_.session_dir + "/work";
-    cs.bind_at = kWorkdirMount;
+    cs.bind_at = WorkdirMount();
   }
   cs.drop = setup_.drop;
   cs.uid = setup_.uid;
   cs.gid = setup_.gid;
   cs.rlimits = setup_.rlimits;
+  if (!setup_.cgroup.empty()) cs.cgroup_procs = setup_.cgroup + "/cgroup.procs";
   int64_t start = MonoMs();
   Result<pid_t> pid = SpawnChild(cs);
   close(devnull);
@@ -221,52 +270,82 @@ void SessionCore::Loop(int* status, rusage* ru) {
   bool reaped = false;
   bool termed = false;
   int64_t stop_deadline = 0;
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  int64_t reaped_at = 0;
+  pid_t init = 0;
+  // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
+  pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
   char buf[65536];
   for (;;) {
     int open_fds = (fds[0].fd >= 0) + (fds[1].fd >= 0);
     if (reaped && open_fds == 0) break;
-    if (open_fds > 0) {
-      int n = poll(fds, 2, kPollMs);
-      for (int i = 0; n > 0 && i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        ssize_t r = read(fds[i].fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
-          continue;
-        }
-        size_t ok = Admit(static_cast<size_t>(r));
-        if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
+    int n = poll(fds, 3, kPollMs);
+    for (int i = 0; n > 0 && i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t r = read(fds[i].fd, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
       }
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+      size_t ok = Admit(static_cast<size_t>(r));
+      if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
     }
     if (!reaped) {
       pid_t w = wait4(pid0_, status, WNOHANG, ru);
       if (w == pid0_ || (w < 0 && errno == ECHILD)) {
         reaped = true;
-        // bwrap is gone; whatever it left (or an exec started) goes now.
-        KillAll(SIGKILL);
+        MutexLock l(&mu_);
+        exited_ = true;
+        ending_ = true;
+      }
+      if (reaped) {
+        if (pidfd >= 0) close(pidfd);
+        fds[2].fd = -1;
+        reaped_at = MonoMs();
       }
     }
+    if (reaped) {
+      // bwrap's pid namespace took the sandbox along; whatever still holds the pipes a
+      // moment later goes now.
+      int64_t since = MonoMs() - reaped_at;
+      if (since > kReapedGraceMs) KillAll(SIGKILL);
+      if (since > kDrainMs) {  // a writer out of reach: the output ends here
+        for (int i = 0; i < 2; ++i) {
+          if (fds[i].fd >= 0) close(fds[i].fd);
+          fds[i].fd = -1;
+        }
+      }
+      continue;
+    }
     // Limits, measured over every process of the session.
-    SessionUsage u =
-        setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
+    SessionUsage u;
+    bool oom = false;
+    bool pids_refused = false;
+    int64_t peak = 0;
+    if (!setup_.cgroup.empty()) {
+      CgroupStats cs = CgroupTree::Read(setup_.cgroup);
+      u = {cs.pids, cs.memory_bytes, cs.cpu_ms};
+      oom = cs.oom_kills > 0;
+      pids_refused = cs.pids_refused > 0;
+      peak = cs.memory_peak;
+    } else if (!ScanSandbox(&init, &u)) {
+      u = setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
+    }
     int64_t now = MonoMs();
     bool kill_now;
     int64_t term_at;
     {
       MutexLock l(&mu_);
-      peak_rss_ = std::max(peak_rss_, u.rss_bytes);
+      peak_rss_ = std::max({peak_rss_, u.rss_bytes, peak});
       cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
-      if (!reaped) {
-        if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
-        if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
-        if (u.rss_bytes > lim.memory_bytes) SetReasonLocked("memory"), kill_now_ = true;
-        if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
-      }
+      if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
+      if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
+      if (u.rss_bytes > lim.memory_bytes || oom) SetReasonLocked("memory"), kill_now_ = true;
+      if (pids_refused) SetReasonLocked("pids"), kill_now_ = true;
+      // At the ceiling: RLIMIT_NPROC makes the next fork fail.
+      if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
       kill_now = kill_now_;
       term_at = term_at_ms_;
     }
@@ -275,11 +354,10 @@ void SessionCore::Loop(int* status, rusage* ru) {
     } else if (term_at != 0 && !termed) {
       termed = true;
       stop_deadline = now + kGraceMs;
-      KillAll(SIGTERM);
+      Terminate();
     } else if (termed && now > stop_deadline) {
       EndWith("stopped");
     }
-    if (reaped && open_fds > 0 && kill_now) KillAll(SIGKILL);
   }
 }
 
@@ -291,8 +369,13 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     files = std::move(files_);
   }
   files.reset();
-  CleanupSession(*shared_, setup_.uid, setup_.drop, setup_.session_dir);
-  if (setup_.drop) shared_->pool.Release(setup_.uid);
+  if (!setup_.cgroup.empty() && !CgroupTree::Kill(setup_.cgroup)) {
+    LogWarn("containers: cannot remove cgroup " + setup_.cgroup);
+  }
+  // A uid whose processes survived is not handed out again (Reap at the next start sweeps it).
+  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir) && setup_.drop) {
+    shared_->pool.Release(setup_.uid);
+  }
   shared_->scanner.Invalidate();
   if (out_fd_ >= 0 && !started) close(out_fd_);
   if (err_fd_ >= 0 && !started) close(err_fd_);

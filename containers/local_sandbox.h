@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "containers/local_cgroup.h"
 #include "containers/local_limits.h"
 #include "containers/local_spawn.h"
 #include "containers/provider.h"
@@ -17,16 +18,19 @@
 
 namespace agent9::containers {
 
-// Where a root daemon's sandbox child binds the workdir (in its private mount namespace) for
-// bwrap to find: any directory that exists and that bwrap does not otherwise use.
-inline constexpr const char* kWorkdirMount = "/tmp";
+// Where a root daemon's sandbox child binds the workdir (in its private mount namespace, which
+// only bwrap then uses) for bwrap to find it by path: a directory that exists and that is never
+// a source of the sandbox (an image rootfs may live under /tmp or /mnt, never under /sys).
+const std::string& WorkdirMount();
 
 // What the provider shares with its sandboxes (which may outlive it).
 struct LocalShared {
-  LocalShared(int64_t uid_base, int64_t uid_count) : pool(uid_base, uid_count) {}
+  LocalShared(int64_t uid_base, int64_t uid_count)
+      : pool(uid_base, uid_count), scanner({uid_base, uid_base + uid_count}) {}
   bool root = false;  // the daemon is root: sandboxes get a pool uid and its rlimits
   UidPool pool;
   ProcScanner scanner;
+  std::unique_ptr<CgroupTree> cgroups;  // null: rlimit mode
 };
 
 struct SandboxSetup {
@@ -39,6 +43,7 @@ struct SandboxSetup {
   std::vector<std::string> env;         // the sandbox's whole environment ("NAME=value")
   std::vector<RLimitSetting> rlimits;
   int64_t pids_limit = 0;  // processes (threads) of the session counted by the monitor
+  std::string cgroup;      // cgroup mode: the session's cgroup directory
 };
 
 // Starts bwrap from a thread that owns it for its whole life; returns once it runs (the
@@ -49,6 +54,7 @@ Result<std::unique_ptr<Sandbox>> StartLocalSandbox(std::shared_ptr<LocalShared> 
                                                    OutputFn on_output);
 
 // Kills and removes what a session left: its processes (by uid when root) and its directory.
-void CleanupSession(const LocalShared& shared, uid_t uid, bool drop, const std::string& dir);
+// Returns false when processes of the uid survived.
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir);
 
 }  // namespace agent9::containers

@@ -46,6 +46,10 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   void Loop(int* status, rusage* ru);
   void Finish(bool started, int status, const rusage& ru, int64_t start);
   void KillAll(int sig);
+  // The session's usage from its own /proc once its pid 1 (*init, found on the first call
+  // that can) is up; false while it is not.
+  bool ScanSandbox(pid_t* init, SessionUsage* u);
+  void Terminate();  // SIGTERM to the session's processes, bwrap's own excepted
   void SetReasonLocked(const std::string& reason) REQUIRES(mu_);
 
   const std::shared_ptr<LocalShared> shared_;
@@ -64,6 +68,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   int64_t start_ms_ GUARDED_BY(mu_) = 0;
   std::string reason_ GUARDED_BY(mu_);
   bool ending_ GUARDED_BY(mu_) = false;
+  bool exited_ GUARDED_BY(mu_) = false;  // bwrap was reaped: Stop comes too late
   bool kill_now_ GUARDED_BY(mu_) = false;
   int64_t term_at_ms_ GUARDED_BY(mu_) = 0;
   int64_t output_bytes_ GUARDED_BY(mu_) = 0;

@@ -1,6 +1,7 @@
 #include "containers/local_spawn.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -43,6 +44,8 @@ bool MoveFd(int fd, int to) {
   if (!MoveFd(s.stdin_fd, 0) || !MoveFd(s.stdout_fd, 1) || !MoveFd(s.stderr_fd, 2)) {
     Fail(errfd, 5);
   }
+  // Whatever the daemon inherited without O_CLOEXEC stays out of the sandbox too.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Fail(errfd, 5);
   if (!s.bind_dir.empty()) {
     if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
         mount(s.bind_dir.c_str(), s.bind_at.c_str(), nullptr, MS_BIND, nullptr) != 0) {
@@ -100,12 +103,18 @@ Result<pid_t> SpawnChild(const ChildSpec& s) {
     for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail(errp[1], 10);
     if (getppid() != parent) _exit(127);
+    if (!s.cgroup_procs.empty()) {
+      int fd = open(s.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, "0", 1) != 1) Fail(errp[1], 13);
+      close(fd);
+    }
     if (s.ns_fds.empty()) BecomeProgram(s, argv.data(), envp.data(), errp[1], parent);
     for (int fd : s.ns_fds) {
       if (setns(fd, 0) != 0) Fail(errp[1], 1);
     }
     if (fchdir(s.root_fd) != 0 || chroot(".") != 0) Fail(errp[1], 2);
-    pid_t me = getpid();
+    // The grandchild lives in the sandbox's pid namespace, where its parent (outside) is 0.
+    pid_t me = 0;
     pid_t child = fork();
     if (child < 0) Fail(errp[1], 4);
     if (child == 0) BecomeProgram(s, argv.data(), envp.data(), errp[1], me);
@@ -128,7 +137,7 @@ Result<pid_t> SpawnChild(const ChildSpec& s) {
   if (n == static_cast<ssize_t>(sizeof e)) {
     int st = 0;
     waitpid(pid, &st, 0);
-    std::string step = e.step > 0 && e.step < 13 ? kSteps[e.step] : "?";
+    std::string step = e.step > 0 && e.step < 14 ? kSteps[e.step] : "?";
     return Status::Internal("spawn: " + step, strerror(e.err));
   }
   return pid;

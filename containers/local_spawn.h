@@ -37,7 +37,8 @@ struct ChildSpec {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<RLimitSetting> rlimits;
-  std::string dir = "/";  // working directory of the program
+  std::string cgroup_procs;  // if set: the child first joins this cgroup (its cgroup.procs)
+  std::string dir = "/";     // working directory of the program
   // Exec mode: setns into these namespace fds (in order), then chroot to root_fd, then fork the
   // program as a grandchild; the child writes the grandchild's pid (an int) to pid_fd, waits
   // for it and exits with its status (128+N for signal N).

@@ -26,9 +26,6 @@ class WorkdirFiles {
   WorkdirFiles(const WorkdirFiles&) = delete;
   WorkdirFiles& operator=(const WorkdirFiles&) = delete;
 
-  // The O_PATH fd of the workdir (owned here).
-  int fd() const { return dir_fd_; }
-
   Result<std::string> ReadFile(const std::string& path);
   Status WriteFile(const std::string& path, std::string_view data);
   Result<std::vector<FileEntry>> List(const std::string& path);
