@@ -120,8 +120,9 @@ verdict() {  # verdict VALUE OP THRESHOLD
 # ---- the bare baseline's argv: containers/local_provider.cc BuildBwrapArgv -------------------
 # The same flags, in the same order, for an ephemeral session without network on the host
 # root: the system directories bound read-only (symlinks as symlinks), a private /proc, /dev
-# and a /tmp tmpfs, the session's workdir bound at /work (the provider passes it as an fd with
-# --bind-fd; a path bind is the same mount), then `--remount-ro /`.
+# and a /tmp tmpfs, the session's workdir bound at /work (the provider names it by a path under
+# /sys of its private mount namespace; a plain path bind is the same mount), then
+# `--remount-ro /`.
 WORK=$TMP/work
 mkdir -p "$WORK"
 chmod 777 "$WORK"
@@ -275,7 +276,7 @@ BODY=$TMP/body.md
   echo
   echo "After the runs: $STRAY live processes with a sandbox uid (≥ $UID_BASE) on the machine, $RUNLEFT entries in the daemon's containers/run. Daemon counters: \`$(tr '\n' ' ' <"$TMP/metrics.txt" | sed 's/ *$//')\`."
   echo
-  echo "The bare baseline's argv (mirrors \`BuildBwrapArgv\` in containers/local_provider.cc; \`--bind DIR /work\` stands for the provider's \`--bind-fd 3 /work\`): \`$BW_LINE /bin/true\`."
+  echo "The bare baseline's argv (mirrors \`BuildBwrapArgv\` in containers/local_provider.cc; \`--bind DIR /work\` stands for the provider's bind of the session dir, which it reaches under /sys of a private mount namespace): \`$BW_LINE /bin/true\`."
 } >"$BODY"
 
 mkdir -p "$OUT_DIR"
