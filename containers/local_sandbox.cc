@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -21,6 +22,44 @@
 
 namespace agent9::containers {
 namespace {
+
+// Where FUSE filesystems are mounted in the daemon's namespace (/proc/self/mountinfo: the
+// mount point is field 5, the type follows " - "), deepest last.
+std::vector<std::string> FuseMountPoints() {
+  std::vector<std::string> out;
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (f == nullptr) return out;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    std::string_view l(line);
+    size_t dash = l.find(" - ");
+    if (dash == std::string_view::npos || l.substr(dash + 3, 4) != "fuse") continue;
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string_view::npos; ++field) {
+      pos = l.find(' ', pos);
+      if (pos != std::string_view::npos) ++pos;
+    }
+    if (pos == std::string_view::npos) continue;
+    size_t end = l.find(' ', pos);
+    std::string_view raw = l.substr(pos, end - pos);
+    std::string point;  // octal escapes (\040 for a space) decoded
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 3 < raw.size()) {
+        point += static_cast<char>((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 +
+                                   (raw[i + 3] - '0'));
+        i += 3;
+      } else {
+        point += raw[i];
+      }
+    }
+    out.push_back(std::move(point));
+  }
+  free(line);
+  fclose(f);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
 
 constexpr int64_t kPollMs = 10;
 constexpr int64_t kGraceMs = 2000;
@@ -236,6 +275,7 @@ void SessionCore::Run(int out_w, int err_w) {
   cs.stderr_fd = err_w;
   if (setup_.drop) {
     cs.bind_dir = setup_.session_dir + "/work";
+    cs.detach = FuseMountPoints();
     cs.bind_at = WorkdirMount();
   }
   cs.drop = setup_.drop;
@@ -271,6 +311,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
   bool termed = false;
   int64_t stop_deadline = 0;
   int64_t reaped_at = 0;
+  int64_t near_since = 0;  // since when the count is one process short of the pids ceiling
   pid_t init = 0;
   // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
@@ -291,6 +332,62 @@ void SessionCore::Loop(int* status, rusage* ru) {
       }
       size_t ok = Admit(static_cast<size_t>(r));
       if (ok > 0 && on_output_) on_output_(i == 0 ? "stdout" : "stderr", {buf, ok});
+      if (i == 1) {
+        err_tail_.append(buf, std::min<size_t>(static_cast<size_t>(r), 512));
+        if (err_tail_.size() > 512) err_tail_.erase(0, err_tail_.size() - 512);
+      }
+    }
+    // Limits, measured over every process of the session, before looking for bwrap's exit:
+    // output that just woke the loop (a "cannot fork" on stderr) may be the last moment the
+    // sandbox's processes can be seen.
+    if (!reaped) {
+      SessionUsage u;
+      bool oom = false;
+      bool pids_refused = false;
+      int64_t peak = 0;
+      if (!setup_.cgroup.empty()) {
+        CgroupStats cs = CgroupTree::Read(setup_.cgroup);
+        u = {cs.pids, cs.memory_bytes, cs.cpu_ms};
+        oom = cs.oom_kills > 0;
+        pids_refused = cs.pids_refused > 0;
+        peak = cs.memory_peak;
+      } else if (!ScanSandbox(&init, &u)) {
+        u = setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
+      }
+      int64_t now = MonoMs();
+      bool kill_now;
+      int64_t term_at;
+      {
+        MutexLock l(&mu_);
+        peak_rss_ = std::max({peak_rss_, u.rss_bytes, peak});
+        cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
+        if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
+        if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
+        if (u.rss_bytes > lim.memory_bytes || oom) SetReasonLocked("memory"), kill_now_ = true;
+        if (pids_refused) SetReasonLocked("pids"), kill_now_ = true;
+        // At the ceiling: RLIMIT_NPROC makes the next fork fail.
+        if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
+        // A fork bomb hovers just under the ceiling (its shells die as their forks fail): one
+        // short of it for 50 ms is the limit too.
+        if (u.count + 1 < setup_.pids_limit) {
+          near_since = 0;
+        } else if (near_since == 0) {
+          near_since = now;
+        } else if (now - near_since >= 50) {
+          SetReasonLocked("pids"), kill_now_ = true;
+        }
+        kill_now = kill_now_;
+        term_at = term_at_ms_;
+      }
+      if (kill_now) {
+        KillAll(SIGKILL);
+      } else if (term_at != 0 && !termed) {
+        termed = true;
+        stop_deadline = now + kGraceMs;
+        Terminate();
+      } else if (termed && now > stop_deadline) {
+        EndWith("stopped");
+      }
     }
     if (!reaped) {
       pid_t w = wait4(pid0_, status, WNOHANG, ru);
@@ -318,45 +415,6 @@ void SessionCore::Loop(int* status, rusage* ru) {
         }
       }
       continue;
-    }
-    // Limits, measured over every process of the session.
-    SessionUsage u;
-    bool oom = false;
-    bool pids_refused = false;
-    int64_t peak = 0;
-    if (!setup_.cgroup.empty()) {
-      CgroupStats cs = CgroupTree::Read(setup_.cgroup);
-      u = {cs.pids, cs.memory_bytes, cs.cpu_ms};
-      oom = cs.oom_kills > 0;
-      pids_refused = cs.pids_refused > 0;
-      peak = cs.memory_peak;
-    } else if (!ScanSandbox(&init, &u)) {
-      u = setup_.drop ? shared_->scanner.ByUid(setup_.uid) : shared_->scanner.ByTree(pid0_);
-    }
-    int64_t now = MonoMs();
-    bool kill_now;
-    int64_t term_at;
-    {
-      MutexLock l(&mu_);
-      peak_rss_ = std::max({peak_rss_, u.rss_bytes, peak});
-      cpu_seen_ = std::max(cpu_seen_, u.cpu_ms);
-      if (now - start_ms_ > lim.wall_ms) SetReasonLocked("wall_time"), kill_now_ = true;
-      if (u.cpu_ms > lim.cpu_ms) SetReasonLocked("cpu_time"), kill_now_ = true;
-      if (u.rss_bytes > lim.memory_bytes || oom) SetReasonLocked("memory"), kill_now_ = true;
-      if (pids_refused) SetReasonLocked("pids"), kill_now_ = true;
-      // At the ceiling: RLIMIT_NPROC makes the next fork fail.
-      if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
-      kill_now = kill_now_;
-      term_at = term_at_ms_;
-    }
-    if (kill_now) {
-      KillAll(SIGKILL);
-    } else if (term_at != 0 && !termed) {
-      termed = true;
-      stop_deadline = now + kGraceMs;
-      Terminate();
-    } else if (termed && now > stop_deadline) {
-      EndWith("stopped");
     }
   }
 }
@@ -386,6 +444,14 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
   } else {
     e.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     e.reason = reason_;
+    // A command that gave up when a fork hit the process limit (a shell's "Cannot fork")
+    // ends before the monitor can count its processes: its own words name the limit.
+    if (e.reason.empty() && e.exit_code != 0 && err_tail_.find("fork") != std::string::npos &&
+        (err_tail_.find("Cannot") != std::string::npos ||
+         err_tail_.find("Resource temporarily unavailable") != std::string::npos ||
+         err_tail_.find("retry") != std::string::npos)) {
+      e.reason = "pids";
+    }
   }
   e.usage.wall_ms = MonoMs() - start;
   e.usage.cpu_ms = std::max(cpu_seen_, RusageMs(ru));

@@ -51,6 +51,7 @@ bool MoveFd(int fd, int to) {
         mount(s.bind_dir.c_str(), s.bind_at.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       Fail(errfd, 12);
     }
+    for (const std::string& m : s.detach) (void)umount2(m.c_str(), MNT_DETACH);
   }
   if (s.ns_fds.empty()) {
     setsid();

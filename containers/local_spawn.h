@@ -33,6 +33,9 @@ struct ChildSpec {
   // when the way there (the daemon's 0700 data dir) is closed to that uid.
   std::string bind_dir;
   std::string bind_at;
+  // Mount points to detach in that private namespace (the daemon's own FUSE mounts): a
+  // sandbox that held a copy of one would keep it busy, and the daemon could not unmount it.
+  std::vector<std::string> detach;
   bool drop = false;  // become uid/gid (no supplementary groups); needs root
   uid_t uid = 0;
   gid_t gid = 0;

@@ -1,5 +1,6 @@
 // SessionService, the read side and execs: what a session's files and the agent's
 // containers/ show, and commands run in live interactive sessions.
+#include <chrono>
 #include <thread>
 
 #include "compute/ledger.h"
@@ -187,10 +188,15 @@ Result<std::shared_ptr<Sandbox>> SessionService::LiveSandbox(std::string_view ag
                                                              std::string_view sid) {
   AGENT9_ASSIGN_OR_RETURN(Row r, LoadRow(agent, sid));
   if (IsFinal(r.state)) return Status::Unavailable("session ended", "state " + r.state);
-  std::shared_ptr<Live> live = FindLive(r.id);
-  if (live) {
-    std::lock_guard<std::mutex> l(live->mu);
-    if (live->sandbox) return live->sandbox;
+  // A session marked running whose sandbox is still starting (a few ms): wait for it.
+  for (int waited = 0; waited < 5000; waited += 2) {
+    std::shared_ptr<Live> live = FindLive(r.id);
+    if (live) {
+      std::lock_guard<std::mutex> l(live->mu);
+      if (live->sandbox) return live->sandbox;
+    }
+    if (r.state != kRunning || !live) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return Status::Unavailable("session not started yet", "state " + r.state);
 }
