@@ -120,8 +120,9 @@ verdict() {  # verdict VALUE OP THRESHOLD
 # ---- the bare baseline's argv: containers/local_provider.cc BuildBwrapArgv -------------------
 # The same flags, in the same order, for an ephemeral session without network on the host
 # root: the system directories bound read-only (symlinks as symlinks), a private /proc, /dev
-# and a /tmp tmpfs, the session's workdir bound at /work (the provider passes it as an fd with
-# --bind-fd; a path bind is the same mount), then `--remount-ro /`.
+# and a /tmp tmpfs, the session's workdir bound at /work (the provider names it by a path under
+# /sys of its private mount namespace; a plain path bind is the same mount), then
+# `--remount-ro /`.
 WORK=$TMP/work
 mkdir -p "$WORK"
 chmod 777 "$WORK"
@@ -138,6 +139,11 @@ BW_LINE="${BW[*]}"
 # ---- daemon ------------------------------------------------------------------------------
 DATA=$TMP/data
 mkdir -p "$DATA"
+# A pool uid range of its own: the local provider kills every process of a pool uid when a
+# session ends and sweeps its whole range at start, so two daemons with the default range
+# (2000000000, 256) on one machine kill each other's sandboxes.
+DAEMON_UID_BASE=$((UID_BASE + 20000000 + (RANDOM * 32768 + RANDOM) % 400000 * 256))
+printf '[containers]\nuid_base = %s\nuid_count = 256\n' "$DAEMON_UID_BASE" >"$DATA/agent9.toml"
 : >"$TMP/agent9.out"
 "$AGENT9_BIN" serve --data "$DATA" --listen 127.0.0.1:0 >"$TMP/agent9.out" 2>"$TMP/agent9.err" &
 DAEMON_PID=$!
@@ -270,7 +276,7 @@ BODY=$TMP/body.md
   echo
   echo "After the runs: $STRAY live processes with a sandbox uid (≥ $UID_BASE) on the machine, $RUNLEFT entries in the daemon's containers/run. Daemon counters: \`$(tr '\n' ' ' <"$TMP/metrics.txt" | sed 's/ *$//')\`."
   echo
-  echo "The bare baseline's argv (mirrors \`BuildBwrapArgv\` in containers/local_provider.cc; \`--bind DIR /work\` stands for the provider's \`--bind-fd 3 /work\`): \`$BW_LINE /bin/true\`."
+  echo "The bare baseline's argv (mirrors \`BuildBwrapArgv\` in containers/local_provider.cc; \`--bind DIR /work\` stands for the provider's bind of the session dir, which it reaches under /sys of a private mount namespace): \`$BW_LINE /bin/true\`."
 } >"$BODY"
 
 mkdir -p "$OUT_DIR"

@@ -14,6 +14,7 @@ need_fuse
 source "$(dirname "$0")/lib/containers.sh"
 
 M=$(a9_mountpoint mnt)
+ct_config
 a9_start --mount "$M"
 a9() { "$AGENT9_BIN" "$@"; }
 create() {  # create ID [JSON]: prints the agent's token
@@ -24,6 +25,11 @@ create() {  # create ID [JSON]: prints the agent's token
 }
 TA=$(create a)
 TB=$(create b)
+# Again with a's agent-local view too (--mount-agent needs the agent to exist at start).
+MA=$(a9_mountpoint mnt-a)
+a9_stop
+fusermount3 -uz "$M" 2>/dev/null || true
+a9_start --mount "$M" --mount-agent "a=$MA"
 A=$M/agents/a/containers
 S=/v1/fs/agents/a/containers
 req() {  # req KIND COMMAND [EXTRA (a jq object)]: a request as JSON
@@ -464,6 +470,17 @@ done
 CODE=$(h_code POST "$S/new" "$TB" '{"kind":"ephemeral","command":"true"}')
 case "$CODE" in 403 | 404) ;; *) fail "agent b starts a session as a: HTTP $CODE" ;; esac
 expect_eq 401 "$(h_code GET "$S/usage" "")" "no token"
+# The agent-local view: the agent reads its policy but cannot write it; it runs its own sessions.
+if { echo '{"network":true}' >"$MA/containers/policy"; } 2>"$A9_ROOT/err"; then fail "the agent wrote its containers/policy over FUSE"; fi
+expect_eq EACCES "$(errno_class "$(cat "$A9_ROOT/err")")" "agent policy write errno"
+expect_eq false "$(jq .network "$MA/containers/policy")" "agent reads its policy over FUSE"
+exec 3<>"$MA/containers/new"
+echo '{"kind":"ephemeral","command":"echo local view"}' >&3
+SL=$(cat <&3 | jq -r .session_id)
+exec 3>&-
+expect_eq exited "$(wait_send a "$SL")" "a session from the agent-local view"
+expect_eq "local view" "$(cat "$MA/containers/sessions/$SL/stdout")" "its stdout over the agent view"
+[ ! -e "$MA/agents" ] || fail "the agent view shows the global tree"
 clean_after "permissions"
 soft_done
 pass

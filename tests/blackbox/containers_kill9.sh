@@ -11,6 +11,7 @@ need_fuse
 source "$(dirname "$0")/lib/containers.sh"
 
 M=$(a9_mountpoint mnt)
+ct_config
 a9_start --mount "$M"
 expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"k"}')" "create k"
 expect_eq 204 "$(h_code PUT /v1/fs/agents/k/compute/policy "$A9_TOKEN" '{"max_cost_usd_per_day":100000000}')" "day limit"

@@ -10,6 +10,18 @@ command -v python3 >/dev/null || skip "no python3"
 
 CT_UID_MIN=2000000000
 
+# ct_config: writes the daemon's runtime config (<data>/agent9.toml) with a uid range of its
+# own. The local provider kills every process of a pool uid when a session ends, and sweeps its
+# whole range at start: two daemons on one machine with the default range (2000000000, 256)
+# kill each other's sandboxes, so each scenario takes a random range above 2000000000 (and
+# below 2^31: bwrap cannot map a larger uid).
+ct_config() {
+  A9_DATA=${A9_DATA:-$A9_ROOT/data}
+  mkdir -p "$A9_DATA"
+  CT_UID_BASE=$((CT_UID_MIN + 1000000 + (RANDOM * 32768 + RANDOM) % 500000 * 256))
+  printf '[containers]\nuid_base = %s\nuid_count = 256\n' "$CT_UID_BASE" >>"$A9_DATA/agent9.toml"
+}
+
 # cnew AGENT REQUEST-JSON [TOKEN]: POST containers/new over HTTP; prints the session id
 # (fails unless 200).
 cnew() {
