@@ -32,9 +32,12 @@ Result<ContainersConfig> ReadContainersConfig(const RuntimeConfig& config) {
     return Bad(s, "bwrap", "want an absolute path");
   }
   AGENT9_ASSIGN_OR_RETURN(out.local_config.uid_base,
-                          s.Int("uid_base", out.local_config.uid_base, 1000, 4'000'000'000));
+                          s.Int("uid_base", out.local_config.uid_base, 1000, 2147483646));
   AGENT9_ASSIGN_OR_RETURN(out.local_config.uid_count,
                           s.Int("uid_count", out.local_config.uid_count, 1, 65536));
+  if (out.local_config.uid_base + out.local_config.uid_count > 2147483647) {
+    return Bad(s, "uid_base", "uid_base + uid_count must stay below 2^31 (bwrap's uid maps)");
+  }
   AGENT9_ASSIGN_OR_RETURN(out.max_event_tail, s.Int("event_tail_bytes", 4096, 0, 1 << 20));
   AGENT9_ASSIGN_OR_RETURN(auto images, s.Tables("images"));
   for (const auto& i : images) {

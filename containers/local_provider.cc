@@ -1,5 +1,6 @@
 #include "containers/local_provider.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,6 +115,22 @@ LocalProvider::LocalProvider(LocalConfig config)
     : config_(std::move(config)),
       shared_(std::make_shared<LocalShared>(config_.uid_base, config_.uid_count)) {
   shared_->root = geteuid() == 0;
+  if (shared_->root) {
+    std::string path = access("/run/lock", W_OK) == 0 ? "/run/lock/agent9-containers-uids"
+                                                      : "/tmp/agent9-containers-uids";
+    range_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = static_cast<off_t>(config_.uid_base);
+    fl.l_len = static_cast<off_t>(config_.uid_count);
+    if (range_fd_ < 0 || fcntl(range_fd_, F_SETLK, &fl) != 0) {
+      range_ = Status::Unavailable("uids " + std::to_string(config_.uid_base) + ".." +
+                                       std::to_string(config_.uid_base + config_.uid_count - 1) +
+                                       " are used by another agent9 daemon on this machine",
+                                   "give each daemon its own [containers] uid_base");
+    }
+  }
   auto cg = CgroupTree::Open();
   std::string how =
       cg.ok() ? "cgroups under " + (*cg)->base() : "rlimits (" + cg.status().message() + ")";
@@ -124,7 +141,9 @@ LocalProvider::LocalProvider(LocalConfig config)
 
 const char* LocalProvider::Mechanism() const { return shared_->cgroups ? "cgroup" : "rlimit"; }
 
-LocalProvider::~LocalProvider() = default;
+LocalProvider::~LocalProvider() {
+  if (range_fd_ >= 0) close(range_fd_);
+}
 
 Json LocalProvider::Info() const {
   Json images = Json::array();
@@ -133,6 +152,7 @@ Json LocalProvider::Info() const {
 }
 
 Result<std::string> LocalProvider::Health() {
+  if (!range_.ok()) return range_;
   if (access(config_.bwrap.c_str(), X_OK) != 0) {
     return Status::Unavailable("bwrap not found", config_.bwrap);
   }
@@ -165,6 +185,7 @@ Result<std::string> LocalProvider::Health() {
 }
 
 Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, OutputFn on_output) {
+  if (!range_.ok()) return range_;
   if (access(config_.bwrap.c_str(), X_OK) != 0) {
     return Status::Unavailable("bwrap not found", config_.bwrap);
   }
@@ -237,6 +258,7 @@ Result<std::unique_ptr<Sandbox>> LocalProvider::Start(const SandboxSpec& spec, O
 Status LocalProvider::Reap(const std::vector<std::string>& ids) {
   (void)ids;  // every session dir, cgroup and pool uid is ours: sweep them all
   if (shared_->cgroups) AGENT9_RETURN_IF_ERROR(shared_->cgroups->Sweep());
+  if (!range_.ok()) return range_;  // another daemon's sandboxes: not ours to kill
   if (shared_->root) {
     std::set<uid_t> uids;
     for (const ProcInfo& p : ScanProcs({config_.uid_base, config_.uid_base + config_.uid_count})) {

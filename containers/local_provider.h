@@ -52,6 +52,13 @@ class LocalProvider final : public SandboxProvider {
 
   const LocalConfig config_;
   const std::shared_ptr<LocalShared> shared_;
+  // Root: the uid range is this daemon's alone, held by a POSIX record lock on its bytes of
+  // /run/lock/agent9-containers-uids (a process's lock: released when the process ends, kill -9
+  // included; providers of one process share it). Another daemon with an overlapping range
+  // would kill this one's sandboxes, so then the provider refuses to work (range_ says why)
+  // and Reap leaves those uids alone.
+  int range_fd_ = -1;
+  Status range_;
   Mutex health_mu_;
   int64_t health_at_ms_ GUARDED_BY(health_mu_) = 0;
   Status health_ GUARDED_BY(health_mu_);

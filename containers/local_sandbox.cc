@@ -23,6 +23,16 @@
 namespace agent9::containers {
 namespace {
 
+// Whether a command's stderr says a fork failed: dash's "Cannot fork", bash's "fork: retry" /
+// "fork: Resource temporarily unavailable", Python's BlockingIOError (EAGAIN).
+bool SaysForkFailed(const std::string& err) {
+  return err.find("Cannot fork") != std::string::npos ||
+         err.find("fork: retry") != std::string::npos ||
+         err.find("fork: Resource temporarily unavailable") != std::string::npos ||
+         (err.find("BlockingIOError") != std::string::npos &&
+          err.find("Resource temporarily unavailable") != std::string::npos);
+}
+
 // Where FUSE filesystems are mounted in the daemon's namespace (/proc/self/mountinfo: the
 // mount point is field 5, the type follows " - "), deepest last.
 std::vector<std::string> FuseMountPoints() {
@@ -246,8 +256,8 @@ bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u, bool* unsure) {
   if (*init == 0) {
     // bwrap's pid 1 is its only child: /proc/<pid>/task/<pid>/children names it at once (a
     // scan of every process on the machine, the fallback, costs milliseconds).
-    std::string path = "/proc/" + std::to_string(pid0_) + "/task/" + std::to_string(pid0_) +
-                       "/children";
+    std::string path =
+        "/proc/" + std::to_string(pid0_) + "/task/" + std::to_string(pid0_) + "/children";
     FILE* f = fopen(path.c_str(), "re");
     if (f != nullptr) {
       long child = 0;
@@ -332,7 +342,8 @@ void SessionCore::Loop(int* status, rusage* ru) {
   bool termed = false;
   int64_t stop_deadline = 0;
   int64_t reaped_at = 0;
-  int64_t near_since = 0;  // since when the count is one process short of the pids ceiling
+  int64_t near_since = 0;     // since when the count is one process short of the pids ceiling
+  bool fork_refused = false;  // stderr said a fork failed
   pid_t init = 0;
   // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
@@ -356,6 +367,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
       if (i == 1) {
         err_tail_.append(buf, std::min<size_t>(static_cast<size_t>(r), 512));
         if (err_tail_.size() > 512) err_tail_.erase(0, err_tail_.size() - 512);
+        fork_refused = fork_refused || SaysForkFailed(err_tail_);
       }
     }
     // Limits, measured over every process of the session, before looking for bwrap's exit:
@@ -390,6 +402,11 @@ void SessionCore::Loop(int* status, rusage* ru) {
         if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
         // A fork bomb hovers just under the ceiling (its shells die as their forks fail): one
         // short of it for 50 ms is the limit too.
+        // A fork refused (its shell said so) while the session holds many processes: the
+        // limit at work, however its count moves between two samples.
+        if (fork_refused && u.count * 2 >= setup_.pids_limit) {
+          SetReasonLocked("pids"), kill_now_ = true;
+        }
         if (u.count + 1 < setup_.pids_limit) {
           near_since = 0;
         } else if (near_since == 0) {
@@ -467,10 +484,7 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     e.reason = reason_;
     // A command that gave up when a fork hit the process limit (a shell's "Cannot fork")
     // ends before the monitor can count its processes: its own words name the limit.
-    if (e.reason.empty() && e.exit_code != 0 && err_tail_.find("fork") != std::string::npos &&
-        (err_tail_.find("Cannot") != std::string::npos ||
-         err_tail_.find("Resource temporarily unavailable") != std::string::npos ||
-         err_tail_.find("retry") != std::string::npos)) {
+    if (e.reason.empty() && e.exit_code != 0 && SaysForkFailed(err_tail_)) {
       e.reason = "pids";
     }
   }

@@ -816,9 +816,9 @@ Status SessionService::Start() {
   const int64_t now = clock_->NowMs();
   std::map<std::string, std::vector<std::string>> cut_by_provider;
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(
-        Stmt * q, c.Prepare("SELECT id, provider, reserved FROM container_sessions WHERE "
-                            "state='running'"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * q,
+                            c.Prepare("SELECT id, provider, reserved FROM container_sessions WHERE "
+                                      "state='running'"));
     std::vector<std::pair<std::string, int64_t>> cut;
     for (;;) {
       AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());

@@ -466,6 +466,7 @@ TEST_F(LocalProviderTest, NamespaceScanSeesTheSession) {
 }
 
 TEST_F(LocalProviderTest, ReapAfterDaemonKilled) {
+  provider_.reset();  // the uid range goes to the "daemon" below (another process)
   int ready[2];
   ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
   pid_t daemon = fork();
@@ -622,6 +623,34 @@ TEST_F(LocalProviderTest, Speed) {
   std::cout << "echo hi: first output after " << first << " ms, whole run " << e.usage.wall_ms
             << " ms; `true`: " << kN * 1000 / ms << " sandboxes/s one after another, "
             << kN * 1000 / pms << "/s 20 at once\n";
+}
+
+TEST_F(LocalProviderTest, AnotherProcessWithTheSameUidsIsRefused) {
+  int ready[2], done[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(done, O_CLOEXEC), 0);
+  pid_t other = fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    LocalProvider p(config_);  // overlaps the fixture's provider, held by the parent
+    auto h = p.Health();
+    char c = !h.ok() && h.status().message().find("another agent9 daemon") != std::string::npos &&
+                     p.Start(Spec("x", "true"), nullptr).status().code() == Code::kUnavailable &&
+                     p.Reap({}).code() == Code::kUnavailable
+                 ? 'y'
+                 : 'n';
+    (void)!write(ready[1], &c, 1);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(done[1]);
+  close(done[0]);
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  waitpid(other, nullptr, 0);
+  EXPECT_EQ(c, 'y');
+  EXPECT_TRUE(provider_->Health().ok());  // the holder is unaffected
 }
 
 TEST_F(LocalProviderTest, Health) {

@@ -44,6 +44,9 @@ class SessionServiceTest : public testing::AgentStoreFixture {
   void StartService() {
     LocalConfig lc;
     lc.run_dir = run_dir_;
+    // A uid range of this process's own (a daemon on the machine may hold the default one).
+    lc.uid_base = 2100000000 + static_cast<int64_t>(getpid() % 100000) * 64;
+    lc.uid_count = 64;
     std::vector<std::unique_ptr<SandboxProvider>> providers;
     providers.push_back(std::make_unique<LocalProvider>(lc));
     service_ = std::make_unique<SessionService>(db_.get(), &clock_, &host_, std::move(providers));
