@@ -145,7 +145,8 @@ int Bare(const Opts& o) {
   argv.push_back(nullptr);
   char* envp[] = {const_cast<char*>("PATH=/usr/local/bin:/usr/bin:/bin"), nullptr};
   for (int i = 0; i < o.warmup; ++i) {
-    if (SpawnOnce(argv, envp, o.uid > 0 ? o.uid + i : 0, o.first_byte) < 0) Die("warm-up spawn failed");
+    if (SpawnOnce(argv, envp, o.uid > 0 ? o.uid + i : 0, o.first_byte) < 0)
+      Die("warm-up spawn failed");
   }
   std::mutex mu;
   std::vector<double> lat;
@@ -322,18 +323,30 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--url") o.url = val();
-    else if (a == "--agent") o.agent = val();
-    else if (a == "--body") o.body = val();
-    else if (a == "--token") o.token = val();
-    else if (a == "--argv-file") o.argv_file = val();
-    else if (a == "--n") o.n = std::stoi(val());
-    else if (a == "--warmup") o.warmup = std::stoi(val());
-    else if (a == "--conc") o.conc = std::stoi(val());
-    else if (a == "--uid") o.uid = std::stol(val());
-    else if (a == "--secs") o.secs = std::stod(val());
-    else if (a == "--first-byte") o.first_byte = true;
-    else Die("unknown option " + a);
+    if (a == "--url")
+      o.url = val();
+    else if (a == "--agent")
+      o.agent = val();
+    else if (a == "--body")
+      o.body = val();
+    else if (a == "--token")
+      o.token = val();
+    else if (a == "--argv-file")
+      o.argv_file = val();
+    else if (a == "--n")
+      o.n = std::stoi(val());
+    else if (a == "--warmup")
+      o.warmup = std::stoi(val());
+    else if (a == "--conc")
+      o.conc = std::stoi(val());
+    else if (a == "--uid")
+      o.uid = std::stol(val());
+    else if (a == "--secs")
+      o.secs = std::stod(val());
+    else if (a == "--first-byte")
+      o.first_byte = true;
+    else
+      Die("unknown option " + a);
   }
   signal(SIGPIPE, SIG_IGN);
   if (o.mode == "bare") return Bare(o);

@@ -31,8 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         start = end + 1;
       }
     }
-    Require(r->SandboxWorkdir().starts_with("/work"), "workdir outside /work",
-            r->SandboxWorkdir());
+    Require(r->SandboxWorkdir().starts_with("/work"), "workdir outside /work", r->SandboxWorkdir());
     auto again = SessionRequest::FromJson(r->ToJson());
     Require(again.ok() && again->ToJson() == r->ToJson(), "normalized form does not round-trip");
     ContainerPolicy p;
