@@ -4,7 +4,8 @@
 # key (sealed; the credential file is write-only and no file, log or data file shows the key),
 # a session that runs remotely over FUSE and HTTP, its output, exit code and end, a refused key
 # (HTTP 401, named without the key), Nostr auth (auth/challenge signed with the agent's key,
-# auth/status), and who may write credentials.
+# auth/status), who may write credentials, and bundles that carry the containers and compute
+# policies through an export and a clone import.
 source "$(dirname "$0")/lib/common.sh"
 need_fuse
 [ -x "${AGENT9_FAKE_DAYTONA:-}" ] || { echo "AGENT9_FAKE_DAYTONA not set" >&2; exit 77; }
@@ -72,6 +73,18 @@ AUTH=$(cat "$K/auth/challenge")
 PUB=$(cat "$M/agents/r/identity/pubkey")
 expect_eq "true $PUB" "$(echo "$AUTH" | jq -r '"\(.daytona.ok) \(.daytona.pubkey)"')" "auth/challenge"
 expect_eq "true" "$(jq -r .daytona.authenticated <"$K/auth/status")" "auth/status"
+
+# Bundles carry the containers policy (and compute's): an export and a clone import keep them.
+POL='{"images":[],"network":true,"max_wall_ms":1000,"max_concurrent":2,"usd_per_wall_second":7}'
+expect_eq 204 "$(h_code PUT $S/policy "$A9_TOKEN" "$POL")" "set the containers policy"
+expect_eq 204 "$(h_code PUT /v1/fs/agents/r/compute/policy "$A9_TOKEN" '{"max_cost_usd_per_day":4242}')" "set the compute policy"
+"$AGENT9_BIN" export r -o "$A9_ROOT/r.tar" || fail "export r"
+tar tf "$A9_ROOT/r.tar" | grep -qx "containers/policy.json" || fail "no containers/policy.json in the bundle: $(tar tf "$A9_ROOT/r.tar" | xargs)"
+"$AGENT9_BIN" import "$A9_ROOT/r.tar" --mode clone --id r2 >/dev/null || fail "import the clone"
+expect_eq "$(jq -cS . <<<"$POL" | jq -c 'del(.max_memory_bytes,.max_queued,.usd_per_cpu_second)')" \
+  "$(h_get $S/policy | jq -cS 'del(.max_memory_bytes,.max_queued,.usd_per_cpu_second)')" "policy as set"
+expect_eq "$(h_get $S/policy | jq -cS .)" "$(h_get /v1/fs/agents/r2/containers/policy | jq -cS .)" "the clone's containers policy"
+expect_eq 4242 "$(h_get /v1/fs/agents/r2/compute/policy | jq .max_cost_usd_per_day)" "the clone's compute policy"
 
 # The key is nowhere: not in the data dir (sealed), the daemon's logs, or any file shown.
 if grep -rqF -- "$SECRET" "$A9_DATA" "$A9_ERR" 2>/dev/null; then fail "the API key leaked"; fi
