@@ -72,6 +72,9 @@ Result<ContainersConfig> ReadContainersConfig(const RuntimeConfig& config) {
     AGENT9_ASSIGN_OR_RETURN(r.start_timeout_ms,
                             p.Int("start_timeout_ms", r.start_timeout_ms, 100, 3'600'000));
     AGENT9_ASSIGN_OR_RETURN(r.poll_ms, p.Int("poll_ms", r.poll_ms, 10, 60'000));
+    AGENT9_ASSIGN_OR_RETURN(r.request_timeout_ms,
+                            p.Int("request_timeout_ms", r.request_timeout_ms, 100, 600'000));
+    AGENT9_ASSIGN_OR_RETURN(r.send_resources, p.Bool("send_resources", false));
     out.remotes.push_back(std::move(r));
   }
   return out;
