@@ -228,8 +228,9 @@ TEST_F(SessionServiceTest, ConcurrentSubmitsNeverOverspendTheBudget) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 40; ++i) {
     threads.emplace_back([&] {
-      // Each reserves 1000 (1 s of wall time at 1000/s).
-      auto r = service_->Submit("a", R"({"command":"true","limits":{"wall_ms":1000}})");
+      // Each reserves 1000 (1 s of wall time at 1000/s) and spends all of it (its wall time
+      // ends it), so a session that ends during the race frees nothing for the others.
+      auto r = service_->Submit("a", R"({"command":"sleep 30","limits":{"wall_ms":1000}})");
       if (r.ok()) {
         ++ok;
       } else if (r.status().code() == Code::kBudgetExceeded) {
