@@ -532,16 +532,7 @@ bool ComputeService::Finish(const std::string& id, const std::string& agent,
     wakes = cfg->value("kind", "none") != "none";
   }
   // What readers saw so far plus the last line: the stored stream.
-  std::string stream;
-  {
-    uint64_t pos = live->stream->Begin();
-    std::string buf(64 << 10, '\0');
-    for (;;) {
-      auto n = live->stream->Read(&pos, std::as_writable_bytes(std::span(buf)), 0, nullptr);
-      if (!n.ok() || *n == 0) break;
-      stream.append(buf.data(), *n);
-    }
-  }
+  std::string stream = live->stream->Retained();
   stream += final_line;
   bool done = false, event_added = false;
   const std::string result_text = result.is_null() ? "" : DumpJson(result);

@@ -1,5 +1,6 @@
-// SessionService's private parts, shared by session_service.cc (submitting, running and
-// ending sessions and execs) and session_queries.cc (reading them).
+// SessionService's private parts, shared by its files: session_service.cc (requests,
+// admission, queueing), session_run.cc (running and ending sessions, start and stop),
+// session_execs.cc (execs in interactive sessions) and session_queries.cc (reading them).
 #pragma once
 
 #include <deque>

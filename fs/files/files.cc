@@ -400,6 +400,11 @@ uint64_t Stream::Begin() {
   return base_;
 }
 
+std::string Stream::Retained() {
+  MutexLock l(&mu_);
+  return buf_;
+}
+
 void Stream::WakeAll() { cv_.SignalAll(); }
 
 Result<size_t> Stream::Read(uint64_t* pos, std::span<std::byte> out, int wait_ms,

@@ -183,6 +183,8 @@ class Stream {
   void Close();
   // First retained position.
   uint64_t Begin();
+  // Every retained byte, from Begin() to now (no wait): what a stream that ended leaves to store.
+  std::string Retained();
   // Copies bytes at *pos (moved forward to the backlog start when older) into out and
   // advances *pos. With nothing to read: wait_ms 0 returns 0; -1 blocks until data, Close()
   // or *cancel; >0 waits that long, then kDeadlineExceeded. Returns 0 at the end.
