@@ -137,11 +137,13 @@ const std::string& WorkdirMount() {
   return dir;
 }
 
-bool CleanupSession(uid_t uid, bool drop, const std::string& dir) {
-  // Everything of the session lived in its pid namespace, which died with its init: one
-  // SIGKILL to whatever of the uid is left is the safety net. (A scan of every process on the
-  // machine to prove it cost ~4 ms a session; Reap at start still scans.)
-  bool clean = !drop || KillUid(uid, SIGKILL);
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool killed) {
+  // A sandbox whose command ended by itself: bwrap waited for its pid 1, whose exit waited
+  // for every process of the namespace, so one SIGKILL to whatever of the uid is left is the
+  // safety net (a scan of every process on the machine to prove it cost ~4 ms a session).
+  // A sandbox that was killed: bwrap died at once, and the namespace's processes may still be
+  // dying (a large memory to unmap), so wait for them to be gone.
+  bool clean = !drop || (killed ? KillAllOfUid(uid) : KillUid(uid, SIGKILL));
   if (!clean) {
     LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
   }
@@ -220,6 +222,10 @@ std::string SessionCore::EndReason() {
 }
 
 void SessionCore::KillAll(int sig) {
+  {
+    MutexLock l(&mu_);
+    killed_ = true;
+  }
   if (!setup_.cgroup.empty() && sig == SIGKILL) CgroupTree::KillNow(setup_.cgroup);
   if (setup_.drop) {
     KillUid(setup_.uid, sig);
@@ -469,7 +475,12 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     LogWarn("containers: cannot remove cgroup " + setup_.cgroup);
   }
   // A uid whose processes survived is not handed out again (Reap at the next start sweeps it).
-  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir) && setup_.drop) {
+  bool killed;
+  {
+    MutexLock l(&mu_);
+    killed = killed_;
+  }
+  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir, killed) && setup_.drop) {
     shared_->pool.Release(setup_.uid);
   }
   shared_->scanner.Invalidate();

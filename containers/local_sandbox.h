@@ -55,6 +55,6 @@ Result<std::unique_ptr<Sandbox>> StartLocalSandbox(std::shared_ptr<LocalShared> 
 
 // Kills and removes what a session left: its processes (by uid when root) and its directory.
 // Returns false when processes of the uid survived.
-bool CleanupSession(uid_t uid, bool drop, const std::string& dir);
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool killed = true);
 
 }  // namespace agent9::containers

@@ -71,6 +71,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   bool ending_ GUARDED_BY(mu_) = false;
   bool exited_ GUARDED_BY(mu_) = false;  // bwrap was reaped: Stop comes too late
   bool kill_now_ GUARDED_BY(mu_) = false;
+  bool killed_ GUARDED_BY(mu_) = false;  // KillAll ran: processes may outlive bwrap a moment
   int64_t term_at_ms_ GUARDED_BY(mu_) = 0;
   int64_t output_bytes_ GUARDED_BY(mu_) = 0;
   std::string err_tail_;  // the last bytes of stderr (Loop's thread only)
