@@ -318,9 +318,8 @@ void SessionService::Notify(const std::string& id) {
   std::string agent, state, reason, request, result;
   bool found = false;
   Status st = db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * q,
-                            c.Prepare("SELECT agent, state, reason, request, result, notify FROM "
-                                      "container_sessions WHERE id=? AND notified=0"));
+    AGENT9_ASSIGN_OR_RETURN(Stmt * q, c.Prepare("SELECT agent, state, reason, request, result FROM "
+                                                "container_sessions WHERE id=? AND notified=0"));
     q->Bind(1, id);
     AGENT9_ASSIGN_OR_RETURN(found, q->Step());
     if (found) {
@@ -329,7 +328,6 @@ void SessionService::Notify(const std::string& id) {
       reason = q->IsNull(2) ? "" : q->Text(2);
       request = q->Text(3);
       result = q->IsNull(4) ? "" : q->Text(4);
-      found = q->Int(5) != 0 || true;
     }
     q->Reset();
     return Status::OK();

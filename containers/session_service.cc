@@ -107,7 +107,11 @@ void FitToCost(Limits* l, const ContainerPolicy& p, int64_t max_cost) {
 
 // Sessions a tick's Act inserted, started by Acted on the same thread after the commit.
 struct ActedSessions {
-  std::vector<std::pair<std::string, std::string>> start;  // agent, id
+  struct Start {
+    std::string agent, id;
+    int64_t max_concurrent = 0;  // the agent's policy's, as the tick's transaction read it
+  };
+  std::vector<Start> start;
   std::vector<std::string> woken;
 };
 thread_local ActedSessions t_acted;
@@ -205,8 +209,8 @@ Status SessionService::StorePolicy(Conn& c, std::string_view agent, const Contai
 
 Status SessionService::Insert(Conn& c, std::string_view agent, int64_t tick, int64_t now_ms,
                               const SessionRequest& r, const std::string& origin,
-                              bool refuse_as_failed, std::string* id, bool* existing,
-                              bool* failed) {
+                              bool refuse_as_failed, std::string* id, bool* existing, bool* failed,
+                              int64_t* max_concurrent) {
   *existing = false;
   *failed = false;
   if (!r.idempotency_key.empty()) {
@@ -225,6 +229,7 @@ Status SessionService::Insert(Conn& c, std::string_view agent, int64_t tick, int
   AGENT9_ASSIGN_OR_RETURN(auto resolved, Resolve(r));
   AGENT9_ASSIGN_OR_RETURN(auto stored, StoredPolicy(c, agent));
   ContainerPolicy policy = stored.value_or(ContainerPolicy{});
+  *max_concurrent = policy.MaxConcurrent();
   AGENT9_ASSIGN_OR_RETURN(BudgetPolicy budget, Ledger::GetPolicy(c, agent));
   *id = NewId('s');
   Limits limits;
@@ -317,9 +322,8 @@ Result<Json> SessionService::Submit(std::string_view agent, std::string_view req
   const int64_t now = clock_->NowMs();
   AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(int64_t tick, Ledger::CurrentTick(c, agent));
-    AGENT9_RETURN_IF_ERROR(Insert(c, agent, tick, now, r, "call", false, &id, &existing, &failed));
-    AGENT9_ASSIGN_OR_RETURN(auto p, StoredPolicy(c, agent));
-    max_concurrent = p.value_or(ContainerPolicy{}).MaxConcurrent();
+    AGENT9_RETURN_IF_ERROR(
+        Insert(c, agent, tick, now, r, "call", false, &id, &existing, &failed, &max_concurrent));
     if (existing) {
       AGENT9_ASSIGN_OR_RETURN(Stmt * q,
                               c.Prepare("SELECT state FROM container_sessions WHERE id=?"));
@@ -369,11 +373,12 @@ Status SessionService::Act(Conn& c, std::string_view agent, int64_t tick, int64_
     AGENT9_ASSIGN_OR_RETURN(SessionRequest r, SessionRequest::FromJson(j));
     std::string id;
     bool existing = false, failed = false;
+    int64_t max_concurrent = 0;
     AGENT9_RETURN_IF_ERROR(
-        Insert(c, agent, tick, now_ms, r, "tick", true, &id, &existing, &failed));
+        Insert(c, agent, tick, now_ms, r, "tick", true, &id, &existing, &failed, &max_concurrent));
     if (existing) continue;
     if (!failed) {
-      t_acted.start.emplace_back(std::string(agent), id);
+      t_acted.start.push_back({std::string(agent), id, max_concurrent});
       continue;
     }
     if (!r.notify) continue;
@@ -401,19 +406,11 @@ void SessionService::Acted() {
   ActedSessions acted = std::move(t_acted);
   t_acted = ActedSessions{};
   for (auto& started : acted.start) {
-    const std::string& agent = started.first;
-    const std::string& id = started.second;
-    int64_t max_concurrent = ContainerPolicy::kDefaultMaxConcurrent;
-    (void)db_->Read([&](Conn& c) -> Status {
-      AGENT9_ASSIGN_OR_RETURN(auto p, StoredPolicy(c, agent));
-      max_concurrent = p.value_or(ContainerPolicy{}).MaxConcurrent();
-      return Status::OK();
-    });
     {
       std::lock_guard<std::mutex> l(mu_);
-      queues_[agent].max_concurrent = max_concurrent;
+      queues_[started.agent].max_concurrent = started.max_concurrent;
     }
-    Enqueue(agent, id);
+    Enqueue(started.agent, started.id);
   }
   for (auto& agent : acted.woken) host_->EventAdded(agent);
 }

@@ -110,9 +110,11 @@ class SessionService {
   struct AgentQueue;
   struct Row;
 
+  // *max_concurrent: the agent's policy's, read for the admission (unset for an existing
+  // session).
   Status Insert(Conn& c, std::string_view agent, int64_t tick, int64_t now_ms,
                 const SessionRequest& r, const std::string& origin, bool refuse_as_failed,
-                std::string* id, bool* existing, bool* failed);
+                std::string* id, bool* existing, bool* failed, int64_t* max_concurrent);
   void Enqueue(const std::string& agent, const std::string& id);
   void Pump(const std::string& agent);
   // The provider a request names (or the first), and the rootfs of its image for the local one.
