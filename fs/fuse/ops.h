@@ -1,7 +1,8 @@
 // The FUSE low-level operations (STYLE 2.3 "FUSE adapter"): one noexcept trampoline per op
-// in ops.cc, each replying exactly once and calling only FileService, Node::GetStat and
-// Handle methods. FuseContext is the session's userdata: the tree, the principal and the
-// inode and handle tables. Thread-safety: ops run concurrently on libfuse's worker threads;
+// (inodes and the op table in ops.cc, files in ops_files.cc, directories in ops_dirs.cc;
+// shared helpers in ops_internal.h), each replying exactly once and calling only FileService,
+// Node::GetStat and Handle methods. FuseContext is the session's userdata: the tree, the
+// principal and the inode and handle tables. Thread-safety: ops run concurrently on libfuse's worker threads;
 // FuseContext's members are immutable or thread-safe.
 #pragma once
 
