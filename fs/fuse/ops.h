@@ -2,8 +2,8 @@
 // (inodes and the op table in ops.cc, files in ops_files.cc, directories in ops_dirs.cc;
 // shared helpers in ops_internal.h), each replying exactly once and calling only FileService,
 // Node::GetStat and Handle methods. FuseContext is the session's userdata: the tree, the
-// principal and the inode and handle tables. Thread-safety: ops run concurrently on libfuse's worker threads;
-// FuseContext's members are immutable or thread-safe.
+// principal and the inode and handle tables. Thread-safety: ops run concurrently on libfuse's
+// worker threads; FuseContext's members are immutable or thread-safe.
 #pragma once
 
 #include <sys/types.h>
