@@ -74,7 +74,36 @@ std::string TokenAuth::ProgramMac(std::string_view agent, int64_t created_at) co
   return Hex(h, sizeof h);
 }
 
+TokenAuth::~TokenAuth() {
+  if (feed_) feed_->Unsubscribe(subscription_);
+}
+
+void TokenAuth::WatchRemovals(ChangeFeed* feed) {
+  feed_ = feed;
+  const NodeId agents_dir = PathNodeId({"agents"});
+  subscription_ = feed->Subscribe([this, agents_dir](NodeId dir, std::string_view name) {
+    if (dir == agents_dir) Forget(name);
+  });
+}
+
+void TokenAuth::Forget(std::string_view agent) {
+  MutexLock l(&cache_mu_);
+  ++epoch_;
+  auto it = agents_.find(std::string(agent));
+  if (it == agents_.end()) return;
+  for (const auto& h : it->second.hashes) token_agent_.erase(h);
+  agents_.erase(it);
+}
+
 Result<std::optional<int64_t>> TokenAuth::CreatedAt(std::string_view agent) const {
+  const bool cache = feed_ != nullptr;  // without removals to watch, the store decides
+  uint64_t epoch = 0;
+  if (cache) {
+    MutexLock l(&cache_mu_);
+    auto it = agents_.find(std::string(agent));
+    if (it != agents_.end() && it->second.created_at) return it->second.created_at;
+    epoch = epoch_;
+  }
   std::optional<int64_t> out;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT created_at FROM agents WHERE id=?"));
@@ -83,7 +112,49 @@ Result<std::optional<int64_t>> TokenAuth::CreatedAt(std::string_view agent) cons
     if (row) out = s->Int(0);
     return Status::OK();
   }));
+  if (cache && out) {
+    MutexLock l(&cache_mu_);
+    if (epoch == epoch_) {
+      if (agents_.size() >= kCacheMax) {
+        agents_.clear();
+        token_agent_.clear();
+      }
+      agents_[std::string(agent)].created_at = out;
+    }
+  }
   return out;
+}
+
+Result<std::string> TokenAuth::TokenAgent(const std::string& hash) const {
+  const bool cache = feed_ != nullptr;
+  uint64_t epoch = 0;
+  if (cache) {
+    MutexLock l(&cache_mu_);
+    auto it = token_agent_.find(hash);
+    if (it != token_agent_.end()) return it->second;
+    epoch = epoch_;
+  }
+  std::string agent;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT agent FROM tokens WHERE hash=?"));
+    s->Bind(1, hash);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (row) agent = s->Text(0);
+    return Status::OK();
+  }));
+  // Unknown hashes are not cached: guessing must not fill memory.
+  if (cache && !agent.empty()) {
+    MutexLock l(&cache_mu_);
+    if (epoch == epoch_) {
+      if (agents_.size() >= kCacheMax) {
+        agents_.clear();
+        token_agent_.clear();
+      }
+      agents_[agent].hashes.push_back(hash);
+      token_agent_.emplace(hash, agent);
+    }
+  }
+  return agent;
 }
 
 Result<std::string> TokenAuth::ProgramToken(std::string_view agent) {
@@ -175,15 +246,7 @@ Result<Caller> TokenAuth::Authenticate(std::string_view token) {
     }
     return Caller::Agent(std::string(agent));
   }
-  std::string hash = HashToken(token);
-  std::string agent;
-  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT agent FROM tokens WHERE hash=?"));
-    s->Bind(1, hash);
-    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (row) agent = s->Text(0);
-    return Status::OK();
-  }));
+  AGENT9_ASSIGN_OR_RETURN(std::string agent, TokenAgent(HashToken(token)));
   if (agent.empty()) return Status::Unauthenticated("invalid token");
   return Caller::Agent(agent);
 }

@@ -2,17 +2,25 @@
 // admin.token (mode 0600, created on first start); agent tokens are random, shown once, and
 // stored only as BLAKE2b hashes in the `tokens` table, so a copy of the database reveals no
 // token. Comparisons are constant-time. Tokens never appear in logs or error messages.
+// A token check is answered from memory when it can be: the admin token always; agent token
+// hashes and agents' creation times (program tokens) once seen, in a bounded cache that an
+// agent's removal (announced on the ChangeFeed) clears before the removal returns, so a
+// deleted agent's tokens stop working at once.
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "controlplane/control_api.h"
 #include "fs/base/clock.h"
+#include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
+#include "fs/change_feed.h"
 
 namespace agent9 {
 
@@ -32,6 +40,10 @@ class TokenAuth final : public Authenticator {
   // signature must name; operators are npubs with admin rights. Call before traffic starts.
   void SetHttpAuth(const Modules* modules, std::string public_url,
                    std::vector<std::string> operators);
+  // Drops cached entries of agents removed on feed (which must outlive this TokenAuth). Call
+  // before traffic starts.
+  void WatchRemovals(ChangeFeed* feed);
+  ~TokenAuth() override;
   // A new token for agent (which must exist). The caller shows it once.
   Result<std::string> MintAgentToken(std::string_view agent);
   // The same inside the caller's write transaction (Database::Write), where the agent's row
@@ -49,6 +61,23 @@ class TokenAuth final : public Authenticator {
   std::string ProgramMac(std::string_view agent, int64_t created_at) const;
   // created_at of agent, or nullopt when it does not exist.
   Result<std::optional<int64_t>> CreatedAt(std::string_view agent) const;
+  // The agent whose token hashes to hash, or "" (from the cache or the store).
+  Result<std::string> TokenAgent(const std::string& hash) const;
+  void Forget(std::string_view agent);
+
+  // The cache: what one agent's entries are, so a removal finds them without a scan.
+  struct Cached {
+    std::optional<int64_t> created_at;
+    std::vector<std::string> hashes;
+  };
+  static constexpr size_t kCacheMax = 16384;  // agents; the cache is emptied when it is full
+  mutable Mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::string> token_agent_ GUARDED_BY(cache_mu_);
+  mutable std::unordered_map<std::string, Cached> agents_ GUARDED_BY(cache_mu_);
+  // Bumped by every removal: a store read that began before it must not fill the cache.
+  mutable uint64_t epoch_ GUARDED_BY(cache_mu_) = 0;
+  ChangeFeed* feed_ = nullptr;
+  uint64_t subscription_ = 0;
 
   Database* db_;
   const Clock* clock_;

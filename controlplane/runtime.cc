@@ -121,6 +121,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   AGENT9_ASSIGN_OR_RETURN(
       rt->auth_, TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
   rt->auth_->SetHttpAuth(&rt->modules_, http.public_url, http.operators);
+  rt->auth_->WatchRemovals(&rt->changes_);
   rt->trace_ = std::make_unique<StreamHub>();
   rt->outbox_ = std::make_unique<StreamHub>();
   rt->host_ = std::make_unique<RuntimeHost>(rt->agents_.get(), rt->trace_.get(), rt->outbox_.get());
@@ -204,7 +205,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
     return out;
   };
   rt->fs_ = std::make_shared<FileService>(MakeRootDir(deps, status_fn, metrics_fn), rt->is_public_,
-                                          rt->on_error_);
+                                          rt->on_error_, &rt->changes_);
   rt->api_ = std::make_unique<Control>(rt->fs_, agents, rt->auth_.get(), rt->is_public_);
   Engine* engine = rt->engine_.get();
   agents->SetEnqueueListener([engine](std::string_view a) { engine->Notify(a); });
@@ -257,7 +258,7 @@ Result<std::shared_ptr<const FileService>> Runtime::AgentView(const std::string&
   AGENT9_RETURN_IF_ERROR(ValidateAgentId(agent));
   AGENT9_ASSIGN_OR_RETURN(auto root, MakeAgentDir(ChildId(kRootNodeId, "agents"), agent, deps_));
   return std::shared_ptr<const FileService>(
-      std::make_shared<FileService>(std::move(root), is_public_, on_error_));
+      std::make_shared<FileService>(std::move(root), is_public_, on_error_, &changes_));
 }
 
 void Runtime::NoteAgentMount(const std::string& agent, const std::string& dir) {

@@ -12,6 +12,7 @@
 #include "controlplane/control_api.h"
 #include "fs/base/clock.h"
 #include "fs/base/sqlite.h"
+#include "fs/change_feed.h"
 #include "fs/file_service.h"
 #include "tick/agent_files.h"
 #include "tick/agent_kind.h"
@@ -69,6 +70,9 @@ class Runtime {
   int lock_fd_ = -1;  // flock on <data>/agent9.lock, held for the daemon's life
   RuntimeOptions opts_;
   SystemClock clock_;
+  // Removals announced to the mounts (AgentView hands it out from a const method); declared
+  // before everything that announces or subscribes, so it outlives them.
+  mutable ChangeFeed changes_;
   int64_t started_ms_ = 0;
   RuntimeConfig config_;
   std::unique_ptr<Database> db_;

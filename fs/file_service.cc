@@ -51,8 +51,12 @@ class GuardedHandle final : public Handle {
 
 }  // namespace
 
-FileService::FileService(std::shared_ptr<Node> root, IsPublicFn is_public, ErrorSink on_error)
-    : root_(std::move(root)), is_public_(std::move(is_public)), on_error_(std::move(on_error)) {}
+FileService::FileService(std::shared_ptr<Node> root, IsPublicFn is_public, ErrorSink on_error,
+                         ChangeFeed* changes)
+    : root_(std::move(root)),
+      is_public_(std::move(is_public)),
+      on_error_(std::move(on_error)),
+      changes_(changes) {}
 
 Status FileService::Note(const Caller& who, const Node& node, Status st) const {
   if (!st.ok() && on_error_) on_error_(who, node, st);
@@ -124,7 +128,9 @@ Status FileService::Mkdir(Node& dir, std::string_view name, const Caller& who) c
 Status FileService::Remove(Node& dir, std::string_view name, const Caller& who) const {
   AGENT9_RETURN_IF_ERROR(Path::ValidateName(name));
   AGENT9_RETURN_IF_ERROR(CheckAccess(who, dir, Op::kRemove, is_public_));
-  return Note(who, dir, dir.Remove(name, who));
+  AGENT9_RETURN_IF_ERROR(Note(who, dir, dir.Remove(name, who)));
+  if (changes_) changes_->EntryRemoved(dir.id(), name);
+  return Status::OK();
 }
 
 std::unique_ptr<Handle> FileService::Wrap(std::unique_ptr<Handle> h, const Node& node,

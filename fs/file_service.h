@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fs/base/path.h"
+#include "fs/change_feed.h"
 #include "fs/node.h"
 #include "fs/permissions.h"
 
@@ -23,9 +24,13 @@ using ErrorSink = std::function<void(const Caller&, const Node&, const Status&)>
 
 class FileService {
  public:
-  FileService(std::shared_ptr<Node> root, IsPublicFn is_public, ErrorSink on_error = nullptr);
+  // changes: where removals are announced (Remove) and where transports that cache names
+  // subscribe; may be null (nothing caches names). Must outlive the service.
+  FileService(std::shared_ptr<Node> root, IsPublicFn is_public, ErrorSink on_error = nullptr,
+              ChangeFeed* changes = nullptr);
 
   const std::shared_ptr<Node>& root() const { return root_; }
+  ChangeFeed* changes() const { return changes_; }
 
   // Resolves path from the root; every node on the way must be visible to the caller.
   Result<std::shared_ptr<Node>> Walk(const Path& path, const Caller& who) const;
@@ -56,6 +61,7 @@ class FileService {
   std::shared_ptr<Node> root_;
   IsPublicFn is_public_;
   ErrorSink on_error_;
+  ChangeFeed* changes_;
 };
 
 // Reads a handle from offset 0 to EOF (not for streams).

@@ -72,6 +72,13 @@ struct Stat {
   // Directories: List() honours ListRange (name order, after, limit), so a transport can walk
   // the directory a page at a time instead of holding the whole listing (agents/).
   bool paged = false;
+  // What a transport may cache (FUSE: entry and attr timeouts above 0).
+  // names_announced (directories): a child's name goes away only with an announcement on the
+  // tree's ChangeFeed (fs/change_feed.h), so the name -> node mapping may be cached.
+  // attrs_fixed: these attributes never change while the node's name exists (directories,
+  // and generated files, which report size 0 and no mtime).
+  bool names_announced = false;
+  bool attrs_fixed = false;
 };
 
 // A quota a directory reports to statfs (`df`): capacity and what is left, in bytes. The

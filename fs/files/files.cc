@@ -31,12 +31,24 @@ Stat DirStat(int64_t mtime_ms) {
   s.type = NodeType::kDir;
   s.mtime_ms = mtime_ms;
   s.direct_io = false;
+  s.attrs_fixed = true;
   return s;
 }
 
 // ---- SnapshotFile ----------------------------------------------------------------------
 
-Stat SnapshotFile::GetStat() const { return Stat{}; }
+namespace {
+
+// Generated files: size 0, no mtime, whatever the content.
+Stat FixedFileStat() {
+  Stat s;
+  s.attrs_fixed = true;
+  return s;
+}
+
+}  // namespace
+
+Stat SnapshotFile::GetStat() const { return FixedFileStat(); }
 
 Result<std::unique_ptr<Handle>> SnapshotFile::Open(const OpenFlags& flags, const Caller&) {
   if (flags.write || flags.truncate || flags.append) {
@@ -169,7 +181,11 @@ std::unique_ptr<Handle> DocFile::OpenNew() {
   return std::make_unique<NodeRefHandle>(shared_from_this(), std::move(inner));
 }
 
-Stat DocDir::GetStat() const { return DirStat(); }
+Stat DocDir::GetStat() const {
+  Stat s = DirStat();
+  s.names_announced = true;  // documents go only through Remove (FileService announces it)
+  return s;
+}
 
 std::shared_ptr<DocFile> DocDir::MakeFile(std::string_view name) const {
   std::string n(name);
@@ -271,7 +287,7 @@ class CtlHandle final : public Handle {
 
 }  // namespace
 
-Stat CtlFile::GetStat() const { return Stat{}; }
+Stat CtlFile::GetStat() const { return FixedFileStat(); }
 
 Result<std::unique_ptr<Handle>> CtlFile::Open(const OpenFlags& flags, const Caller& who) {
   std::string shown;
@@ -361,7 +377,7 @@ class CallHandle final : public Handle {
 }  // namespace
 
 Stat CallFile::GetStat() const {
-  Stat s;
+  Stat s = FixedFileStat();
   s.call = true;
   return s;
 }
@@ -458,7 +474,7 @@ class StreamHandle final : public Handle {
 }  // namespace
 
 Stat StreamFile::GetStat() const {
-  Stat s;
+  Stat s = FixedFileStat();
   s.stream = true;
   return s;
 }
@@ -472,7 +488,11 @@ Result<std::unique_ptr<Handle>> StreamFile::Open(const OpenFlags& flags, const C
 
 // ---- TableDir -------------------------------------------------------------------------
 
-Stat TableDir::GetStat() const { return DirStat(mtime_ms_); }
+Stat TableDir::GetStat() const {
+  Stat s = DirStat(mtime_ms_);
+  s.names_announced = true;  // a fixed table: its names go only with the directory itself
+  return s;
+}
 
 Result<std::shared_ptr<Node>> TableDir::Lookup(std::string_view name) {
   for (const auto& e : *entries_) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fs/base/log.h"
+#include "fs/fuse/invalidator.h"
 #include "fs/fuse/ops.h"
 
 extern char** environ;
@@ -155,6 +156,9 @@ Status FuseMount::Mount(const FuseOptions& options) {
     return Status::Unavailable("fuse: cannot mount " + mountpoint_, "see the log above");
   }
   mounted_ = true;
+  if (ChangeFeed* feed = ctx_->fs->changes()) {
+    invalidator_ = std::make_unique<Invalidator>(feed, &ctx_->inodes, session_.get(), ctx_.get());
+  }
 
   loop_config_.reset(fuse_loop_cfg_create());
   if (!loop_config_) return Status::Internal("fuse: cannot create a loop config");
@@ -177,6 +181,7 @@ void FuseMount::Stop() {
   MutexLock l(&stop_mu_);
   if (stopped_) return;
   stopped_ = true;
+  invalidator_.reset();                 // before the session goes
   if (ctx_) ctx_->handles.CancelAll();  // blocked stream reads return now
   if (mounted_) {
     // Unmounting makes the kernel end the connection; the workers then see ENODEV and the

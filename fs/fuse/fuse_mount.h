@@ -19,6 +19,7 @@ struct fuse_loop_config;
 namespace agent9 {
 
 struct FuseContext;
+class Invalidator;
 
 struct FuseOptions {
   std::string mountpoint;
@@ -65,6 +66,7 @@ class FuseMount {
   std::unique_ptr<FuseContext> ctx_;
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> loop_config_;
   std::unique_ptr<fuse_session, SessionDeleter> session_;
+  std::unique_ptr<Invalidator> invalidator_;  // when the tree announces removals
   bool mounted_ = false;
   std::thread loop_;
   Mutex stop_mu_;

@@ -10,6 +10,14 @@ uint64_t InodeTable::InoOf(const Node& node) const {
   return &node == root_.get() || node.id() == root_->id() ? kRootIno : node.id();
 }
 
+uint64_t InodeTable::InoOfId(NodeId id) const { return id == root_->id() ? kRootIno : id; }
+
+bool InodeTable::Known(uint64_t ino) const {
+  if (ino == kRootIno) return true;
+  MutexLock l(&mu_);
+  return entries_.contains(ino);
+}
+
 void InodeTable::Remember(uint64_t ino, std::shared_ptr<Node> node) {
   if (ino == kRootIno) return;
   std::shared_ptr<Node> old;  // destroyed after the lock is released

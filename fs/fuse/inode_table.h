@@ -22,6 +22,10 @@ class InodeTable {
 
   // The inode number the kernel sees for node: 1 for the root, else node.id().
   uint64_t InoOf(const Node& node) const;
+  // The same for a NodeId: 1 for the root's id, else id.
+  uint64_t InoOfId(NodeId id) const;
+  // The kernel holds a reference to ino (always true for the root).
+  bool Known(uint64_t ino) const;
   // Records one kernel reference to ino and makes node the one served for it (a fresh
   // lookup replaces an older Node object for the same file). The root is not counted.
   void Remember(uint64_t ino, std::shared_ptr<Node> node);

@@ -21,8 +21,6 @@ namespace agent9 {
 namespace fuse_ops {
 namespace {
 
-constexpr double kTimeout = 0.0;  // the whole tree is dynamic: never cache attrs or entries
-
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -41,9 +39,12 @@ Status NotSupported(const char* what) {
   return Status::Unimplemented(what, "not supported by agent9 files");
 }
 
-struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino) {
+struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino, bool* fixed) {
   uint32_t mode = 0;
   Stat s = c.fs->GetStat(node, c.who, &mode);
+  // The root's attributes are always asked for: a stat of the mountpoint is how a stale mount
+  // (its daemon gone) is told (ENOTCONN), and a cached answer would hide it.
+  if (fixed) *fixed = s.attrs_fixed && ino != InodeTable::kRootIno;
   bool dir = s.type == NodeType::kDir;
   struct stat st {};
   st.st_ino = ino;
@@ -62,17 +63,19 @@ struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino) {
   return st;
 }
 
-fuse_entry_param EntryFor(FuseContext& c, const Node& node, uint64_t ino) {
+fuse_entry_param EntryFor(FuseContext& c, const Node& node, uint64_t ino, bool cache_name) {
   fuse_entry_param e{};
   e.ino = ino;
-  e.attr = AttrOf(c, node, ino);
-  e.attr_timeout = kTimeout;
-  e.entry_timeout = kTimeout;
+  bool fixed = false;
+  e.attr = AttrOf(c, node, ino, &fixed);
+  e.attr_timeout = fixed ? kCacheSecs : 0.0;
+  e.entry_timeout = cache_name ? kCacheSecs : 0.0;
   return e;
 }
 
-void ReplyEntry(FuseContext& c, Reply& r, std::shared_ptr<Node> node, uint64_t ino) {
-  fuse_entry_param e = EntryFor(c, *node, ino);
+void ReplyEntry(FuseContext& c, Reply& r, const Node& dir, std::shared_ptr<Node> node,
+                uint64_t ino) {
+  fuse_entry_param e = EntryFor(c, *node, ino, dir.GetStat().names_announced);
   c.inodes.Remember(ino, std::move(node));
   if (!r.Entry(e)) c.inodes.Forget(ino, 1);
 }
@@ -98,7 +101,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
     auto child = c.fs->Lookup(*dir, name, c.who);
     if (!child.ok()) return r.Err(child.status());  // negative entries are not cached
     uint64_t ino = c.inodes.InoOf(**child);
-    ReplyEntry(c, r, std::move(child).value(), ino);
+    ReplyEntry(c, r, *dir, std::move(child).value(), ino);
   });
 }
 
@@ -126,7 +129,9 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
   Run(req, "getattr", [&](FuseContext& c, Reply& r) {
     auto node = c.inodes.Get(ino);
     if (!node) return r.Err(ENOENT);
-    r.Attr(AttrOf(c, *node, ino), kTimeout);
+    bool fixed = false;
+    struct stat st = AttrOf(c, *node, ino, &fixed);
+    r.Attr(st, fixed ? kCacheSecs : 0.0);
   });
 }
 
@@ -144,7 +149,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     uint32_t mode = 0;
     (void)c.fs->GetStat(*node, c.who, &mode);
     if (!(mode & 0200)) return r.Err(EACCES);
-    r.Attr(AttrOf(c, *node, ino), kTimeout);
+    r.Attr(AttrOf(c, *node, ino), 0.0);
   });
 }
 

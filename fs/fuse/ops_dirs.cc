@@ -132,7 +132,7 @@ void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) noexce
     auto child = c.fs->Lookup(*dir, name, c.who);
     if (!child.ok()) return r.Err(child.status());
     uint64_t ino = c.inodes.InoOf(**child);
-    ReplyEntry(c, r, std::move(child).value(), ino);
+    ReplyEntry(c, r, *dir, std::move(child).value(), ino);
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include "fs/base/status.h"
 #include "fs/fuse/errno_map.h"
+#include "fs/fuse/invalidator.h"
 #include "fs/fuse/ops.h"
 
 namespace agent9::fuse_ops {
@@ -84,6 +85,7 @@ class Reply {
 // The trampoline: nothing unwinds into libfuse, and every request gets exactly one reply.
 template <typename Fn>
 void Run(fuse_req_t req, const char* op, Fn&& fn, bool no_reply = false) noexcept {
+  InFuseRequest in_request(&Ctx(req));  // this mount's invalidations made here are handed off
   Reply reply(req, no_reply);
   try {
     fn(Ctx(req), reply);
@@ -96,11 +98,19 @@ void Run(fuse_req_t req, const char* op, Fn&& fn, bool no_reply = false) noexcep
   if (!reply.done()) reply.Fallback();
 }
 
-struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino);
-// The entry the kernel gets for node under ino.
-fuse_entry_param EntryFor(FuseContext& c, const Node& node, uint64_t ino);
-// Hands the kernel a reference to node under ino (lookup, mkdir).
-void ReplyEntry(FuseContext& c, Reply& r, std::shared_ptr<Node> node, uint64_t ino);
+// How long the kernel may keep what the tree says it may cache (Stat::names_announced,
+// Stat::attrs_fixed): removals are invalidated at once (invalidator.h), so this only bounds
+// the damage of a change that was not announced. Everything else: 0, never cached.
+inline constexpr double kCacheSecs = 60.0;
+
+// The attributes of node under ino; *fixed: they may be cached (Stat::attrs_fixed).
+struct stat AttrOf(const FuseContext& c, const Node& node, uint64_t ino, bool* fixed = nullptr);
+// The entry the kernel gets for node under ino. cache_name: its directory announces removals
+// (Stat::names_announced), so the name may be cached.
+fuse_entry_param EntryFor(FuseContext& c, const Node& node, uint64_t ino, bool cache_name);
+// Hands the kernel a reference to node, the child of dir, under ino (lookup, mkdir).
+void ReplyEntry(FuseContext& c, Reply& r, const Node& dir, std::shared_ptr<Node> node,
+                uint64_t ino);
 
 // ops_files.cc
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept;
