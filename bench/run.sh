@@ -2,10 +2,11 @@
 # agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
 # durable enqueue, the tick engine (ticks.sh), scale (scale.sh), the identity and nostr
-# modules (identity.sh), compute jobs (compute.sh) and container sessions (containers.sh), each
-# against a baseline measured in the same run; targets are reported as met / not met, never
-# asserted. Prints a Markdown report and writes bench/results/latest.md and
-# bench/results/latest.json. See bench/README.md. Its shell helpers are in bench/lib.sh.
+# modules (identity.sh), compute jobs (compute.sh), container sessions (containers.sh) and FUSE
+# and HTTP again with daemon, clients and baselines pinned to one core (pinned.sh, then its
+# perf profiles), each against a baseline measured in the same run; targets are reported as met
+# / not met, never asserted. Prints a Markdown report and writes bench/results/latest.md and
+# bench/results/latest.json. See bench/README.md. Shell shared with pinned.sh: bench/lib.sh.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
@@ -20,6 +21,8 @@
 #   SKIP_COMPUTE [0]  1 skips section 7 (bench/compute.sh; its own knobs pass through)
 #   SKIP_CONTAINERS [0]  1 skips section 8 (bench/containers.sh; its own knobs pass through;
 #                   skipped with a note when not root or bwrap is missing)
+#   SKIP_PINNED [0]  1 skips section 9 (bench/pinned.sh; PROF_SECS, PROF_LOADS, PERF_FREQ pass
+#                   through)  PIN_CPU [0] the core it pins to  PROFILE [1] 0 skips its profiles
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +44,9 @@ fi
 SCALE=${SCALE:-100000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+SKIP_PINNED=${SKIP_PINNED:-0}
+PIN_CPU=${PIN_CPU:-0}
+PROFILE=${PROFILE:-1}
 OUT_DIR=$HERE/results
 
 # Wall time of each section, for the report: section_done NAME records the seconds since the
@@ -55,6 +61,7 @@ section_done() {
 }
 
 need_tools wrk curl gcc g++ pkg-config fusermount3 timeout
+[[ $SKIP_PINNED == 1 ]] || need_tools taskset
 [[ -e /dev/fuse ]] || die "no /dev/fuse"
 
 # ---- cleanup -----------------------------------------------------------------------------
@@ -409,6 +416,22 @@ if [[ $SKIP_CONTAINERS != 1 ]]; then
   section_done containers
 fi
 
+# ---- 9. pinned, one core -----------------------------------------------------------------
+# bench/pinned.sh starts its own daemon, fuse_baseline (single-threaded and multi-threaded)
+# and httplib_hello, all pinned to CPU PIN_CPU with their clients; with PROFILE=1 it then
+# profiles the pinned loads (perf). It writes bench/results/pinned.md and pinned.json (and
+# profile-*.txt); the report embeds them and its targets join the list below.
+if [[ $SKIP_PINNED != 1 ]]; then
+  stop_daemon "$MNT"
+  log "pinned: bench/pinned.sh (CPU $PIN_CPU, $RUNS runs$( [[ $PROFILE == 1 ]] && echo ', then the profiles'))"
+  RUNS=$RUNS FUSE_SECS=$FUSE_SECS WRK_SECS=$WRK_SECS GOALS=$GOALS PIN_CPU=$PIN_CPU PROFILE=$PROFILE \
+    AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    PINNED_HEADING="###" PINNED_BODY_OUT=$TMP/pinned_body.md PINNED_TARGETS_OUT=$TMP/pinned_targets.tsv \
+    bash "$HERE/pinned.sh" >"$TMP/pinned.out" 2>"$TMP/pinned.err" ||
+    die "bench/pinned.sh (its output: $TMP/pinned.out, $TMP/pinned.err)"
+  section_done pinned
+fi
+
 # ---- report ------------------------------------------------------------------------------
 machine_info
 FSTYPE=$(df -PT "$TMP" | awk 'NR == 2 { print $2 }')
@@ -439,7 +462,7 @@ http_label() {  # http_label ENDPOINT
   esac
 }
 
-# Targets (reported, never asserted); sections 1-3 are unpinned.
+# Targets (reported, never asserted); sections 1-3 are unpinned, section 9's come from pinned.sh.
 targets_init
 for c in "read 1" "read 2" "stat 1" "stat 2" "ls 1" "ls 2"; do
   read -r mode thr <<<"$c"
@@ -453,6 +476,7 @@ done
 target "HTTP $(http_label fs_status), 64 conns: p99 ms" "$(med http.fs_status.c64 5)" "<" 10 unpinned
 target "Durable enqueue (POST send), 64 clients: agent9 / raw SQLite autocommit msgs/s" \
   "$(ratio enqueue.c64 sqlite.autocommit)" ">=" 3 unpinned
+if [[ $SKIP_PINNED != 1 ]]; then cat "$TMP/pinned_targets.tsv" >>"$TARGETS"; fi
 
 TOTAL_SECS=0
 for n in "${SECT_ORDER[@]}"; do TOTAL_SECS=$((TOTAL_SECS + SECT_SECS[$n])); done
@@ -473,7 +497,7 @@ MD=$OUT_DIR/latest.md
   echo
   echo "Every figure: median of $RUNS runs (min–max). Ratios are of medians. Wall time per section: $(sect_line)."
   echo
-  echo "## Targets (sections 1–3; reported, never asserted)"
+  echo "## Targets (sections 1–3$([[ $SKIP_PINNED == 1 ]] || echo ' and 9'); reported, never asserted)"
   echo
   md_targets "$TARGETS"
   echo
@@ -581,6 +605,12 @@ MD=$OUT_DIR/latest.md
     echo
     echo "$CONTAINERS_NOTE."
   fi
+  if [[ $SKIP_PINNED != 1 ]]; then
+    echo
+    echo "## 9. Pinned, one core: daemon, clients and baselines on CPU $PIN_CPU (bench/pinned.sh; also in pinned.md)"
+    echo
+    cat "$TMP/pinned_body.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
@@ -642,6 +672,10 @@ JSON=$OUT_DIR/latest.json
   if [[ $SKIP_CONTAINERS != 1 ]]; then
     printf ',\n  "containers": '
     cat "$OUT_DIR/containers.json"
+  fi
+  if [[ $SKIP_PINNED != 1 ]]; then
+    printf ',\n  "pinned": '
+    cat "$OUT_DIR/pinned.json"
   fi
   printf '\n}\n'
 } >"$JSON"
