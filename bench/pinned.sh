@@ -279,7 +279,7 @@ components_table() {
     }' "$1" "$3" | sort -t$'\t' -k2,2gr |
     awk -F'\t' -v aus="$2" -v bus="$4" '
       $2 >= 0.1 || $3 >= 0.1 {
-        printf "  %-48s %6.1f%% %7.2f   %6.1f%% %7.2f   %+7.2f\n", $1, $2, $2 * aus / 100, $3, $3 * bus / 100, $2 * aus / 100 - $3 * bus / 100
+        printf "  %-52s %6.1f%% %7.2f   %6.1f%% %7.2f   %+7.2f\n", $1, $2, $2 * aus / 100, $3, $3 * bus / 100, $2 * aus / 100 - $3 * bus / 100
       }'
 }
 
@@ -357,20 +357,20 @@ profile_load() {
     echo
     echo "Server CPU by component (self time of the perf record samples of the server's threads;"
     echo "µs/op = share x server CPU µs/op above; finish_task_switch counts as a context switch):"
-    printf '  %-48s %7s %7s   %7s %7s   %7s\n' "component" "agent9" "µs/op" "base" "µs/op" "diff"
+    printf '  %-52s %7s %7s   %7s %7s   %7s\n' "component" "agent9" "µs/op" "base" "µs/op" "diff"
     components_table "$TMP/components.$load.agent9" "${PF_DAEMON[$load]}" "$TMP/components.$load.base" "${PF_BSERVER[$load]}"
     echo
     echo "agent9: perf report --no-children --sort dso (self time by shared object):"
     perf_top 12 "$rec" --no-children --sort dso --percent-limit 0.5
     echo
     echo "agent9: perf report --no-children --sort symbol, top 25 (self time):"
-    perf_top 25 "$rec" --no-children -F overhead,sym
+    perf_top 25 "$rec" --no-children -F overhead,sym | cut -c1-200
     echo
     echo "agent9: perf report --children --sort dso,symbol, top 40 (inclusive: a function and what it calls; lines cut at 200 characters):"
     perf_top 40 "$rec" --children --no-inline -F overhead_children,overhead,dso,sym | cut -c1-200
     echo
     echo "baseline ($base_name): perf report --no-children --sort symbol, top 15 (self time):"
-    perf_top 15 "$brec" --no-children -F overhead,sym
+    perf_top 15 "$brec" --no-children -F overhead,sym | cut -c1-200
   } >"$f"
   log "profile $load: agent9 ${PF_RATE[$load]} ops/s, server CPU ${PF_DAEMON[$load]} µs/op; baseline ${PF_BRATE[$load]} ops/s, ${PF_BSERVER[$load]} µs/op; wrote $f"
 }
