@@ -56,7 +56,8 @@ fuzz: bootstrap
 	@scripts/fuzz
 
 # Release benchmarks against same-run baselines (bench/README.md); SCALE=1000000 for the 1M
-# agent scale figures. Writes bench/results/latest.md and latest.json.
+# agent scale figures. Writes bench/results/latest.md and latest.json. Installs wrk, nginx and
+# linux-perf (the pinned section's profiles) when missing.
 SCALE ?= 100000
 bench:
 	@scripts/bootstrap --bench

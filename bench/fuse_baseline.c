@@ -4,8 +4,11 @@
 // idle threads 8 / clone_fd 0, no writeback cache, no readdirplus, fsname/subtype set. It is
 // the lower bound for what any libfuse server can do for these operations on this kernel.
 //
-// Usage: fuse_baseline MOUNTPOINT [--file PATH CONTENT_FILE] [--dir PATH LISTING_FILE]
+// Usage: fuse_baseline MOUNTPOINT [--single] [--file PATH CONTENT_FILE] [--dir PATH LISTING_FILE]
 //                                 [--inbox PATH]...
+//   --single serves every request in the main thread (fuse_session_loop) instead of the
+//            multi-threaded loop: the minimal single-threaded server, with no worker pool
+//            bookkeeping per request (bench/pinned.sh, all on one core).
 //   --file   PATH serves the bytes of CONTENT_FILE, st_size 0 (like agent9's generated files).
 //   --dir    PATH is a directory of regular files, one per line of LISTING_FILE, "NAME SIZE":
 //            listed in that order, each with st_size SIZE (never read: no content).
@@ -308,7 +311,7 @@ static char* slurp(const char* file, size_t* len) {
 
 static void usage(const char* argv0) {
   fprintf(stderr,
-          "usage: %s MOUNTPOINT [--file PATH CONTENT_FILE] [--dir PATH LISTING_FILE] "
+          "usage: %s MOUNTPOINT [--single] [--file PATH CONTENT_FILE] [--dir PATH LISTING_FILE] "
           "[--inbox PATH]...\n",
           argv0);
   exit(2);
@@ -317,8 +320,12 @@ static void usage(const char* argv0) {
 int main(int argc, char** argv) {
   if (argc < 3) usage(argv[0]);
   add_node(0, "", kDir);
+  int single = 0;
   for (int a = 2; a < argc;) {
-    if (strcmp(argv[a], "--file") == 0 && a + 2 < argc) {
+    if (strcmp(argv[a], "--single") == 0) {
+      single = 1;
+      a += 1;
+    } else if (strcmp(argv[a], "--file") == 0 && a + 2 < argc) {
       int i = make_path(argv[a + 1], kFile);
       g_nodes[i].data = slurp(argv[a + 2], &g_nodes[i].len);
       a += 3;
@@ -357,14 +364,19 @@ int main(int argc, char** argv) {
   if (!se) return 1;
   if (fuse_set_signal_handlers(se) != 0) return 1;
   if (fuse_session_mount(se, argv[1]) != 0) return 1;
-  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_max_threads(cfg, 16);
-  fuse_loop_cfg_set_idle_threads(cfg, 8);
-  fuse_loop_cfg_set_clone_fd(cfg, 0);
   printf("mounted %s\n", argv[1]);
   fflush(stdout);
-  int rc = fuse_session_loop_mt(se, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  int rc;
+  if (single) {
+    rc = fuse_session_loop(se);
+  } else {
+    struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, 16);
+    fuse_loop_cfg_set_idle_threads(cfg, 8);
+    fuse_loop_cfg_set_clone_fd(cfg, 0);
+    rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+  }
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);

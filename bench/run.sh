@@ -2,10 +2,11 @@
 # agent9 benchmark: FUSE file ops (read, stat, `ls -l` of a 1000-entry directory, inbox
 # enqueue by create+write+close), HTTP (GETs and POST send, against cpp-httplib and nginx),
 # durable enqueue, the tick engine (ticks.sh), scale (scale.sh), the identity and nostr
-# modules (identity.sh), compute jobs (compute.sh) and container sessions (containers.sh), each
-# against a baseline measured in the same run; targets are reported as met / not met, never
-# asserted. Prints a Markdown report and writes bench/results/latest.md and
-# bench/results/latest.json. See bench/README.md.
+# modules (identity.sh), compute jobs (compute.sh), container sessions (containers.sh) and FUSE
+# and HTTP again with daemon, clients and baselines pinned to one core (pinned.sh, then its
+# perf profiles), each against a baseline measured in the same run; targets are reported as met
+# / not met, never asserted. Prints a Markdown report and writes bench/results/latest.md and
+# bench/results/latest.json. See bench/README.md. Shell shared with pinned.sh: bench/lib.sh.
 #
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR   [<repo>/build-bench]  where agent9 and the bench helpers are built
@@ -20,16 +21,16 @@
 #   SKIP_COMPUTE [0]  1 skips section 7 (bench/compute.sh; its own knobs pass through)
 #   SKIP_CONTAINERS [0]  1 skips section 8 (bench/containers.sh; its own knobs pass through;
 #                   skipped with a note when not root or bwrap is missing)
+#   SKIP_PINNED [0]  1 skips section 9 (bench/pinned.sh; PROF_SECS, PROF_LOADS, PERF_FREQ pass
+#                   through)  PIN_CPU [0] the core it pins to  PROFILE [1] 0 skips its profiles
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
-RUNS=${RUNS:-3}
-FUSE_SECS=${FUSE_SECS:-2}
-WRK_SECS=${WRK_SECS:-5}
+LOG_TAG=bench  # lib.sh's log prefix
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$HERE/lib.sh"  # and with it BUILD_DIR, TOOLS, RUNS, FUSE_SECS, WRK_SECS, GOALS, KEEP_TMP
 SQLITE_SECS=${SQLITE_SECS:-3}
-KEEP_TMP=${KEEP_TMP:-0}
 SKIP_TICKS=${SKIP_TICKS:-0}
 SKIP_SCALE=${SKIP_SCALE:-0}
 SKIP_IDENTITY=${SKIP_IDENTITY:-0}
@@ -41,15 +42,12 @@ if [[ $SKIP_CONTAINERS != 1 ]] && { [[ $(id -u) != 0 ]] || ! command -v bwrap >/
   CONTAINERS_NOTE="section 8 (containers) skipped: it needs root and bwrap"
 fi
 SCALE=${SCALE:-100000}
-GOALS=${GOALS:-1000}
 CREATE_MAX_OPS=${CREATE_MAX_OPS:-100000}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+SKIP_PINNED=${SKIP_PINNED:-0}
+PIN_CPU=${PIN_CPU:-0}
+PROFILE=${PROFILE:-1}
 OUT_DIR=$HERE/results
-TOOLS=$BUILD_DIR/bench-tools
-READ_AGENT=bench
-
-log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
 
 # Wall time of each section, for the report: section_done NAME records the seconds since the
 # previous call.
@@ -62,41 +60,15 @@ section_done() {
   SECT_T0=$SECONDS
 }
 
-for tool in wrk curl gcc g++ pkg-config fusermount3 timeout; do
-  command -v "$tool" >/dev/null || die "missing tool: $tool"
-done
+need_tools wrk curl gcc g++ pkg-config fusermount3 timeout
+[[ $SKIP_PINNED == 1 ]] || need_tools taskset
 [[ -e /dev/fuse ]] || die "no /dev/fuse"
 
 # ---- cleanup -----------------------------------------------------------------------------
 TMP=$(mktemp -d /tmp/agent9-bench.XXXXXX)
 SHM=$(mktemp -d /dev/shm/agent9-bench.XXXXXX)
-DAEMON_PID=""
 FB_PID="" HELLO_PID="" NGINX_PID=""
-BASE_PIDS=()     # baseline servers (fuse_baseline, httplib_hello, nginx's master)
 NGINX_WORKERS=() # nginx's workers, in case its master had to be killed
-MOUNTS=()
-
-stop_pid() {  # stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-stop_base() {  # stop_base PID: stops a baseline server and forgets it
-  local p keep=()
-  stop_pid "$1"
-  for p in "${BASE_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  BASE_PIDS=("${keep[@]}")
-}
 
 stop_nginx_workers() {  # workers outlive a master that was SIGKILLed: end them by pid
   local w
@@ -105,40 +77,18 @@ stop_nginx_workers() {  # workers outlive a master that was SIGKILLed: end them 
   done
   NGINX_WORKERS=()
 }
-
-cleanup() {
-  local rc=$? p m
-  trap - EXIT INT TERM
-  for p in "${BASE_PIDS[@]}"; do stop_pid "$p"; done
-  stop_nginx_workers
-  [[ -n $DAEMON_PID ]] && stop_pid "$DAEMON_PID"
-  for m in "${MOUNTS[@]}"; do
-    if grep -qs " $m " /proc/mounts; then fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; fi
-  done
-  rm -rf "$SHM"
-  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup_more() { stop_nginx_workers; }  # called by bench_cleanup (lib.sh)
+bench_traps
 
 # ---- build -------------------------------------------------------------------------------
-# The revision being built (taken before the build: others may commit meanwhile).
-REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$ROOT" status --porcelain -- . ':!bench' 2>/dev/null | wc -l)
+bench_revision
 if [[ -z ${AGENT9_BIN:-} ]]; then
-  if ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
-    die "need cmake and ninja (or set AGENT9_BIN)"
-  fi
-  log "building agent9 (Release) in $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$TMP/cmake.log" 2>&1 ||
-    { tail -20 "$TMP/cmake.log"; die "cmake"; }
   targets=(agent9)
   [[ $SKIP_TICKS == 1 ]] || targets+=(agent9_tick_bench)
   [[ $SKIP_IDENTITY == 1 ]] || targets+=(agent9_identity_bench)
   [[ $SKIP_COMPUTE == 1 ]] || targets+=(fake-llm agent9_compute_load)
   [[ $SKIP_CONTAINERS == 1 ]] || targets+=(agent9_containers_load)
-  ninja -C "$BUILD_DIR" "${targets[@]}" >"$TMP/ninja.log" 2>&1 || { tail -30 "$TMP/ninja.log"; die "ninja"; }
+  cmake_build "${targets[@]}"
   AGENT9_BIN=$BUILD_DIR/controlplane/agent9
   [[ $SKIP_TICKS == 1 ]] || export TICK_BENCH_BIN=${TICK_BENCH_BIN:-$BUILD_DIR/bench/agent9_tick_bench}
   [[ $SKIP_IDENTITY == 1 ]] ||
@@ -152,102 +102,22 @@ if [[ -z ${AGENT9_BIN:-} ]]; then
 fi
 [[ -x $AGENT9_BIN ]] || die "no agent9 binary at $AGENT9_BIN"
 
-mkdir -p "$TOOLS"
-build_tool() {  # build_tool NAME SOURCE COMPILER FLAGS...: rebuilds when the source is newer
-  local name=$1 file=$2 cc=$3
-  shift 3
-  if [[ ! -x $TOOLS/$name || $HERE/$file -nt $TOOLS/$name ]]; then
-    log "compiling bench/$file"
-    "$cc" -O2 -Wall -Wextra -o "$TOOLS/$name" "$HERE/$file" "$@" || die "compile $file"
-  fi
-}
-build_tool fsloop fsloop.c gcc -pthread
-# shellcheck disable=SC2046  # pkg-config output is meant to split into words
-build_tool fuse_baseline fuse_baseline.c gcc $(pkg-config --cflags --libs fuse3)
+build_fs_http_tools
 build_tool sqlite_insert sqlite_insert.c gcc -lsqlite3
-# shellcheck disable=SC2046
-build_tool httplib_hello httplib_hello.cc g++ -std=c++17 -pthread $(pkg-config --cflags --libs cpp-httplib)
 
 section_done build
 
 # ---- results store -----------------------------------------------------------------------
-# $TMP/results.tsv: key <TAB> run <TAB> value <TAB> p50_ms <TAB> p99_ms
-RES=$TMP/results.tsv
-: >"$RES"
-record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" >>"$RES"; }
-
-# summary KEY COLUMN -> "median min max" of that column (3 = value, 4 = p50, 5 = p99)
-summary() {
-  awk -F'\t' -v k="$1" -v c="$2" '$1 == k && $c != "-" { print $c }' "$RES" | sort -g |
-    awk '{ v[NR] = $1 } END {
-      if (NR == 0) { print "nan nan nan"; exit }
-      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      printf "%s %s %s\n", m, v[1], v[NR] }'
-}
-med() { summary "$1" "${2:-3}" | cut -d' ' -f1; }
-ratio() { awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { if (b + 0 == 0) print "nan"; else if (a / b < 0.1) printf "%.4f", a / b; else printf "%.2f", a / b }'; }
-jnum() { if [[ $1 == nan ]]; then echo null; else echo "$1"; fi; }
-fmt_int() {  # rounds, keeping one decimal below 100 (listings/s are small numbers)
-  awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 100 && v != int(v)) printf "%.1f", v; else printf "%.0f", v }'
-}
-fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else if (v < 1) printf "%.3f", v; else printf "%.2f", v }'; }
-cell() {  # "median (min–max)" of values
-  read -r m lo hi <<<"$(summary "$1" 3)"
-  [[ $m == nan ]] && { echo "n/a"; return; }
-  printf '%s (%s–%s)' "$(fmt_int "$m")" "$(fmt_int "$lo")" "$(fmt_int "$hi")"
-}
-lat_cell() {  # "p50 / p99" medians in ms
-  printf '%s / %s' "$(fmt_ms "$(med "$1" 4)")" "$(fmt_ms "$(med "$1" 5)")"
-}
-
-LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-  log "WARNING: load average $LOAD_START on $(nproc) CPUs: other work will skew the figures"
-fi
+results_init
+check_load
 
 # The POST body wrk_send.lua sends.
 lua_body() { sed -n 's/^wrk.body = "\(.*\)"$/\1/p' "$HERE/wrk_send.lua" | tr -d '\n'; }
 
 # ---- daemon ------------------------------------------------------------------------------
 MNT=$TMP/mnt
-mkdir -p "$TMP/data" "$MNT"
-MOUNTS+=("$MNT")
-log "starting agent9 serve"
-: >"$TMP/daemon.out"  # exists before the background child opens it (the poll below reads it)
-"$AGENT9_BIN" serve --data "$TMP/data" --listen 127.0.0.1:0 --mount "$MNT" \
-  >"$TMP/daemon.out" 2>"$TMP/daemon.err" &
-DAEMON_PID=$!
-BASE=""
-for ((i = 0; i < 200; i++)); do
-  BASE=$(sed -n 's/^listening \(http:\/\/[0-9.:]*\).*/\1/p' "$TMP/daemon.out" | head -1)
-  [[ -n $BASE ]] && break
-  kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TMP/daemon.err" >&2; die "agent9 exited"; }
-  sleep 0.05
-done
-[[ -n $BASE ]] || die "agent9 did not print its address"
-TOKEN=$(cat "$TMP/data/admin.token")
-AUTH="Authorization: Bearer $TOKEN"
-log "agent9 at $BASE, mounted on $MNT"
-
-create_agent() {  # create_agent JSON
-  local code
-  code=$(curl -sS -m 60 -o "$TMP/create.out" -w '%{http_code}' -H "$AUTH" -d "$1" "$BASE/v1/agents")
-  [[ $code == 201 ]] || { cat "$TMP/create.out" >&2; die "create agent $1: HTTP $code"; }
-}
-create_sink() {  # create_sink ID: an agent whose inbox takes every message of a run
-  create_agent "{\"id\":\"$1\",\"config\":{\"inbox\":{\"max_depth\":1000000}}}"
-}
-queue_depth() {  # queue_depth ID
-  curl -sfS -m 60 -H "$AUTH" "$BASE/v1/agents/$1" | sed -n 's/.*"queue_depth":\([0-9]*\).*/\1/p'
-}
-create_agent "{\"id\":\"$READ_AGENT\"}"
-
-STATUS_FILE=$MNT/agents/$READ_AGENT/status
-# The status content of the read agent, used as the baselines' content so sizes match.
-cat "$STATUS_FILE" >"$TMP/status.bytes" || die "cannot read $STATUS_FILE through the mount"
-curl -sfS -H "$AUTH" "$BASE/v1/fs/agents/$READ_AGENT/status" | cmp -s - "$TMP/status.bytes" ||
-  log "note: HTTP and FUSE status bytes differ (timestamps?)"
-STATUS_BYTES=$(wc -c <"$TMP/status.bytes")
+start_agent9 "$TMP/data" "$MNT"
+setup_read_agent "$MNT"
 
 # One message as wrk_send.lua sends it: the FUSE inbox writes the same bytes. One send to a
 # probe agent gives agent9's answer (the HTTP baselines answer POSTs with the same bytes) and
@@ -261,68 +131,21 @@ code=$(curl -sS -o "$TMP/send.answer" -w '%{http_code}' -H "$AUTH" --data-binary
 ENV_BYTES=$(curl -sfS -H "$AUTH" "$BASE/v1/fs/agents/probe/inbox/1.json" | wc -c)
 ((ENV_BYTES > 0)) || die "cannot read a queued envelope"
 
-# GOALS goals in the read agent, for `ls -l goals/`: one curl, one PUT each (--next). Names
-# and bodies have a fixed width, so every goal has the same size.
-log "creating $GOALS goals in agents/$READ_AGENT/goals"
-GOALS_DIR=$MNT/agents/$READ_AGENT/goals
-: >"$TMP/goals.curl"
-for ((g = 0; g < GOALS; g++)); do
-  printf -v name 'g%05d' "$g"
-  {
-    printf 'url = "%s/v1/fs/agents/%s/goals/%s.json"\n' "$BASE" "$READ_AGENT" "$name"
-    printf 'request = "PUT"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$AUTH"
-    printf 'data-binary = "{\\"description\\":\\"bench goal %s\\",\\"priority\\":1,\\"status\\":\\"active\\"}"\n' "$name"
-    if ((g + 1 < GOALS)); then printf 'next\n'; fi
-  } >>"$TMP/goals.curl"
-done
-timeout 300 curl -sS -K "$TMP/goals.curl" >"$TMP/goals.codes" || die "creating goals (curl)"
-bad=$(grep -cv '^204$' "$TMP/goals.codes" || true)
-((bad == 0)) || die "creating goals: $bad answers other than 204 (see $TMP/goals.codes)"
-# The listing as agent9 serves it (readdir order, lstat sizes): the libfuse baseline serves
-# these names and sizes; tmpfs gets copies of the files themselves.
-timeout 120 find "$GOALS_DIR" -mindepth 1 -maxdepth 1 -printf '%f %s\n' >"$TMP/goals.listing" ||
-  die "listing $GOALS_DIR"
-(($(wc -l <"$TMP/goals.listing") == GOALS)) || die "$GOALS_DIR lists $(wc -l <"$TMP/goals.listing") entries, not $GOALS"
+# tmpfs gets copies of the goal files.
 mkdir -p "$SHM/agents/$READ_AGENT/goals"
 timeout 120 cp "$GOALS_DIR"/* "$SHM/agents/$READ_AGENT/goals/" || die "copying the goals to tmpfs"
 cmp -s <(sort "$TMP/goals.listing") \
   <(find "$SHM/agents/$READ_AGENT/goals" -mindepth 1 -printf '%f %s\n' | sort) ||
   die "the tmpfs goals differ from agent9's"
-GOAL_BYTES=$(awk 'NR == 1 { print $2 }' "$TMP/goals.listing")
 section_done setup
 
 # ---- 1. FUSE -----------------------------------------------------------------------------
 # Four operations, each on agent9's mount, on fuse_baseline (the same paths, names and sizes)
 # and on tmpfs: read and stat of status, `ls -l` of goals/, inbox enqueue by create+write+close.
 FB_MNT=$TMP/fusebase
-mkdir -p "$FB_MNT" "$SHM/agents/$READ_AGENT"
-MOUNTS+=("$FB_MNT")
+mkdir -p "$SHM/agents/$READ_AGENT"
 cp "$TMP/status.bytes" "$SHM/agents/$READ_AGENT/status"
-"$TOOLS/fuse_baseline" "$FB_MNT" --file "agents/$READ_AGENT/status" "$TMP/status.bytes" \
-  --dir "agents/$READ_AGENT/goals" "$TMP/goals.listing" --inbox agents/sink/inbox \
-  >"$TMP/fusebase.out" 2>&1 &
-FB_PID=$!
-BASE_PIDS+=("$FB_PID")
-for ((i = 0; i < 100; i++)); do
-  # through a pipe: cmp -s on a file trusts st_size, which is 0 for generated files
-  # shellcheck disable=SC2002
-  cat "$FB_MNT/agents/$READ_AGENT/status" 2>/dev/null | cmp -s - "$TMP/status.bytes" && break
-  kill -0 "$FB_PID" 2>/dev/null || { cat "$TMP/fusebase.out" >&2; die "fuse_baseline exited"; }
-  sleep 0.05
-done
-# shellcheck disable=SC2002
-cat "$FB_MNT/agents/$READ_AGENT/status" | cmp -s - "$TMP/status.bytes" || die "fuse baseline does not serve the file"
-cmp -s "$TMP/goals.listing" <(timeout 60 find "$FB_MNT/agents/$READ_AGENT/goals" -mindepth 1 -printf '%f %s\n') ||
-  die "fuse baseline does not list the goals as agent9 does"
-
-# fsloop MODE PATH THREADS [MSG_FILE MAX_OPS] -> "ops_per_s N ops N bytes N items N"
-fsloop() {
-  local out
-  out=$(timeout $((FUSE_SECS + 60)) "$TOOLS/fsloop" "$1" "$2" "$3" "$FUSE_SECS" "${@:4}" 2>&1) ||
-    die "fsloop $*: $out"
-  echo "$out"
-}
-fsfield() { sed -n "s/.* $1 \([0-9.]*\).*/\1/p" <<<" $2"; }  # fsfield NAME LINE
+start_fusebase "$FB_MNT" "$TMP/fusebase.out" --inbox agents/sink/inbox
 
 declare -A FS_PATH=([agent9]=$STATUS_FILE [fusebase]=$FB_MNT/agents/$READ_AGENT/status
   [tmpfs]=$SHM/agents/$READ_AGENT/status)
@@ -384,17 +207,7 @@ section_done fuse
 # agent9: GET status (file API), GET agent (control plane), POST send. Baselines: httplib_hello
 # (cpp-httplib tuned like agent9) and nginx serving the same bytes; POSTs get agent9's send
 # answer (202).
-: >"$TMP/hello.out"
-"$TOOLS/httplib_hello" "$TMP/status.bytes" "$TMP/send.answer" >"$TMP/hello.out" 2>&1 &
-HELLO_PID=$!
-BASE_PIDS+=("$HELLO_PID")
-HELLO=""
-for ((i = 0; i < 100; i++)); do
-  HELLO=$(sed -n 's/^listening \(http:\/\/[0-9.:]*\).*/\1/p' "$TMP/hello.out" | head -1)
-  [[ -n $HELLO ]] && break
-  sleep 0.05
-done
-[[ -n $HELLO ]] || die "httplib_hello did not start"
+start_hello "$TMP/hello.out" "$TMP/send.answer"
 
 # nginx: its own config in $TMP (no system config, logs or pid file touched), a static file
 # with the status bytes at the same path, POSTs answered by `return 202` with the send answer.
@@ -467,32 +280,6 @@ start_nginx() {
 }
 start_nginx
 [[ -z $NGINX_SKIP ]] || log "WARNING: $NGINX_SKIP: the nginx column is skipped"
-
-# wrk_run KEY RUN CONNS SCRIPT URL [extra wrk args]: records req/s of 2xx answers, p50, p99.
-# wrk's threads are min(2, CONNS); the duration is WRK_SECS unless DUR is set.
-wrk_run() {
-  local key=$1 run=$2 conns=$3 script=$4 url=$5 out
-  shift 5
-  out=$TMP/wrk.$key.$run.txt
-  local threads=$((conns < 2 ? conns : 2))  # wrk needs connections >= threads
-  local secs=${DUR:-$WRK_SECS}  # DUR=N wrk_run ... overrides the duration
-  timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
-    -s "$HERE/$script" "$@" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $key"; }
-  local line
-  line=$(grep '^RESULT ' "$out") || { cat "$out" >&2; die "wrk $key: no result"; }
-  local requests duration_us status_errors socket_errors p50_us p99_us
-  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $line"; }
-  requests=$(field requests) duration_us=$(field duration_us) status_errors=$(field status_errors)
-  socket_errors=$(field socket_errors) p50_us=$(field p50_us) p99_us=$(field p99_us)
-  if ((status_errors > 0 || socket_errors > 0)); then
-    log "WARNING $key run $run: $status_errors error answers, $socket_errors socket errors"
-    sed -n '/Non-2xx/p;/Socket errors/p' "$out" >&2
-  fi
-  record "$key" "$run" \
-    "$(awk -v n="$requests" -v e="$status_errors" -v d="$duration_us" 'BEGIN { printf "%.1f", (n - e) / (d / 1e6) }')" \
-    "$(awk -v v="$p50_us" 'BEGIN { printf "%.3f", v / 1000 }')" \
-    "$(awk -v v="$p99_us" 'BEGIN { printf "%.3f", v / 1000 }')"
-}
 
 for u in "$BASE/v1/fs/agents/$READ_AGENT/status" "$BASE/v1/agents/$READ_AGENT"; do
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$AUTH" "$u")
@@ -570,9 +357,7 @@ section_done enqueue
 # compete for the CPUs and the disk. It writes bench/results/ticks.md and ticks.json; the
 # report below embeds them.
 if [[ $SKIP_TICKS != 1 ]]; then
-  stop_pid "$DAEMON_PID"
-  DAEMON_PID=""
-  fusermount3 -uz "$MNT" 2>/dev/null || true
+  stop_daemon "$MNT"
   log "tick engine: bench/ticks.sh ($RUNS runs)"
   RUNS=$RUNS BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP TICKS_HEADING="###" \
     TICKS_BODY_OUT=$TMP/ticks_body.md bash "$HERE/ticks.sh" >"$TMP/ticks.out" ||
@@ -584,11 +369,7 @@ fi
 # bench/scale.sh starts its own daemons (SCALE agents, and one agent as the baseline) with the
 # same Release binary. It writes bench/results/scale.md and scale.json; the report embeds them.
 if [[ $SKIP_SCALE != 1 ]]; then
-  if [[ -n $DAEMON_PID ]]; then
-    stop_pid "$DAEMON_PID"
-    DAEMON_PID=""
-    fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
+  stop_daemon "$MNT"
   log "scale: bench/scale.sh (SCALE=$SCALE)"
   SCALE=$SCALE AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
     bash "$HERE/scale.sh" >"$TMP/scale.out" 2>"$TMP/scale.err" ||
@@ -600,11 +381,7 @@ fi
 # bench/identity.sh starts its own daemon (with --mount), two loopback relays and its node
 # clients. It writes bench/results/identity.md and identity.json; the report embeds them.
 if [[ $SKIP_IDENTITY != 1 ]]; then
-  if [[ -n $DAEMON_PID ]]; then
-    stop_pid "$DAEMON_PID"
-    DAEMON_PID=""
-    fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
+  stop_daemon "$MNT"
   log "identity and nostr: bench/identity.sh ($RUNS runs)"
   RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
     IDENTITY_HEADING="###" IDENTITY_BODY_OUT=$TMP/identity_body.md \
@@ -617,11 +394,7 @@ fi
 # bench/compute.sh starts its own daemon (no mount) and a loopback fake LLM server. It writes
 # bench/results/compute.md and compute.json; the report embeds them.
 if [[ $SKIP_COMPUTE != 1 ]]; then
-  if [[ -n $DAEMON_PID ]]; then
-    stop_pid "$DAEMON_PID"
-    DAEMON_PID=""
-    fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
+  stop_daemon "$MNT"
   log "compute: bench/compute.sh ($RUNS runs)"
   RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
     COMPUTE_HEADING="###" COMPUTE_BODY_OUT=$TMP/compute_body.md \
@@ -634,11 +407,7 @@ fi
 # bench/containers.sh starts its own daemon (no mount) and spawns bare bwrap sandboxes as its
 # baseline. It writes bench/results/containers.md and containers.json; the report embeds them.
 if [[ $SKIP_CONTAINERS != 1 ]]; then
-  if [[ -n $DAEMON_PID ]]; then
-    stop_pid "$DAEMON_PID"
-    DAEMON_PID=""
-    fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
+  stop_daemon "$MNT"
   log "containers: bench/containers.sh ($RUNS runs)"
   RUNS=$RUNS AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
     CONTAINERS_HEADING="###" CONTAINERS_BODY_OUT=$TMP/containers_body.md \
@@ -647,14 +416,25 @@ if [[ $SKIP_CONTAINERS != 1 ]]; then
   section_done containers
 fi
 
+# ---- 9. pinned, one core -----------------------------------------------------------------
+# bench/pinned.sh starts its own daemon, fuse_baseline (single-threaded and multi-threaded)
+# and httplib_hello, all pinned to CPU PIN_CPU with their clients; with PROFILE=1 it then
+# profiles the pinned loads (perf). It writes bench/results/pinned.md and pinned.json (and
+# profile-*.txt); the report embeds them and its targets join the list below.
+if [[ $SKIP_PINNED != 1 ]]; then
+  stop_daemon "$MNT"
+  log "pinned: bench/pinned.sh (CPU $PIN_CPU, $RUNS runs$( [[ $PROFILE == 1 ]] && echo ', then the profiles'))"
+  RUNS=$RUNS FUSE_SECS=$FUSE_SECS WRK_SECS=$WRK_SECS GOALS=$GOALS PIN_CPU=$PIN_CPU PROFILE=$PROFILE \
+    AGENT9_BIN=$AGENT9_BIN BUILD_DIR=$BUILD_DIR OUT_DIR=$OUT_DIR KEEP_TMP=$KEEP_TMP \
+    PINNED_HEADING="###" PINNED_BODY_OUT=$TMP/pinned_body.md PINNED_TARGETS_OUT=$TMP/pinned_targets.tsv \
+    bash "$HERE/pinned.sh" >"$TMP/pinned.out" 2>"$TMP/pinned.err" ||
+    die "bench/pinned.sh (its output: $TMP/pinned.out, $TMP/pinned.err)"
+  section_done pinned
+fi
+
 # ---- report ------------------------------------------------------------------------------
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-KERNEL=$(uname -sr)
-NPROC=$(nproc)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+machine_info
 FSTYPE=$(df -PT "$TMP" | awk 'NR == 2 { print $2 }')
-LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
-WHEN=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FUSEV=$(pkg-config --modversion fuse3)
 HTTPLIBV=$(pkg-config --modversion cpp-httplib 2>/dev/null || echo '?')
 SQLITEV=$(sqlite3 --version 2>/dev/null | awk '{ print $1 }' || echo '?')
@@ -682,28 +462,21 @@ http_label() {  # http_label ENDPOINT
   esac
 }
 
-# Targets (reported, never asserted): $TMP/targets.tsv = name, value, op, threshold, verdict.
-: >"$TMP/targets.tsv"
-target() {  # target NAME VALUE OP THRESHOLD
-  local verdict
-  verdict=$(awk -v v="$2" -v op="$3" -v t="$4" 'BEGIN {
-    if (v == "nan" || v == "") { print "n/a"; exit }
-    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 < t + 0)
-    print ok ? "met" : "not met" }')
-  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$verdict" >>"$TMP/targets.tsv"
-}
+# Targets (reported, never asserted); sections 1-3 are unpinned, section 9's come from pinned.sh.
+targets_init
 for c in "read 1" "read 2" "stat 1" "stat 2" "ls 1" "ls 2"; do
   read -r mode thr <<<"$c"
   target "FUSE $(fs_label "$mode"), $thr thread(s): agent9 / libfuse baseline" \
-    "$(ratio "fs.$mode.t$thr.agent9" "fs.$mode.t$thr.fusebase")" ">=" 0.70
+    "$(ratio "fs.$mode.t$thr.agent9" "fs.$mode.t$thr.fusebase")" ">=" 0.70 unpinned
 done
 for conns in 2 64; do
   target "HTTP $(http_label fs_status), $conns conns: agent9 / httplib hello req/s" \
-    "$(ratio "http.fs_status.c$conns" "http.hello.c$conns")" ">=" 0.60
+    "$(ratio "http.fs_status.c$conns" "http.hello.c$conns")" ">=" 0.60 unpinned
 done
-target "HTTP $(http_label fs_status), 64 conns: p99 ms" "$(med http.fs_status.c64 5)" "<" 10
+target "HTTP $(http_label fs_status), 64 conns: p99 ms" "$(med http.fs_status.c64 5)" "<" 10 unpinned
 target "Durable enqueue (POST send), 64 clients: agent9 / raw SQLite autocommit msgs/s" \
-  "$(ratio enqueue.c64 sqlite.autocommit)" ">=" 3
+  "$(ratio enqueue.c64 sqlite.autocommit)" ">=" 3 unpinned
+if [[ $SKIP_PINNED != 1 ]]; then cat "$TMP/pinned_targets.tsv" >>"$TARGETS"; fi
 
 TOTAL_SECS=0
 for n in "${SECT_ORDER[@]}"; do TOTAL_SECS=$((TOTAL_SECS + SECT_SECS[$n])); done
@@ -724,18 +497,11 @@ MD=$OUT_DIR/latest.md
   echo
   echo "Every figure: median of $RUNS runs (min–max). Ratios are of medians. Wall time per section: $(sect_line)."
   echo
-  echo "## Targets (sections 1–3; reported, never asserted)"
+  echo "## Targets (sections 1–3$([[ $SKIP_PINNED == 1 ]] || echo ' and 9'); reported, never asserted)"
   echo
-  while IFS=$'\t' read -r name value op thr verdict; do
-    shown=$([[ $value == nan ]] && echo "n/a" || echo "$value")
-    if [[ $verdict == met ]]; then
-      echo "- **met**: $name = $shown (target $op $thr)"
-    else
-      echo "- **$verdict**: $name = $shown (target $op $thr)"
-    fi
-  done <"$TMP/targets.tsv"
+  md_targets "$TARGETS"
   echo
-  echo "## 1. FUSE, ops/s, ${FUSE_SECS} s per run"
+  echo "## 1. FUSE, ops/s, ${FUSE_SECS} s per run, unpinned"
   echo
   echo "- open+read+close, stat: \`agents/$READ_AGENT/status\` ($STATUS_BYTES bytes)."
   echo "- ls -l: \`agents/$READ_AGENT/goals/\`, $GOALS goals of $GOAL_BYTES bytes; one op is one listing: opendir, readdir to the end, lstat of every entry by its full path, closedir (\`ls -l\` without its xattr probes)."
@@ -756,7 +522,7 @@ MD=$OUT_DIR/latest.md
   fi
   echo "agent9 inbox creates / raw SQLite autocommit INSERTs (section 3): 64 threads $(ratio fs.create.t64.agent9 sqlite.autocommit), 1 thread $(ratio fs.create.t1.agent9 sqlite.autocommit). The 0.70× target is for the other rows: the baselines do not commit anything."
   echo
-  echo "## 2. HTTP, wrk -t2 keep-alive, ${WRK_SECS} s per run"
+  echo "## 2. HTTP, wrk -t2 keep-alive, ${WRK_SECS} s per run, unpinned"
   echo
   echo "| request | conns | agent9 req/s | p50 / p99 ms | httplib hello req/s | p50 / p99 ms | nginx req/s | p50 / p99 ms | agent9 / hello | agent9 / nginx |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -783,7 +549,7 @@ MD=$OUT_DIR/latest.md
     echo "**nginx column skipped: $NGINX_SKIP.**"
   fi
   echo
-  echo "## 3. Durable enqueue: POST /v1/agents/<id>/send ($MSG_BYTES-byte body, $ENV_BYTES-byte envelope), ${WRK_SECS} s per run"
+  echo "## 3. Durable enqueue: POST /v1/agents/<id>/send ($MSG_BYTES-byte body, $ENV_BYTES-byte envelope), ${WRK_SECS} s per run, unpinned"
   echo
   echo "| what | clients | acknowledged msgs/s | p50 / p99 ms | inbox depth at end |"
   echo "|---|---:|---:|---:|---:|"
@@ -839,30 +605,16 @@ MD=$OUT_DIR/latest.md
     echo
     echo "$CONTAINERS_NOTE."
   fi
+  if [[ $SKIP_PINNED != 1 ]]; then
+    echo
+    echo "## 9. Pinned, one core: daemon, clients and baselines on CPU $PIN_CPU (bench/pinned.sh; also in pinned.md)"
+    echo
+    cat "$TMP/pinned_body.md"
+  fi
 } >"$MD"
 
 # JSON: every series with its runs and summary, plus the ratios and the targets.
 JSON=$OUT_DIR/latest.json
-json_series() {
-  local first=1 k
-  # shellcheck disable=SC2013  # keys have no spaces
-  for k in $(cut -f1 "$RES" | awk '!seen[$0]++'); do
-    read -r m lo hi <<<"$(summary "$k" 3)"
-    local runs p50 p99
-    runs=$(awk -F'\t' -v k="$k" '$1 == k { printf "%s%s", (n++ ? "," : ""), $3 }' "$RES")
-    ((first)) || printf ',\n'
-    first=0
-    printf '    "%s": {"runs": [%s], "median": %s, "min": %s, "max": %s' "$k" "$runs" "$m" "$lo" "$hi"
-    p50=$(med "$k" 4)
-    p99=$(med "$k" 5)
-    [[ $p50 != nan ]] && printf ', "p50_ms": %s, "p99_ms": %s' "$p50" "$p99"
-    printf '}'
-  done
-  printf '\n'
-}
-jstr() {  # a JSON string (or null for an empty value)
-  if [[ -z $1 ]]; then echo null; else printf '"%s"' "$(sed 's/\\/\\\\/g; s/"/\\"/g' <<<"$1")"; fi
-}
 {
   printf '{\n  "when": "%s",\n  "revision": "%s",\n  "dirty_files": %s,\n' "$WHEN" "$REV" "$DIRTY"
   printf '  "machine": {"nproc": %s, "cpu": "%s", "kernel": "%s", "memory": "%s", "fs": "%s", "loadavg_start": %s, "loadavg_end": %s},\n' \
@@ -876,7 +628,7 @@ jstr() {  # a JSON string (or null for an empty value)
   printf '%s"total": %s},\n' "$sep" "$TOTAL_SECS"
   printf '  "units": {"fs.read.*, fs.stat.*": "ops/s", "fs.ls.*": "listings/s (opendir + readdir + lstat of every entry + closedir)", "fs.create.*": "files created+written+closed /s (agent9: acknowledged durable messages/s)", "fs.create.*.agent9.depth": "messages in the inbox after the run", "http.*": "requests/s (2xx)", "http.*_post.*": "POST requests/s answered 202", "enqueue.c*": "acknowledged messages/s", "deep.sN": "acknowledged messages/s in 1 s slice N", "*.depth": "messages", "deep.status": "requests/s", "sqlite.autocommit": "inserts/s"},\n'
   printf '  "series": {\n'
-  json_series
+  json_series unpinned
   printf '  },\n  "ratios": {\n'
   sep=""
   for c in "${FS_CASES[@]}"; do
@@ -899,15 +651,7 @@ jstr() {  # a JSON string (or null for an empty value)
   printf ',\n    "enqueue.c64/sqlite.autocommit": %s,\n    "enqueue.c1/sqlite.autocommit": %s\n  },\n' \
     "$(jnum "$(ratio enqueue.c64 sqlite.autocommit)")" "$(jnum "$(ratio enqueue.c1 sqlite.autocommit)")"
   printf '  "targets": ['
-  sep=""
-  while IFS=$'\t' read -r name value op thr verdict; do
-    met=null
-    [[ $verdict == met ]] && met=true
-    [[ $verdict == "not met" ]] && met=false
-    printf '%s\n    {"name": %s, "value": %s, "op": "%s", "threshold": %s, "met": %s}' \
-      "$sep" "$(jstr "$name")" "$(jnum "$value")" "$op" "$thr" "$met"
-    sep=","
-  done <"$TMP/targets.tsv"
+  json_targets "$TARGETS"
   printf '\n  ]'
   if [[ $SKIP_TICKS != 1 ]]; then
     printf ',\n  "ticks": '
@@ -928,6 +672,10 @@ jstr() {  # a JSON string (or null for an empty value)
   if [[ $SKIP_CONTAINERS != 1 ]]; then
     printf ',\n  "containers": '
     cat "$OUT_DIR/containers.json"
+  fi
+  if [[ $SKIP_PINNED != 1 ]]; then
+    printf ',\n  "pinned": '
+    cat "$OUT_DIR/pinned.json"
   fi
   printf '\n}\n'
 } >"$JSON"
