@@ -20,7 +20,7 @@
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
 #include "tick/agent_kind.h"
-#include "tick/envelope.h"
+#include "tick/inbox.h"
 
 namespace agent9 {
 
@@ -36,20 +36,6 @@ struct AgentInfo {
   bool is_public = false;
 };
 
-struct EnqueueResult {
-  std::string id;
-  int64_t seq = 0;
-  bool duplicate = false;     // the id was seen before: nothing new was queued
-  bool deadlettered = false;  // inbox full with overflow=deadletter
-};
-
-struct QueuedMessage {
-  int64_t seq = 0;
-  std::string envelope;  // JSON text
-  int64_t attempts = 0;
-  int64_t ts = 0;
-};
-
 struct DeadLetter {
   int64_t seq = 0;
   std::string envelope;
@@ -57,12 +43,6 @@ struct DeadLetter {
   int64_t attempts = 0;
   int64_t at = 0;
 };
-
-// The enqueue step of every inbox write, inside the caller's transaction (the tick engine
-// uses it to send messages atomically with a tick). kNotFound, kResourceExhausted (inbox
-// full, overflow reject).
-Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view agent, const Envelope& env,
-                                           int64_t now_ms);
 
 // Adds an alarm inside the caller's transaction; returns its id.
 Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,

@@ -6,6 +6,7 @@
 #include "fs/base/path.h"
 #include "tick/agent_docs.h"
 #include "tick/engine.h"
+#include "tick/inbox.h"
 #include "tick/tick_record.h"
 #include "tick/tick_store.h"
 
