@@ -10,6 +10,7 @@
 #include "tick/agent_bundle.h"
 #include "tick/agent_bundle_internal.h"
 #include "tick/agent_docs.h"
+#include "tick/deadletter.h"
 #include "tick/envelope.h"
 #include "tick/tick_store.h"
 

@@ -20,6 +20,7 @@
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
 #include "tick/agent_kind.h"
+#include "tick/deadletter.h"
 #include "tick/inbox.h"
 
 namespace agent9 {
@@ -36,14 +37,6 @@ struct AgentInfo {
   bool is_public = false;
 };
 
-struct DeadLetter {
-  int64_t seq = 0;
-  std::string envelope;
-  std::string reason;
-  int64_t attempts = 0;
-  int64_t at = 0;
-};
-
 // Adds an alarm inside the caller's transaction; returns its id.
 Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,
                                       std::optional<int64_t> every_ms, const Json& payload);
@@ -51,9 +44,6 @@ Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t d
 // Bumps one of the agent's counter columns (next_seq, next_event, next_record, next_alarm)
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
-
-// Files a dead letter (envelope JSON text) under seq, inside the caller's transaction.
-Status InsertDeadletterInTransaction(Conn& c, std::string_view agent, const DeadLetter& d);
 
 // Queues an event for agent (the `event` trigger: a job, session or payment finished) inside
 // the caller's transaction; returns its seq. kNotFound.

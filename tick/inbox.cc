@@ -2,6 +2,7 @@
 
 #include "tick/agents.h"
 #include "tick/agents_internal.h"
+#include "tick/deadletter.h"
 
 namespace agent9 {
 
