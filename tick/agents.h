@@ -37,18 +37,9 @@ struct AgentInfo {
   bool is_public = false;
 };
 
-// Adds an alarm inside the caller's transaction; returns its id.
-Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,
-                                      std::optional<int64_t> every_ms, const Json& payload);
-
 // Bumps one of the agent's counter columns (next_seq, next_event, next_record, next_alarm)
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
-
-// Queues an event for agent (the `event` trigger: a job, session or payment finished) inside
-// the caller's transaction; returns its seq. kNotFound.
-Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,
-                                      int64_t now_ms);
 
 // hud/settings validated: every field filled in ({"public","embed_allowed",
 // "redaction_policy"}); unknown fields and wrong types are kInvalidArgument.
