@@ -12,6 +12,7 @@
 #include "tick/agent_docs.h"
 #include "tick/deadletter.h"
 #include "tick/envelope.h"
+#include "tick/hud_settings.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {

@@ -41,10 +41,6 @@ struct AgentInfo {
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
 
-// hud/settings validated: every field filled in ({"public","embed_allowed",
-// "redaction_policy"}); unknown fields and wrong types are kInvalidArgument.
-Result<Json> CleanHudSettings(const Json& settings);
-
 class AgentService {
  public:
   // db and clock must outlive the service.
