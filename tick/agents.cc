@@ -1,3 +1,5 @@
+// The registry half of AgentService: create, delete, read and configure agents (table agents,
+// agent_count). The other concerns' methods are defined in their own files (tick/agents.h).
 #include "tick/agents.h"
 
 #include "fs/base/path.h"

@@ -1,8 +1,16 @@
-// AgentService: the registry of agents and their queues, over the one SQLite Database.
-// Owns the core schema (agents, inbox, message ids, deadletter, goals, patterns,
-// conversations). Holds no per-agent memory: every call reads or writes the store.
+// AgentService: the registry of agents and the one facade over their queues, alarms and
+// status, over the one SQLite Database. Holds no per-agent memory: every call reads or writes
+// the store. Its methods are defined by concern, each file owning its tables (the schema:
+// tick/agent_schema.cc; stored documents are tick/agent_docs.h's):
+//   agents.cc        the registry: create, delete, get, list, count, config, lifecycle, state
+//                    (tables agents, agent_count)
+//   inbox.cc         Enqueue and the inbox reads (tick/inbox.h: inbox, message_ids)
+//   alarms.cc        alarms and events (tick/alarms.h: alarms, events_in)
+//   deadletter.cc    the dead letters (tick/deadletter.h: deadletter)
+//   hud_settings.cc  hud/settings and the public flag (tick/hud_settings.h)
+//   agent_status.cc  StatusJson, metrics, outbox and trajectory reads (no table of its own)
 // Writes go through Database::Write (group commit): a call that returns OK is durable.
-// Thread-safety: all methods are thread-safe.
+// Thread-safety: all methods are thread-safe. NextAgentCounter: inside the caller's Write only.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +54,7 @@ class AgentService {
   // db and clock must outlive the service.
   AgentService(Database* db, const Clock* clock) : db_(db), clock_(clock) {}
 
+  // ---- the registry (tick/agents.cc) ----
   // Creates or upgrades the core schema.
   static Status Migrate(Database& db);
 
@@ -84,23 +93,31 @@ class AgentService {
   Result<std::string> GetState(std::string_view id) const;
   // active | hibernated.
   Status SetLifecycle(std::string_view id, std::string_view state);
+
+  // ---- hud/settings (tick/hud_settings.cc) ----
   bool IsPublic(std::string_view id) const;
   // hud/settings: {"public","embed_allowed","redaction_policy"}; Set validates and updates
   // the agent's public flag in the same transaction.
   Result<Json> GetHudSettings(std::string_view id) const;
   Status SetHudSettings(std::string_view id, const Json& settings);
 
+  // ---- status (tick/agent_status.cc) ----
   // The status document (DESIGN section 4 `status`).
   Result<Json> StatusJson(std::string_view id) const;
 
-  // ---- inbox ----
+  // ---- inbox (tick/inbox.cc) ----
   Result<EnqueueResult> Enqueue(std::string_view id, std::string_view bytes, std::string_view from);
   Result<std::vector<QueuedMessage>> ListInbox(std::string_view id) const;
   Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
   Status DropInbox(std::string_view id, int64_t seq);
   Result<int64_t> QueueDepth(std::string_view id) const;
 
-  // ---- alarms ----
+  // Called (outside any lock or transaction) after a message lands in an inbox, so the tick
+  // engine can wake the agent. One listener; set before traffic starts.
+  void SetEnqueueListener(std::function<void(std::string_view agent)> fn);
+  void NotifyEnqueued(std::string_view agent) const;
+
+  // ---- alarms (tick/alarms.cc) ----
   // A once (every_ms empty) or recurring alarm due in_ms from now; returns its id and wakes
   // the engine. kNotFound, kInvalidArgument.
   Result<int64_t> AddAlarm(std::string_view id, int64_t in_ms, std::optional<int64_t> every_ms,
@@ -109,12 +126,12 @@ class AgentService {
   // Pending alarms as "<id> <due RFC 3339> [every <ms>]" lines, by due time.
   Result<std::string> DescribeAlarms(std::string_view id) const;
 
-  // ---- events ----
+  // ---- events (tick/alarms.cc) ----
   // Queues an event for the agent's `event` trigger and wakes the engine. Modules whose work
   // finishes asynchronously (compute jobs, container sessions, payments) call this.
   Result<int64_t> AddEvent(std::string_view id, const Json& event);
 
-  // ---- outbox and trajectory (written by the tick engine) ----
+  // ---- outbox and trajectory (written by the tick engine; tick/agent_status.cc) ----
   // (seq, event JSON text, at) in seq order.
   Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> ListOutbox(
       std::string_view id) const;
@@ -125,7 +142,7 @@ class AgentService {
                                               std::optional<int64_t> from = std::nullopt,
                                               std::optional<int64_t> to = std::nullopt) const;
 
-  // ---- metrics ----
+  // ---- metrics (tick/agent_status.cc) ----
   // metrics/apm: what the agent did in the last minute: {"window_s":60, "apm" (actions:
   // messages sent, events emitted, alarms set), "ticks", "failed"}.
   Result<Json> ApmJson(std::string_view id) const;
@@ -133,17 +150,12 @@ class AgentService {
   // "deadletter_depth","events_pending","alarms_pending","next_alarm_at"}.
   Result<Json> QueueJson(std::string_view id) const;
 
-  // ---- deadletter ----
+  // ---- deadletter (tick/deadletter.cc) ----
   Result<std::vector<DeadLetter>> ListDeadletter(std::string_view id) const;
   Result<DeadLetter> GetDeadletter(std::string_view id, int64_t seq) const;
   // seq < 0 = all. Replay puts the messages back at the tail of the inbox (new seqs).
   Result<int64_t> ReplayDeadletter(std::string_view id, int64_t seq);
   Result<int64_t> DiscardDeadletter(std::string_view id, int64_t seq);
-
-  // Called (outside any lock or transaction) after a message lands in an inbox, so the tick
-  // engine can wake the agent. One listener; set before traffic starts.
-  void SetEnqueueListener(std::function<void(std::string_view agent)> fn);
-  void NotifyEnqueued(std::string_view agent) const;
 
   Database* db() const { return db_; }
   const Clock* clock() const { return clock_; }
