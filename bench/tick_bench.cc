@@ -39,6 +39,7 @@
 #include "tick/engine.h"
 #include "tick/envelope.h"
 #include "tick/exec_agent.h"
+#include "tick/inbox.h"
 #include "tick/stream_hub.h"
 
 namespace agent9 {

@@ -1,5 +1,6 @@
 #include "controlplane/agent_host.h"
 
+#include "tick/alarms.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {

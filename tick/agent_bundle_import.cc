@@ -10,7 +10,9 @@
 #include "tick/agent_bundle.h"
 #include "tick/agent_bundle_internal.h"
 #include "tick/agent_docs.h"
+#include "tick/deadletter.h"
 #include "tick/envelope.h"
+#include "tick/hud_settings.h"
 #include "tick/tick_store.h"
 
 namespace agent9 {

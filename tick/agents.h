@@ -1,8 +1,16 @@
-// AgentService: the registry of agents and their queues, over the one SQLite Database.
-// Owns the core schema (agents, inbox, message ids, deadletter, goals, patterns,
-// conversations). Holds no per-agent memory: every call reads or writes the store.
+// AgentService: the registry of agents and the one facade over their queues, alarms and
+// status, over the one SQLite Database. Holds no per-agent memory: every call reads or writes
+// the store. Its methods are defined by concern, each file owning its tables (the schema:
+// tick/agent_schema.cc; stored documents are tick/agent_docs.h's):
+//   agents.cc        the registry: create, delete, get, list, count, config, lifecycle, state
+//                    (tables agents, agent_count)
+//   inbox.cc         Enqueue and the inbox reads (tick/inbox.h: inbox, message_ids)
+//   alarms.cc        alarms and events (tick/alarms.h: alarms, events_in)
+//   deadletter.cc    the dead letters (tick/deadletter.h: deadletter)
+//   hud_settings.cc  hud/settings and the public flag (tick/hud_settings.h)
+//   agent_status.cc  StatusJson, metrics, outbox and trajectory reads (no table of its own)
 // Writes go through Database::Write (group commit): a call that returns OK is durable.
-// Thread-safety: all methods are thread-safe.
+// Thread-safety: all methods are thread-safe. NextAgentCounter: inside the caller's Write only.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +28,8 @@
 #include "fs/base/sqlite.h"
 #include "fs/module.h"
 #include "tick/agent_kind.h"
-#include "tick/envelope.h"
+#include "tick/deadletter.h"
+#include "tick/inbox.h"
 
 namespace agent9 {
 
@@ -36,59 +45,16 @@ struct AgentInfo {
   bool is_public = false;
 };
 
-struct EnqueueResult {
-  std::string id;
-  int64_t seq = 0;
-  bool duplicate = false;     // the id was seen before: nothing new was queued
-  bool deadlettered = false;  // inbox full with overflow=deadletter
-};
-
-struct QueuedMessage {
-  int64_t seq = 0;
-  std::string envelope;  // JSON text
-  int64_t attempts = 0;
-  int64_t ts = 0;
-};
-
-struct DeadLetter {
-  int64_t seq = 0;
-  std::string envelope;
-  std::string reason;
-  int64_t attempts = 0;
-  int64_t at = 0;
-};
-
-// The enqueue step of every inbox write, inside the caller's transaction (the tick engine
-// uses it to send messages atomically with a tick). kNotFound, kResourceExhausted (inbox
-// full, overflow reject).
-Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view agent, const Envelope& env,
-                                           int64_t now_ms);
-
-// Adds an alarm inside the caller's transaction; returns its id.
-Result<int64_t> AddAlarmInTransaction(Conn& c, std::string_view agent, int64_t due_at_ms,
-                                      std::optional<int64_t> every_ms, const Json& payload);
-
 // Bumps one of the agent's counter columns (next_seq, next_event, next_record, next_alarm)
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
-
-// Files a dead letter (envelope JSON text) under seq, inside the caller's transaction.
-Status InsertDeadletterInTransaction(Conn& c, std::string_view agent, const DeadLetter& d);
-
-// Queues an event for agent (the `event` trigger: a job, session or payment finished) inside
-// the caller's transaction; returns its seq. kNotFound.
-Result<int64_t> AddEventInTransaction(Conn& c, std::string_view agent, const Json& event,
-                                      int64_t now_ms);
-
-// hud/settings validated: every field filled in ({"public","embed_allowed",
-// "redaction_policy"}); unknown fields and wrong types are kInvalidArgument.
-Result<Json> CleanHudSettings(const Json& settings);
 
 class AgentService {
  public:
   // db and clock must outlive the service.
   AgentService(Database* db, const Clock* clock) : db_(db), clock_(clock) {}
 
+  // ---- the registry (tick/agents.cc) ----
   // Creates or upgrades the core schema.
   static Status Migrate(Database& db);
 
@@ -127,23 +93,31 @@ class AgentService {
   Result<std::string> GetState(std::string_view id) const;
   // active | hibernated.
   Status SetLifecycle(std::string_view id, std::string_view state);
+
+  // ---- hud/settings (tick/hud_settings.cc) ----
   bool IsPublic(std::string_view id) const;
   // hud/settings: {"public","embed_allowed","redaction_policy"}; Set validates and updates
   // the agent's public flag in the same transaction.
   Result<Json> GetHudSettings(std::string_view id) const;
   Status SetHudSettings(std::string_view id, const Json& settings);
 
+  // ---- status (tick/agent_status.cc) ----
   // The status document (DESIGN section 4 `status`).
   Result<Json> StatusJson(std::string_view id) const;
 
-  // ---- inbox ----
+  // ---- inbox (tick/inbox.cc) ----
   Result<EnqueueResult> Enqueue(std::string_view id, std::string_view bytes, std::string_view from);
   Result<std::vector<QueuedMessage>> ListInbox(std::string_view id) const;
   Result<QueuedMessage> GetInbox(std::string_view id, int64_t seq) const;
   Status DropInbox(std::string_view id, int64_t seq);
   Result<int64_t> QueueDepth(std::string_view id) const;
 
-  // ---- alarms ----
+  // Called (outside any lock or transaction) after a message lands in an inbox, so the tick
+  // engine can wake the agent. One listener; set before traffic starts.
+  void SetEnqueueListener(std::function<void(std::string_view agent)> fn);
+  void NotifyEnqueued(std::string_view agent) const;
+
+  // ---- alarms (tick/alarms.cc) ----
   // A once (every_ms empty) or recurring alarm due in_ms from now; returns its id and wakes
   // the engine. kNotFound, kInvalidArgument.
   Result<int64_t> AddAlarm(std::string_view id, int64_t in_ms, std::optional<int64_t> every_ms,
@@ -152,12 +126,12 @@ class AgentService {
   // Pending alarms as "<id> <due RFC 3339> [every <ms>]" lines, by due time.
   Result<std::string> DescribeAlarms(std::string_view id) const;
 
-  // ---- events ----
+  // ---- events (tick/alarms.cc) ----
   // Queues an event for the agent's `event` trigger and wakes the engine. Modules whose work
   // finishes asynchronously (compute jobs, container sessions, payments) call this.
   Result<int64_t> AddEvent(std::string_view id, const Json& event);
 
-  // ---- outbox and trajectory (written by the tick engine) ----
+  // ---- outbox and trajectory (written by the tick engine; tick/agent_status.cc) ----
   // (seq, event JSON text, at) in seq order.
   Result<std::vector<std::tuple<int64_t, std::string, int64_t>>> ListOutbox(
       std::string_view id) const;
@@ -168,7 +142,7 @@ class AgentService {
                                               std::optional<int64_t> from = std::nullopt,
                                               std::optional<int64_t> to = std::nullopt) const;
 
-  // ---- metrics ----
+  // ---- metrics (tick/agent_status.cc) ----
   // metrics/apm: what the agent did in the last minute: {"window_s":60, "apm" (actions:
   // messages sent, events emitted, alarms set), "ticks", "failed"}.
   Result<Json> ApmJson(std::string_view id) const;
@@ -176,17 +150,12 @@ class AgentService {
   // "deadletter_depth","events_pending","alarms_pending","next_alarm_at"}.
   Result<Json> QueueJson(std::string_view id) const;
 
-  // ---- deadletter ----
+  // ---- deadletter (tick/deadletter.cc) ----
   Result<std::vector<DeadLetter>> ListDeadletter(std::string_view id) const;
   Result<DeadLetter> GetDeadletter(std::string_view id, int64_t seq) const;
   // seq < 0 = all. Replay puts the messages back at the tail of the inbox (new seqs).
   Result<int64_t> ReplayDeadletter(std::string_view id, int64_t seq);
   Result<int64_t> DiscardDeadletter(std::string_view id, int64_t seq);
-
-  // Called (outside any lock or transaction) after a message lands in an inbox, so the tick
-  // engine can wake the agent. One listener; set before traffic starts.
-  void SetEnqueueListener(std::function<void(std::string_view agent)> fn);
-  void NotifyEnqueued(std::string_view agent) const;
 
   Database* db() const { return db_; }
   const Clock* clock() const { return clock_; }

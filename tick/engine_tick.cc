@@ -5,7 +5,9 @@
 #include "fs/base/log.h"
 #include "fs/base/path.h"
 #include "tick/agent_docs.h"
+#include "tick/alarms.h"
 #include "tick/engine.h"
+#include "tick/inbox.h"
 #include "tick/tick_record.h"
 #include "tick/tick_store.h"
 

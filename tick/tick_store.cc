@@ -2,6 +2,7 @@
 
 #include "fs/base/log.h"
 #include "tick/agents.h"
+#include "tick/deadletter.h"
 
 namespace agent9 {
 
