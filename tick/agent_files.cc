@@ -296,7 +296,8 @@ class AgentsDir final : public Node {
         table_(AgentTable(deps_)) {}
   Stat GetStat() const override {
     Stat s = DirStat();
-    s.paged = true;  // List pages through the store by id: no listing is held whole
+    s.paged = true;            // List pages through the store by id: no listing is held whole
+    s.names_announced = true;  // AgentService::Delete announces every removal
     return s;
   }
   Result<std::vector<DirEntry>> List(const ListRange& range) override {
@@ -308,10 +309,10 @@ class AgentsDir final : public Node {
   }
   Result<std::shared_ptr<Node>> Lookup(std::string_view name) override {
     if (!ValidateAgentId(name).ok()) return Status::NotFound("no such agent", name);
-    AGENT9_ASSIGN_OR_RETURN(AgentInfo a, deps_->agents->Get(name));
+    AGENT9_ASSIGN_OR_RETURN(int64_t created_at, deps_->agents->CreatedAt(name));
     return std::shared_ptr<Node>(std::make_shared<TableDir>(
-        ChildId(id(), name), a.id, Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody},
-        table_, a.created_at));
+        ChildId(id(), name), std::string(name),
+        Access{Who::kOwner, Who::kNobody, Who::kNobody, Who::kNobody}, table_, created_at));
   }
   Status Mkdir(std::string_view name, const Caller&) override {
     return deps_->agents->Create(name, AgentConfig{}).status();

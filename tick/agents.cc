@@ -92,12 +92,44 @@ Result<AgentInfo> AgentService::Create(std::string_view id, const AgentConfig& c
 }
 
 Status AgentService::Delete(std::string_view id) {
-  return db_->Write([&](Conn& c) -> Status {
+  AGENT9_RETURN_IF_ERROR(db_->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM agents WHERE id=?"));
     s->Bind(1, id);
     AGENT9_RETURN_IF_ERROR(s->Run());
     return c.Changes() ? Status::OK() : Status::NotFound("no such agent", id);
-  });
+  }));
+  {
+    MutexLock l(&known_mu_);
+    known_.erase(std::string(id));
+    ++known_epoch_;
+  }
+  if (changes_) changes_->EntryRemoved(PathNodeId({"agents"}), id);
+  return Status::OK();
+}
+
+Result<int64_t> AgentService::CreatedAt(std::string_view id) const {
+  uint64_t epoch = 0;
+  {
+    MutexLock l(&known_mu_);
+    auto it = known_.find(std::string(id));
+    if (it != known_.end()) return it->second;
+    epoch = known_epoch_;
+  }
+  int64_t created = 0;
+  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT created_at FROM agents WHERE id=?"));
+    s->Bind(1, id);
+    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return Status::NotFound("no such agent", id);
+    created = s->Int(0);
+    return Status::OK();
+  }));
+  MutexLock l(&known_mu_);
+  if (epoch == known_epoch_) {
+    if (known_.size() >= kKnownMax) known_.clear();
+    known_.emplace(std::string(id), created);
+  }
+  return created;
 }
 
 Result<AgentInfo> AgentService::Get(std::string_view id) const {

@@ -1,7 +1,8 @@
 // AgentService: the registry of agents and the one facade over their queues, alarms and
-// status, over the one SQLite Database. Holds no per-agent memory: every call reads or writes
-// the store. Its methods are defined by concern, each file owning its tables (the schema:
-// tick/agent_schema.cc; stored documents are tick/agent_docs.h's):
+// status, over the one SQLite Database. Its one per-agent memory is a bounded cache of which
+// agents exist (CreatedAt, what every path walk through agents/<id> asks); every other call
+// reads or writes the store. Its methods are defined by concern, each file owning its tables (the
+// schema: tick/agent_schema.cc; stored documents are tick/agent_docs.h's):
 //   agents.cc        the registry: create, delete, get, list, count, config, lifecycle, state
 //                    (tables agents, agent_count)
 //   inbox.cc         Enqueue and the inbox reads (tick/inbox.h: inbox, message_ids)
@@ -19,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "fs/agent_config.h"
@@ -26,6 +28,7 @@
 #include "fs/base/json.h"
 #include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
+#include "fs/change_feed.h"
 #include "fs/module.h"
 #include "tick/agent_kind.h"
 #include "tick/deadletter.h"
@@ -83,6 +86,12 @@ class AgentService {
   Status Delete(std::string_view id);
   Result<AgentInfo> Get(std::string_view id) const;
   Result<bool> Exists(std::string_view id) const;
+  // The agent's creation time: from memory once seen (Delete forgets it before it returns),
+  // else from the store. kNotFound.
+  Result<int64_t> CreatedAt(std::string_view id) const;
+  // Where Delete announces the removal of agents/<id> (FUSE mounts drop the cached name, token
+  // checks forget the agent). Unset: nowhere. Call before traffic starts; must outlive this.
+  void SetChangeFeed(ChangeFeed* changes) { changes_ = changes; }
   // Agents with id > after, in id order; at most limit.
   Result<std::vector<AgentInfo>> List(std::string_view after, size_t limit) const;
   // O(1): a counter the schema keeps up to date.
@@ -166,6 +175,14 @@ class AgentService {
   static inline const Modules kNoModules;
   const Modules* modules_ = &kNoModules;
   const AgentKinds* kinds_ = nullptr;  // set once before traffic; read-only afterwards
+  ChangeFeed* changes_ = nullptr;
+  // CreatedAt's cache: id -> created_at, emptied when it reaches kKnownMax. Delete erases the
+  // id and bumps known_epoch_, so a store read that began before the delete does not put it
+  // back.
+  static constexpr size_t kKnownMax = 65536;
+  mutable Mutex known_mu_;
+  mutable std::unordered_map<std::string, int64_t> known_ GUARDED_BY(known_mu_);
+  mutable uint64_t known_epoch_ GUARDED_BY(known_mu_) = 0;
   mutable Mutex listener_mu_;
   std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);
 };

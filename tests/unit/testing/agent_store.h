@@ -23,10 +23,12 @@ class AgentStoreFixture : public ::testing::Test {
     db_ = std::move(db).value();
     ASSERT_TRUE(AgentService::Migrate(*db_).ok());
     agents_ = std::make_unique<AgentService>(db_.get(), &clock_);
+    agents_->SetChangeFeed(&changes_);
   }
 
   TempDir dir_;
   FakeClock clock_;
+  ChangeFeed changes_;  // where agents_ announces deletions
   std::unique_ptr<Database> db_;
   std::unique_ptr<AgentService> agents_;
 };

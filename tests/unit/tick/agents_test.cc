@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/unit/testing/agent_store.h"
 
@@ -30,6 +32,29 @@ TEST_F(AgentsTest, CreateGetListDelete) {
   EXPECT_EQ(agents_->Delete("bob").code(), Code::kNotFound);
   EXPECT_EQ(agents_->Get("bob").status().code(), Code::kNotFound);
   EXPECT_EQ(agents_->Get("alice")->kind, "none");
+}
+
+TEST_F(AgentsTest, CreatedAtIsRememberedAndADeleteEndsItAndIsAnnouncedAtOnce) {
+  std::vector<std::string> removed;
+  uint64_t sub = changes_.Subscribe([&](NodeId dir, std::string_view name) {
+    EXPECT_EQ(dir, PathNodeId({"agents"}));
+    removed.emplace_back(name);
+  });
+  EXPECT_EQ(agents_->CreatedAt("alice").status().code(), Code::kNotFound);
+  ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());  // not cached while missing
+  int64_t first = agents_->Get("alice")->created_at;
+  EXPECT_EQ(*agents_->CreatedAt("alice"), first);
+  EXPECT_EQ(*agents_->CreatedAt("alice"), first);  // from memory
+  ASSERT_TRUE(agents_->Delete("alice").ok());
+  EXPECT_EQ(removed, std::vector<std::string>{"alice"});
+  EXPECT_EQ(agents_->CreatedAt("alice").status().code(), Code::kNotFound);
+  clock_.AdvanceMs(5);
+  ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());
+  EXPECT_EQ(*agents_->CreatedAt("alice"), first + 5);  // the new agent, not the old one
+  // A failed delete announces nothing.
+  EXPECT_EQ(agents_->Delete("ghost").code(), Code::kNotFound);
+  EXPECT_EQ(removed.size(), 1u);
+  changes_.Unsubscribe(sub);
 }
 
 TEST_F(AgentsTest, EnqueueOrdersAndIsIdempotentOnClientIds) {
