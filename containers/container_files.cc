@@ -205,12 +205,11 @@ std::shared_ptr<Node> PolicyFile(NodeId id, const std::string& agent, SessionSer
     AGENT9_ASSIGN_OR_RETURN(ContainerPolicy p, ContainerPolicy::Parse(text));
     return svc->SetPolicy(agent, p);
   };
-  ops.check_prefix = [](std::string_view p) -> Status {
-    if (p.size() > 256 * 1024) return Status::TooLarge("policy over 256 KiB");
-    if (!CouldBeginObject(p)) return Status::InvalidArgument("policy must be a JSON object");
-    Json j = Json::parse(p.begin(), p.end(), nullptr, false);
-    return j.is_discarded() ? Status::OK() : ContainerPolicy::FromJson(j).status();
-  };
+  ops.new_check = JsonDocChecks(
+      {.what = "containers/policy",
+       .syntax = {.object = true},
+       .max_bytes = 256 * 1024,
+       .validate = [](const Json& j) { return ContainerPolicy::FromJson(j).status(); }});
   return std::make_shared<DocFile>(id, agent, kAdminWrite, std::move(ops));
 }
 

@@ -1,10 +1,11 @@
 // Goal, pattern and conversation documents (tick/agent_docs.h): ValidateStoredDoc (names and
-// content, as for an imported bundle) and AgentDocStore::CheckPrefix (the early check at
-// every write()). Input: one byte picks the rules (goals, patterns, conversations), then
-// the name up to the first newline, then the content.
+// content, as for an imported bundle) and AgentDocStore::NewPrefixCheck (the early check at
+// every write(), and at close). Input: one byte picks the rules (goals, patterns,
+// conversations), then the name up to the first newline, then the content.
 // Invariants: an accepted name is a valid path segment with the rules' suffix; for a
-// document ValidateStoredDoc accepts, CheckPrefix accepts every prefix of it (a shell
-// writing it in chunks is never refused half-way).
+// document ValidateStoredDoc accepts, the check accepts every prefix of it, written a byte
+// at a time (a shell writing it in chunks is never refused half-way), and the close; a
+// document the check passes whole, under a good name, is one ValidateStoredDoc accepts.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view content =
       nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
 
-  // CheckName and CheckPrefix never touch the database.
+  // CheckName and NewPrefixCheck never touch the database.
   AgentDocStore store(nullptr, nullptr, "fuzz", rules);
   Status name_st = store.CheckName(name);
   if (name_st.ok()) {
@@ -36,17 +37,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Status st = ValidateStoredDoc(rules, name, content);
   if (!name_st.ok()) Require(!st.ok(), "ValidateStoredDoc accepted a bad name", name);
-  if (!st.ok()) return 0;
-  // Every prefix would be quadratic; check the short ones, every line end and a spread.
-  auto check = [&](size_t n) {
-    Status p = store.CheckPrefix(content.substr(0, n));
-    Require(p.ok(), "CheckPrefix refuses a prefix of a valid document", content.substr(0, n));
-  };
-  for (size_t n = 0; n <= content.size() && n < 64; ++n) check(n);
-  for (size_t i = 0; i < 32; ++i) check(content.size() * i / 32);
-  for (size_t n = content.find('\n'); n != std::string_view::npos; n = content.find('\n', n + 1)) {
-    check(n + 1);
+  // Every prefix, a byte at a time: linear, the check keeps its state between writes.
+  auto check = store.NewPrefixCheck(name);
+  Status early;
+  for (size_t n = 1; n <= content.size() && early.ok(); ++n) {
+    early = check->Check(content.substr(0, n), n - 1);
   }
-  check(content.size());
+  Status at_close = early.ok() ? check->Finish(content, content.size()) : early;
+  if (st.ok()) {
+    Require(early.ok(), "the check refuses a prefix of a valid document", early.message());
+    Require(at_close.ok(), "the check refuses a valid document at close", at_close.message());
+  }
+  if (name_st.ok() && at_close.ok()) {
+    Require(st.ok(), "the check passes a document ValidateStoredDoc refuses", st.message());
+  }
   return 0;
 }

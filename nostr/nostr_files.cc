@@ -14,9 +14,11 @@ std::shared_ptr<Node> RelaysFile(NodeId id, const std::string& owner, NostrServi
   DocOps ops;
   ops.load = [service, owner]() { return service->DescribeRelays(owner); };
   ops.commit = [service, owner](std::string text) { return service->SetRelays(owner, text); };
-  ops.check_prefix = [](std::string_view p) -> Status {
-    if (p.size() > kMaxRelayList) return Status::TooLarge("nostr/relays over 16 KiB");
-    return Status::OK();
+  ops.new_check = [service] {
+    return WholeDocCheck([service](std::string_view p) -> Status {
+      if (p.size() > kMaxRelayList) return Status::TooLarge("nostr/relays over 16 KiB");
+      return service->CheckRelaysPrefix(p);
+    });
   };
   return std::make_shared<DocFile>(id, owner, kRelays, std::move(ops));
 }

@@ -117,6 +117,19 @@ Result<std::string> NostrService::DescribeRelays(std::string_view agent) const {
   return out;
 }
 
+Status NostrService::CheckRelaysPrefix(std::string_view text) const {
+  size_t nl = text.rfind('\n');
+  std::string_view line = nl == std::string_view::npos ? text : text.substr(nl + 1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  if (line.empty() || line.front() == '#' || line.find_first_of(" \t\r") != line.npos) {
+    return ParseRelayList(text).status();  // the last URL, if any, is whole
+  }
+  AGENT9_RETURN_IF_ERROR(ParseRelayList(text.substr(0, text.size() - line.size())).status());
+  Status st = CheckRelayUrlPrefix(line);
+  if (!st.ok()) return Status::InvalidArgument("nostr/relays: " + st.message());
+  return Status::OK();
+}
+
 Result<std::vector<std::string>> NostrService::ParseRelayList(std::string_view text) const {
   std::vector<std::string> urls;
   for (const auto& raw : SplitLines(text)) {

@@ -82,6 +82,9 @@ class NostrService {
   // lines starting with '#' skipped). Empty: the agent falls back to the default. kInvalidArgument
   // naming a bad URL. agent "" = the global default.
   Status SetRelays(std::string_view agent, std::string_view text);
+  // The early check of a relay list being written: every whole line as SetRelays judges it,
+  // and the last URL, still growing, by CheckRelayUrlPrefix. kInvalidArgument.
+  Status CheckRelaysPrefix(std::string_view text) const;
 
   // ---- publish ----
   // Signs the template {"kind","content","tags"} as agent (pubkey, created_at, id, sig filled

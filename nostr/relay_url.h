@@ -26,4 +26,8 @@ Result<RelayUrl> ParseRelayUrl(std::string_view url);
 // ParseRelayUrl(url)->normalized.
 Result<std::string> NormalizeRelayUrl(std::string_view url);
 
+// Whether some continuation of url (a relay list's last word, still being written) is a URL
+// ParseRelayUrl accepts; kInvalidArgument naming the problem as ParseRelayUrl would.
+Status CheckRelayUrlPrefix(std::string_view url);
+
 }  // namespace agent9::nostr

@@ -43,15 +43,19 @@ Status ValidateGoal(const Json& goal) {
   return Status::OK();
 }
 
-DocRules GoalRules() { return DocRules{"goals", ".json", false, ValidateGoal}; }
+DocRules GoalRules() { return DocRules{"goals", ".json", false, ValidateGoal, "goals"}; }
 DocRules PatternRules() {
-  return DocRules{"patterns", ".json", false, [](const Json& j) {
+  return DocRules{"patterns", ".json", false,
+                  [](const Json& j) {
                     return j.is_object()
                                ? Status::OK()
                                : Status::InvalidArgument("a pattern must be a JSON object");
-                  }};
+                  },
+                  "memory/patterns"};
 }
-DocRules ConversationRules() { return DocRules{"conversations", ".jsonl", true, nullptr}; }
+DocRules ConversationRules() {
+  return DocRules{"conversations", ".jsonl", true, nullptr, "memory/conversations"};
+}
 
 namespace {
 
@@ -89,21 +93,14 @@ Status ValidateStoredDoc(const DocRules& rules, std::string_view name, std::stri
 
 Status AgentDocStore::CheckName(std::string_view name) { return CheckDocName(rules_, name); }
 
-Status AgentDocStore::CheckPrefix(std::string_view prefix) {
-  if (prefix.size() > kMaxDocBytes) return Status::TooLarge("document over 1 MiB");
-  if (rules_.jsonl) {
-    // Every complete line so far must be JSON; a trailing partial line may still grow.
-    size_t end = prefix.rfind('\n');
-    return end == std::string_view::npos ? Status::OK()
-                                         : ValidateJsonLines(prefix.substr(0, end + 1));
-  }
-  if (!CouldBeginObject(prefix)) {
-    return Status::InvalidArgument("a " + rules_.ns + " document must be a JSON object");
-  }
-  // A document that is already complete is judged now, where `echo` sees the error.
-  auto j = ParseJson(prefix);
-  if (!j.ok()) return Status::OK();
-  return rules_.validate ? rules_.validate(*j) : Status::OK();
+std::unique_ptr<PrefixCheck> AgentDocStore::NewPrefixCheck(std::string_view name) {
+  JsonDocRules rules;
+  rules.what = rules_.dir + "/" + std::string(name);
+  rules.syntax.object = !rules_.jsonl;
+  rules.syntax.lines = rules_.jsonl;
+  rules.max_bytes = kMaxDocBytes;
+  rules.validate = rules_.validate;
+  return JsonDocCheck(std::make_shared<const JsonDocRules>(std::move(rules)));
 }
 
 Status AgentDocStore::CheckContent(std::string_view content) const {

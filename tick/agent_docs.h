@@ -18,6 +18,7 @@ struct DocRules {
   std::string suffix;                           // ".json" or ".jsonl"
   bool jsonl = false;                           // content is JSON lines and may be appended to
   std::function<Status(const Json&)> validate;  // for .json documents (may be null)
+  std::string dir;  // the directory in the agent's tree, for messages: "memory/patterns"
 };
 
 // Goals: {"description" (required, non-empty string), "priority" (int), "status"
@@ -56,7 +57,9 @@ class AgentDocStore final : public DocStore {
   Status Append(std::string_view name, std::string data) override;
   Status Remove(std::string_view name) override;
   Status CheckName(std::string_view name) override;
-  Status CheckPrefix(std::string_view prefix) override;
+  // The exact JSON check (JsonDocCheck) of <dir>/<name>: a JSON object for .json documents,
+  // checked against the directory's rules as soon as it is whole; JSON Lines for .jsonl.
+  std::unique_ptr<PrefixCheck> NewPrefixCheck(std::string_view name) override;
 
  private:
   Status CheckContent(std::string_view content) const;

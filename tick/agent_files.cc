@@ -96,13 +96,13 @@ std::shared_ptr<Node> ConfigFile(NodeId id, const std::string& agent, AgentServi
     if (engine) engine->Notify(agent);  // a new kind may run what queued meanwhile
     return Status::OK();
   };
-  ops.check_prefix = [](std::string_view p) -> Status {
-    if (p.size() > 64 * 1024) return Status::TooLarge("config over 64 KiB");
-    if (!CouldBeginObject(p)) return Status::InvalidArgument("config must be a JSON object");
-    // Complete already: validate now, so `echo bad > config` fails in the shell.
-    Json j = Json::parse(p.begin(), p.end(), nullptr, false);
-    return j.is_discarded() ? Status::OK() : AgentConfig::FromJson(j).status();
-  };
+  // env may hold secrets: no message (nor the trace) quotes the document.
+  ops.new_check =
+      JsonDocChecks({.what = "config",
+                     .syntax = {.object = true},
+                     .max_bytes = 64 * 1024,
+                     .excerpt = false,
+                     .validate = [](const Json& j) { return AgentConfig::FromJson(j).status(); }});
   return std::make_shared<DocFile>(
       id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody}, std::move(ops));
 }
@@ -117,11 +117,11 @@ std::shared_ptr<Node> HudSettingsFile(NodeId id, const std::string& agent, Agent
     AGENT9_ASSIGN_OR_RETURN(Json j, ParseJsonObject(text, "hud/settings"));
     return agents->SetHudSettings(agent, j);
   };
-  ops.check_prefix = [](std::string_view p) -> Status {
-    if (p.size() > 64 * 1024) return Status::TooLarge("hud/settings over 64 KiB");
-    return CouldBeginObject(p) ? Status::OK()
-                               : Status::InvalidArgument("hud/settings must be a JSON object");
-  };
+  ops.new_check =
+      JsonDocChecks({.what = "hud/settings",
+                     .syntax = {.object = true},
+                     .max_bytes = 64 * 1024,
+                     .validate = [](const Json& j) { return CleanHudSettings(j).status(); }});
   return std::make_shared<DocFile>(
       id, agent, Access{Who::kOwner, Who::kAdmin, Who::kNobody, Who::kNobody}, std::move(ops));
 }

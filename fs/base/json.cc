@@ -34,8 +34,8 @@ Result<Json> ParseJson(std::string_view text, std::string_view what, size_t max_
                                    std::to_string(max_depth) + " levels");
   }
   // nlohmann stops at a NUL as at the end of input ("1\0junk" would parse as 1) and skips a
-  // leading UTF-8 BOM, which other parsers (Python's json.loads) refuse and CouldBeginObject
-  // rejects. JSON text never holds a raw NUL, not even in strings: refuse both.
+  // leading UTF-8 BOM, which other parsers (Python's json.loads) refuse. JSON text never
+  // holds a raw NUL, not even in strings: refuse both.
   bool refused = text.find('\0') != std::string_view::npos || text.starts_with("\xEF\xBB\xBF");
   Json j = refused ? Json(Json::value_t::discarded)
                    : Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -55,14 +55,6 @@ std::string DumpJson(const Json& j) {
 
 std::string PrettyJson(const Json& j) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-bool CouldBeginObject(std::string_view text) {
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') continue;
-    return c == '{';
-  }
-  return true;  // only whitespace so far
 }
 
 }  // namespace agent9

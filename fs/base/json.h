@@ -35,8 +35,5 @@ Result<Json> ParseJsonObject(std::string_view text, std::string_view what = "JSO
 std::string DumpJson(const Json& j);
 // Indented dump with a trailing newline, for files people `cat`.
 std::string PrettyJson(const Json& j);
-// True when the first non-space byte of text could begin a JSON object ('{'); used to fail
-// a write() early on validated files.
-bool CouldBeginObject(std::string_view text);
 
 }  // namespace agent9

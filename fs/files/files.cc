@@ -1,5 +1,6 @@
 #include "fs/files/files.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace agent9 {
@@ -65,6 +66,9 @@ Status DocStore::Append(std::string_view, std::string) {
 }
 Status DocStore::CheckName(std::string_view) { return Status::OK(); }
 Status DocStore::CheckPrefix(std::string_view) { return Status::OK(); }
+std::unique_ptr<PrefixCheck> DocStore::NewPrefixCheck(std::string_view) {
+  return WholeDocCheck([this](std::string_view p) { return CheckPrefix(p); });
+}
 
 namespace {
 
@@ -72,7 +76,11 @@ class DocHandle final : public Handle {
  public:
   // base: the content offset writes edit (empty after truncate or for a new document).
   DocHandle(const DocOps* ops, std::string base, bool dirty, bool append)
-      : ops_(ops), buf_(std::move(base)), dirty_(dirty), append_(append) {}
+      : ops_(ops),
+        buf_(std::move(base)),
+        dirty_(dirty),
+        append_(append),
+        check_(ops->new_check ? ops->new_check() : nullptr) {}
 
   Result<size_t> Read(uint64_t offset, std::span<std::byte> out) override {
     return ReadAt(buf_, offset, out);
@@ -80,31 +88,28 @@ class DocHandle final : public Handle {
   Result<size_t> Write(uint64_t offset, std::span<const std::byte> in) override {
     std::string_view data = AsText(in);
     if (append_) {
-      if (appended_.size() + data.size() > kMaxDoc) return Status::TooLarge("append too large");
+      if (appended_.size() + data.size() > kMaxDoc) {
+        failed_ = true;
+        return Status::TooLarge("append too large");
+      }
+      size_t kept = appended_.size();
       appended_.append(data);
       dirty_ = true;
-      if (ops_->check_prefix) {
-        Status st = ops_->check_prefix(appended_);
-        if (!st.ok()) {
-          failed_ = true;
-          return st;
-        }
-      }
+      AGENT9_RETURN_IF_ERROR(Checked(appended_, kept));
       return in.size();
     }
     if (offset > kMaxDoc || data.size() > kMaxDoc - offset) {
+      failed_ = true;
       return Status::TooLarge("document too large");
     }
     if (buf_.size() < offset + data.size()) buf_.resize(offset + data.size());
     std::memcpy(buf_.data() + offset, data.data(), data.size());
     dirty_ = true;
-    if (ops_->check_prefix) {
-      Status st = ops_->check_prefix(buf_);
-      if (!st.ok()) {
-        failed_ = true;  // a hopeless document: never commit it
-        return st;
-      }
-    }
+    // What is judged is what this handle wrote: from 0 to the furthest byte it wrote (bytes
+    // of the old content past it may still be written over).
+    size_t kept = std::min<size_t>(offset, written_);
+    written_ = std::max<size_t>(written_, offset + data.size());
+    AGENT9_RETURN_IF_ERROR(Checked(std::string_view(buf_).substr(0, written_), kept));
     return in.size();
   }
   Status Flush() override {
@@ -112,19 +117,32 @@ class DocHandle final : public Handle {
     dirty_ = false;
     if (append_) {
       if (!ops_->append) return Status::Unimplemented("this file does not support appending");
-      return ops_->append(std::exchange(appended_, {}));
+      std::string data = std::exchange(appended_, {});
+      if (check_) AGENT9_RETURN_IF_ERROR(check_->Finish(data, data.size()));
+      return ops_->append(std::move(data));
     }
+    if (check_) AGENT9_RETURN_IF_ERROR(check_->Finish(buf_, written_));
     return ops_->commit(buf_);
   }
 
  private:
   static constexpr uint64_t kMaxDoc = 1 << 20;
+  Status Checked(std::string_view doc, size_t kept) {
+    if (!check_) return Status::OK();
+    Status st = check_->Check(doc, kept);
+    // A hopeless document is never committed, unless a later write mends what was written
+    // (the close judges it whole again anyway).
+    failed_ = !st.ok();
+    return st;
+  }
   const DocOps* ops_;  // owned by the DocFile, which the handle's node ref keeps alive
   std::string buf_;
   std::string appended_;
   bool dirty_;
   bool append_;
   bool failed_ = false;
+  size_t written_ = 0;  // the furthest byte written on this handle
+  std::unique_ptr<PrefixCheck> check_;
 };
 
 // Keeps the node alive as long as the handle (so ops_ stays valid).
@@ -196,7 +214,7 @@ std::shared_ptr<DocFile> DocDir::MakeFile(std::string_view name) const {
   if (st->CanAppend()) {
     ops.append = [st, n](std::string c) { return st->Append(n, std::move(c)); };
   }
-  ops.check_prefix = [st](std::string_view p) { return st->CheckPrefix(p); };
+  ops.new_check = [st, n] { return st->NewPrefixCheck(n); };
   ops.stat = [st, n] { return st->StatDoc(n); };
   return std::make_shared<DocFile>(ChildId(id(), name), owner(), file_access_, std::move(ops));
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "fs/base/mutex.h"
+#include "fs/files/doc_check.h"
 #include "fs/node.h"
 
 namespace agent9 {
@@ -63,9 +64,12 @@ class DocStore {
   virtual Status Remove(std::string_view name) = 0;
   // Checks a name before a create (default OK).
   virtual Status CheckName(std::string_view name);
-  // Checks what has been written so far, at every write(): a document that cannot become
-  // valid (or is already complete and invalid) fails the write itself, where the shell sees
-  // it, rather than only the close. Default: OK.
+  // The check of what is written to the document `name`, a fresh one for each open: a
+  // document that cannot become valid (or is already complete and invalid) fails the write
+  // itself, where the shell sees it, rather than only the close. Default: CheckPrefix on
+  // everything written so far, at every write().
+  virtual std::unique_ptr<PrefixCheck> NewPrefixCheck(std::string_view name);
+  // The simple form of NewPrefixCheck, for small documents. Default: OK.
   virtual Status CheckPrefix(std::string_view prefix);
 };
 
@@ -74,8 +78,9 @@ struct DocOps {
   ContentFn load;                             // current content
   std::function<Status(std::string)> commit;  // validate + replace
   std::function<Status(std::string)> append;  // optional: O_APPEND
-  // optional: checks the bytes written so far (the whole buffer, or what is being appended)
-  std::function<Status(std::string_view)> check_prefix;
+  // optional: a check for each open, of the bytes written (the document, or what is being
+  // appended) at every write and at close
+  PrefixCheckFn new_check;
   std::function<Result<DirEntry>()> stat;  // optional: size and mtime
 };
 

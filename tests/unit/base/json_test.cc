@@ -30,12 +30,11 @@ TEST(Json, RefusesDocumentsNestedTooDeep) {
 }
 
 // Found by fuzz/json_fuzz.cc: nlohmann stops at a NUL ("{}\0junk" parsed as {}) and skips a
-// leading BOM that CouldBeginObject (and other parsers) refuse.
+// leading BOM that other parsers (and the early check at write(), JsonPrefix) refuse.
 TEST(Json, RefusesNulAndByteOrderMark) {
   EXPECT_FALSE(ParseJson(std::string("{\"a\":1}\0junk", 12)).ok());
   EXPECT_FALSE(ParseJson(std::string("33E2\0\0{", 7)).ok());
   EXPECT_FALSE(ParseJsonObject("\xEF\xBB\xBF{\"a\":1}").ok());
-  EXPECT_FALSE(CouldBeginObject("\xEF"));
   EXPECT_TRUE(ParseJson(R"("\u0000 is fine escaped")").ok());
 }
 
@@ -43,13 +42,6 @@ TEST(Json, DumpSurvivesInvalidUtf8) {
   Json j{{"text", std::string("a\xff\xfe")}};
   EXPECT_NO_THROW(DumpJson(j));
   EXPECT_EQ(PrettyJson(Json{{"a", 1}}).back(), '\n');
-}
-
-TEST(Json, CouldBeginObject) {
-  EXPECT_TRUE(CouldBeginObject(""));
-  EXPECT_TRUE(CouldBeginObject("  \n{"));
-  EXPECT_FALSE(CouldBeginObject("hello"));
-  EXPECT_FALSE(CouldBeginObject(" [1]"));
 }
 
 TEST(Clock, Rfc3339) {

@@ -39,8 +39,11 @@ class MemDocStore final : public DocStore {
     std::lock_guard<std::mutex> l(mu_);
     return docs_.erase(std::string(name)) ? Status::OK() : Status::NotFound("no such file", name);
   }
-  Status CheckPrefix(std::string_view prefix) override {
-    return CouldBeginObject(prefix) ? Status::OK() : Status::InvalidArgument("want a JSON object");
+  std::unique_ptr<PrefixCheck> NewPrefixCheck(std::string_view name) override {
+    JsonDocRules rules;
+    rules.what = "docs/" + std::string(name);
+    rules.syntax.object = true;
+    return JsonDocCheck(std::make_shared<const JsonDocRules>(std::move(rules)));
   }
 
  private:

@@ -48,6 +48,48 @@ TEST(RelayUrl, RejectsWhatIsNotWsHostPortPath) {
   EXPECT_FALSE(ParseRelayUrl("ws://x/" + std::string(3000, 'a')).ok());
 }
 
+// The early check of nostr/relays at write(): the last URL of the list, still growing.
+TEST(RelayUrl, PrefixCheckFailsAtTheByteThatMakesAUrlImpossible) {
+  for (std::string good : {"WSS://Relay.Example.COM:443/path?x=1", "ws://127.0.0.1:00080",
+                           "ws://[::1]:8080/", "ws://a_b-c.d?q", "wss://x:0001/#"}) {
+    if (good.back() == '#') good.pop_back();  // a fragment is refused; the rest is fine
+    ASSERT_TRUE(ParseRelayUrl(good).ok()) << good;
+    for (size_t n = 0; n <= good.size(); ++n) {
+      EXPECT_TRUE(CheckRelayUrlPrefix(good.substr(0, n)).ok()) << good.substr(0, n);
+    }
+  }
+  const std::pair<std::string, size_t> bad[] = {
+      {"http://x", 0},      {"wx", 1},         {"ws:x", 3},         {"ws://:", 5},
+      {"ws:///", 5},        {"ws://a\x01", 6}, {"ws://a@", 6},      {"ws://a:x", 7},
+      {"ws://a:70000", 11}, {"ws://a:0/", 8},  {"ws://a:/", 7},     {"ws://a/#", 7},
+      {"ws://[]", 6},       {"ws://[g", 6},    {"ws://[::1]x", 10}, {"ws://a!", 6},
+      {"ws://[::1/", 9},
+  };
+  for (const auto& [text, at] : bad) {
+    for (size_t n = 0; n < at; ++n) {
+      EXPECT_TRUE(CheckRelayUrlPrefix(text.substr(0, n)).ok()) << text.substr(0, n);
+    }
+    Status st = CheckRelayUrlPrefix(text.substr(0, at + 1));
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << text;
+  }
+  // Exact on random text: what it accepts some ending makes a URL; what it refuses, none of
+  // them does.
+  const std::string endings[] = {"",      "a",    "1",   "/",  "]",      "1]",
+                                 "s://a", "://a", "//a", "/a", "ws://a", "S://a"};
+  const char alphabet[] = "wsWS:/[]@#?.a1 0:";
+  uint32_t seed = 1;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    for (int n = static_cast<int>((seed = seed * 1103515245 + 12345) >> 16) % 12; n > 0; --n) {
+      seed = seed * 1103515245 + 12345;
+      text += alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+    }
+    bool some = false;
+    for (const auto& e : endings) some = some || ParseRelayUrl(text + e).ok();
+    EXPECT_EQ(CheckRelayUrlPrefix(text).ok(), some) << "[" << text << "]";
+  }
+}
+
 TEST(RelayMessage, ParsesEveryKnownType) {
   auto ev = ParseRelayMessage(R"(["EVENT","s1",{"id":"ab","kind":1}])");
   ASSERT_TRUE(ev.ok());

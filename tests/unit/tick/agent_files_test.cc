@@ -54,6 +54,26 @@ class AgentFilesTest : public testing::AgentStoreFixture {
     return names;
   }
 
+  // Writes text a byte at a time on one handle (as `dd bs=1` does): the offset of the first
+  // write that failed (npos: none) and what the close said.
+  std::pair<size_t, Status> WriteBytes(std::string_view p, std::string_view text,
+                                       const Caller& who) {
+    Path path = P(p);
+    auto node = fs_->Walk(path, who);
+    auto dir = fs_->Walk(path.Parent(), who);  // held, as the mount's inode table does
+    auto h = node.ok() ? fs_->Open(**node, OpenFlags{false, true, true, false}, who)
+                       : fs_->Create(**dir, path.Base(), who);
+    if (!h.ok()) return {0, h.status()};
+    for (size_t i = 0; i < text.size(); ++i) {
+      auto w = (*h)->Write(i, std::as_bytes(std::span(text.data() + i, 1)));
+      if (!w.ok()) {
+        EXPECT_EQ(w.status().code(), Code::kInvalidArgument) << w.status().ToString();
+        return {i, (*h)->Flush()};
+      }
+    }
+    return {std::string_view::npos, (*h)->Flush()};
+  }
+
   StreamHub trace_;
   std::unique_ptr<FileService> fs_;
   Caller admin_ = Caller::Admin();
@@ -173,6 +193,82 @@ TEST_F(AgentFilesTest, ConversationsAppend) {
   EXPECT_TRUE(Write("/agents/alice/memory/patterns/p.json", R"({"when":"x"})", alice_).ok());
   EXPECT_EQ(Ls("/agents/alice/memory", alice_),
             (std::vector<std::string>{"conversations", "patterns", "export"}));
+}
+
+// Every validated file in an agent's tree takes a valid document a byte at a time, and fails
+// the exact write() that makes its document impossible, storing nothing.
+TEST_F(AgentFilesTest, ValidatedFilesFailAtTheWriteThatMakesThemImpossible) {
+  const std::pair<std::string, std::string> good[] = {
+      {"goals/g.json",
+       "{\"description\":\"caf\xC3\xA9 \\u00e9 \xF0\x9F\x98\x80\",\"priority\":-2}\n"},
+      {"memory/patterns/p.json", " {\"when\":[1.5e3,true,null,{\"a\":[]}]}"},
+      {"memory/conversations/c.jsonl", "{\"role\":\"user\"}\n\n[1,\"\\uD83D\\uDE00\"]\n"},
+      {"config", "{\"kind\":\"echo\",\"max_attempts\":5}\n"},
+      {"hud/settings", "{\"public\":false}"},
+  };
+  for (const auto& [file, doc] : good) {
+    std::string path = "/agents/alice/" + file;
+    auto [failed_at, closed] = WriteBytes(path, doc, admin_);
+    EXPECT_EQ(failed_at, std::string_view::npos) << file;
+    EXPECT_TRUE(closed.ok()) << file << ": " << closed.ToString();
+    if (file != "config" && file != "hud/settings") EXPECT_EQ(Read(path, admin_), doc);
+  }
+  struct Bad {
+    std::string file;
+    std::string text;
+    size_t at;
+  };
+  const Bad bad[] = {
+      {"goals/g.json", "{not json\n", 1},
+      {"goals/g.json", "[]", 0},
+      {"goals/g.json", "{\"description\":\"x\"} x", 20},
+      {"goals/g.json", "{\"priority\":1}", 13},  // whole, and no description
+      {"goals/g.json", "{\"description\":\"x\",\"priority\":1.}", 32},
+      {"goals/g.json", "{\"description\":\"\xC3(\"}", 17},
+      {"goals/g.json", "{\"description\":\"\\uDC00\"}", 19},
+      {"memory/patterns/p.json", "{\"a\":tru}", 8},
+      {"memory/conversations/c.jsonl", "{}\n{\"a\":\n", 8},
+      {"memory/conversations/c.jsonl", "[1]\n[1,]\n", 7},
+      {"config", "{\"kind\":\"echo\",}", 15},
+      {"config", "{\"max_attempts\":0}", 17},  // whole, and out of range
+      {"hud/settings", "{\"public\":yes}", 10},
+  };
+  for (const Bad& b : bad) {
+    std::string path = "/agents/alice/" + b.file;
+    std::string before = Read(path, admin_);
+    auto [failed_at, closed] = WriteBytes(path, b.text, admin_);
+    EXPECT_EQ(failed_at, b.at) << b.file << " " << b.text;
+    EXPECT_TRUE(closed.ok()) << b.file << ": the failed write said it already";
+    EXPECT_EQ(Read(path, admin_), before) << b.file << " " << b.text;
+  }
+}
+
+// A document still incomplete at close fails the close, stores nothing, and the trace says
+// why; a config's message never quotes it (env may hold secrets).
+TEST_F(AgentFilesTest, AnIncompleteDocumentFailsTheCloseAndIsTraced) {
+  for (std::string file : {"goals/x.json", "memory/conversations/c.jsonl", "config"}) {
+    std::string path = "/agents/alice/" + file;
+    std::string before = Read(path, admin_);
+    std::string text = file == "config" ? "{\"env\":{\"TOKEN\":\"sk-secret" : "{\"a\":";
+    auto [failed_at, closed] = WriteBytes(path, text, admin_);
+    EXPECT_EQ(failed_at, std::string_view::npos) << file;
+    EXPECT_EQ(closed.code(), Code::kInvalidArgument) << file;
+    EXPECT_EQ(Read(path, admin_), before) << file;
+    EXPECT_EQ(Write(path, text, admin_).code(), Code::kInvalidArgument) << file;  // HTTP PUT
+  }
+  std::string trace = trace_.Get("alice")->Retained();
+  EXPECT_NE(trace.find("goals/x.json: incomplete document: syntax error while parsing value - "
+                       "unexpected end of input; expected '[', '{', or a literal"),
+            std::string::npos)
+      << trace;
+  EXPECT_NE(trace.find("memory/conversations/c.jsonl: line 1: incomplete document"),
+            std::string::npos)
+      << trace;
+  EXPECT_NE(trace.find("config: incomplete document: syntax error while parsing value - "
+                       "invalid string: missing closing quote"),
+            std::string::npos)
+      << trace;
+  EXPECT_EQ(trace.find("sk-secret"), std::string::npos) << trace;
 }
 
 // Found by fuzzing (fuzz/json_fuzz.cc, fuzz/docs_fuzz.cc): a NUL ended a JSON line early, so
