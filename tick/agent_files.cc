@@ -8,6 +8,7 @@
 #include "tick/agent_bundle.h"
 #include "tick/agent_docs.h"
 #include "tick/agent_files_internal.h"
+#include "tick/hud_settings.h"
 #include "tick/engine.h"
 
 namespace agent9 {
