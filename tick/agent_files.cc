@@ -8,8 +8,8 @@
 #include "tick/agent_bundle.h"
 #include "tick/agent_docs.h"
 #include "tick/agent_files_internal.h"
-#include "tick/hud_settings.h"
 #include "tick/engine.h"
+#include "tick/hud_settings.h"
 
 namespace agent9 {
 namespace {
