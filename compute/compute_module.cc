@@ -56,10 +56,8 @@ Status ComputeModule::Act(Conn& c, const TickActionContext& ctx, std::string_vie
 void ComputeModule::Acted() { service_->Acted(); }
 
 Status ComputeModule::AddStatus(Conn& c, std::string_view agent, Json* status) {
-  AGENT9_ASSIGN_OR_RETURN(BudgetPolicy p, Ledger::GetPolicy(c, agent));
-  AGENT9_ASSIGN_OR_RETURN(int64_t tick, Ledger::CurrentTick(c, agent));
-  AGENT9_ASSIGN_OR_RETURN(BudgetUsage u, Ledger::Usage(c, agent, p, tick, ctx_.clock->NowMs()));
-  (*status)["budget"] = u.day_window.ToJson();
+  AGENT9_ASSIGN_OR_RETURN(BudgetWindow day, Ledger::DayWindow(c, agent, ctx_.clock->NowMs()));
+  (*status)["budget"] = day.ToJson();
   return Status::OK();
 }
 

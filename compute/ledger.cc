@@ -185,13 +185,25 @@ Json BudgetUsage::ToJson() const {
 
 Status Ledger::Migrate(Database& db) { return db.Migrate("budget", kSchema); }
 
-Result<BudgetPolicy> Ledger::GetPolicy(Conn& c, std::string_view agent) {
+namespace {
+
+// The policy set for agent, or nullopt when none was.
+Result<std::optional<BudgetPolicy>> StoredPolicy(Conn& c, std::string_view agent) {
   AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT policy FROM budget_policies WHERE agent=?"));
   s->Bind(1, agent);
   AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
   std::string text = row ? s->Text(0) : "";
   s->Reset();
-  if (row) return BudgetPolicy::Parse(text);
+  if (!row) return std::optional<BudgetPolicy>();
+  AGENT9_ASSIGN_OR_RETURN(BudgetPolicy p, BudgetPolicy::Parse(text));
+  return std::optional<BudgetPolicy>(std::move(p));
+}
+
+}  // namespace
+
+Result<BudgetPolicy> Ledger::GetPolicy(Conn& c, std::string_view agent) {
+  AGENT9_ASSIGN_OR_RETURN(std::optional<BudgetPolicy> p, StoredPolicy(c, agent));
+  if (p) return *std::move(p);
   AGENT9_RETURN_IF_ERROR(CurrentTick(c, agent).status());  // the agent exists
   return BudgetPolicy{};
 }
@@ -226,6 +238,14 @@ Result<BudgetUsage> Ledger::Usage(Conn& c, std::string_view agent, const BudgetP
   u.tick_window.limit = p.max_cost_usd_per_tick;
   u.day_window.limit = p.max_cost_usd_per_day;
   return u;
+}
+
+Result<BudgetWindow> Ledger::DayWindow(Conn& c, std::string_view agent, int64_t now_ms) {
+  AGENT9_ASSIGN_OR_RETURN(std::optional<BudgetPolicy> p, StoredPolicy(c, agent));
+  BudgetWindow w;
+  AGENT9_RETURN_IF_ERROR(ReadWindow(c, agent, "day", UtcDay(now_ms), &w));
+  w.limit = (p ? *p : BudgetPolicy{}).max_cost_usd_per_day;
+  return w;
 }
 
 Status Ledger::Reserve(Conn& c, const Hold& h, const BudgetPolicy& p) {

@@ -77,6 +77,9 @@ class Ledger {
   static Result<int64_t> CurrentTick(Conn& c, std::string_view agent);
   static Result<BudgetUsage> Usage(Conn& c, std::string_view agent, const BudgetPolicy& p,
                                    int64_t tick, int64_t now_ms);
+  // The day's window with its limit, for an agent known to exist (the status document):
+  // two reads, where GetPolicy + CurrentTick + Usage make five.
+  static Result<BudgetWindow> DayWindow(Conn& c, std::string_view agent, int64_t now_ms);
 
   // Reserves h.amount against both windows. kBudgetExceeded ("budget exceeded: ...") with the
   // field remaining_usd (the smaller window's) when either cannot cover it; nothing is written.

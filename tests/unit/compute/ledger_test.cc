@@ -115,6 +115,29 @@ TEST_F(LedgerTest, ReservesSettlesAndReleasesWithinTheDayAndTickLimits) {
   EXPECT_EQ(Reserve("h5", -1, p).code(), Code::kInvalidArgument);
 }
 
+TEST_F(LedgerTest, DayWindowIsUsagesDayWindowWithTheStoredLimit) {
+  auto day = [&] {
+    BudgetWindow w;
+    EXPECT_TRUE(db_->Read([&](Conn& c) -> Status {
+                     AGENT9_ASSIGN_OR_RETURN(w, Ledger::DayWindow(c, "a", clock_.NowMs()));
+                     return Status::OK();
+                   })
+                    .ok());
+    return w;
+  };
+  BudgetWindow none = day();  // no policy set: no limit, nothing reserved
+  EXPECT_FALSE(none.limit.has_value());
+  EXPECT_EQ(none.reserved, 0);
+  BudgetPolicy p;
+  p.max_cost_usd_per_day = 1000;
+  ASSERT_TRUE(db_->Write([&](Conn& c) { return Ledger::SetPolicy(c, "a", p, 0); }).ok());
+  ASSERT_TRUE(Reserve("h1", 400, p).ok());
+  BudgetWindow w = day();
+  EXPECT_EQ(w.ToJson(), Usage(p).day_window.ToJson());
+  EXPECT_EQ(w.limit, std::optional<int64_t>(1000));
+  EXPECT_EQ(w.reserved, 400);
+}
+
 TEST_F(LedgerTest, ReservationsSurviveAReopen) {
   BudgetPolicy p;
   p.max_cost_usd_per_day = 1000;
