@@ -61,8 +61,9 @@ std::string NewToken() {
 
 Status TokenAuth::Migrate(Database& db) { return db.Migrate("auth", kSchema); }
 
-TokenAuth::TokenAuth(Database* db, const Clock* clock, std::string admin_token)
-    : db_(db), clock_(clock), admin_token_(std::move(admin_token)) {
+TokenAuth::TokenAuth(Database* db, const AgentService* agents, const Clock* clock,
+                     std::string admin_token)
+    : db_(db), agents_(agents), clock_(clock), admin_token_(std::move(admin_token)) {
   randombytes_buf(program_key_, sizeof program_key_);
 }
 
@@ -89,40 +90,10 @@ void TokenAuth::WatchRemovals(ChangeFeed* feed) {
 void TokenAuth::Forget(std::string_view agent) {
   MutexLock l(&cache_mu_);
   ++epoch_;
-  auto it = agents_.find(std::string(agent));
-  if (it == agents_.end()) return;
-  for (const auto& h : it->second.hashes) token_agent_.erase(h);
-  agents_.erase(it);
-}
-
-Result<std::optional<int64_t>> TokenAuth::CreatedAt(std::string_view agent) const {
-  const bool cache = feed_ != nullptr;  // without removals to watch, the store decides
-  uint64_t epoch = 0;
-  if (cache) {
-    MutexLock l(&cache_mu_);
-    auto it = agents_.find(std::string(agent));
-    if (it != agents_.end() && it->second.created_at) return it->second.created_at;
-    epoch = epoch_;
-  }
-  std::optional<int64_t> out;
-  AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT created_at FROM agents WHERE id=?"));
-    s->Bind(1, agent);
-    AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (row) out = s->Int(0);
-    return Status::OK();
-  }));
-  if (cache && out) {
-    MutexLock l(&cache_mu_);
-    if (epoch == epoch_) {
-      if (agents_.size() >= kCacheMax) {
-        agents_.clear();
-        token_agent_.clear();
-      }
-      agents_[std::string(agent)].created_at = out;
-    }
-  }
-  return out;
+  auto it = hashes_of_.find(std::string(agent));
+  if (it == hashes_of_.end()) return;
+  for (const auto& h : it->second) token_agent_.erase(h);
+  hashes_of_.erase(it);
 }
 
 Result<std::string> TokenAuth::TokenAgent(const std::string& hash) const {
@@ -146,11 +117,11 @@ Result<std::string> TokenAuth::TokenAgent(const std::string& hash) const {
   if (cache && !agent.empty()) {
     MutexLock l(&cache_mu_);
     if (epoch == epoch_) {
-      if (agents_.size() >= kCacheMax) {
-        agents_.clear();
+      if (hashes_of_.size() >= kCacheMax) {
+        hashes_of_.clear();
         token_agent_.clear();
       }
-      agents_[agent].hashes.push_back(hash);
+      hashes_of_[agent].push_back(hash);
       token_agent_.emplace(hash, agent);
     }
   }
@@ -158,13 +129,12 @@ Result<std::string> TokenAuth::TokenAgent(const std::string& hash) const {
 }
 
 Result<std::string> TokenAuth::ProgramToken(std::string_view agent) {
-  AGENT9_ASSIGN_OR_RETURN(std::optional<int64_t> created, CreatedAt(agent));
-  if (!created) return Status::NotFound("no such agent", agent);
-  return std::string(kProgramTokenPrefix) + std::string(agent) + "_" + ProgramMac(agent, *created);
+  AGENT9_ASSIGN_OR_RETURN(int64_t created, agents_->CreatedAt(agent));
+  return std::string(kProgramTokenPrefix) + std::string(agent) + "_" + ProgramMac(agent, created);
 }
 
-Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* clock,
-                                                   const std::string& path) {
+Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const AgentService* agents,
+                                                   const Clock* clock, const std::string& path) {
   std::string token;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
@@ -192,7 +162,7 @@ Result<std::unique_ptr<TokenAuth>> TokenAuth::Open(Database* db, const Clock* cl
     return PosixError("open admin token file " + path, errno);
   }
   ::chmod(path.c_str(), 0600);
-  return std::unique_ptr<TokenAuth>(new TokenAuth(db, clock, std::move(token)));
+  return std::unique_ptr<TokenAuth>(new TokenAuth(db, agents, clock, std::move(token)));
 }
 
 void TokenAuth::SetHttpAuth(const Modules* modules, std::string public_url,
@@ -238,8 +208,11 @@ Result<Caller> TokenAuth::Authenticate(std::string_view token) {
     if (!ValidateAgentId(agent).ok() || mac.size() != 64) {
       return Status::Unauthenticated("invalid token");
     }
-    AGENT9_ASSIGN_OR_RETURN(std::optional<int64_t> created, CreatedAt(agent));
-    if (!created) return Status::Unauthenticated("invalid token");
+    auto created = agents_->CreatedAt(agent);
+    if (!created.ok()) {
+      if (created.status().IsNotFound()) return Status::Unauthenticated("invalid token");
+      return created.status();
+    }
     std::string want = ProgramMac(agent, *created);
     if (sodium_memcmp(want.data(), mac.data(), want.size()) != 0) {
       return Status::Unauthenticated("invalid token");

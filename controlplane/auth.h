@@ -3,14 +3,13 @@
 // stored only as BLAKE2b hashes in the `tokens` table, so a copy of the database reveals no
 // token. Comparisons are constant-time. Tokens never appear in logs or error messages.
 // A token check is answered from memory when it can be: the admin token always; agent token
-// hashes and agents' creation times (program tokens) once seen, in a bounded cache that an
-// agent's removal (announced on the ChangeFeed) clears before the removal returns, so a
-// deleted agent's tokens stop working at once.
+// hashes once seen, in a bounded cache that an agent's removal (announced on the ChangeFeed)
+// clears before the removal returns, so a deleted agent's tokens stop working at once; program
+// tokens through AgentService::CreatedAt, which its own Delete keeps exact.
 // Thread-safety: thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,14 +20,16 @@
 #include "fs/base/mutex.h"
 #include "fs/base/sqlite.h"
 #include "fs/change_feed.h"
+#include "tick/agents.h"
 
 namespace agent9 {
 
 class TokenAuth final : public Authenticator {
  public:
   // Reads admin_token_path, creating it (0600) with a fresh token when missing.
-  // db and clock must outlive the TokenAuth.
-  static Result<std::unique_ptr<TokenAuth>> Open(Database* db, const Clock* clock,
+  // db, agents and clock must outlive the TokenAuth.
+  static Result<std::unique_ptr<TokenAuth>> Open(Database* db, const AgentService* agents,
+                                                 const Clock* clock,
                                                  const std::string& admin_token_path);
   static Status Migrate(Database& db);
 
@@ -56,30 +57,27 @@ class TokenAuth final : public Authenticator {
   Result<std::string> ProgramToken(std::string_view agent);
 
  private:
-  TokenAuth(Database* db, const Clock* clock, std::string admin_token);
+  TokenAuth(Database* db, const AgentService* agents, const Clock* clock, std::string admin_token);
   // The MAC of a program token for agent created at created_at.
   std::string ProgramMac(std::string_view agent, int64_t created_at) const;
-  // created_at of agent, or nullopt when it does not exist.
-  Result<std::optional<int64_t>> CreatedAt(std::string_view agent) const;
   // The agent whose token hashes to hash, or "" (from the cache or the store).
   Result<std::string> TokenAgent(const std::string& hash) const;
   void Forget(std::string_view agent);
 
-  // The cache: what one agent's entries are, so a removal finds them without a scan.
-  struct Cached {
-    std::optional<int64_t> created_at;
-    std::vector<std::string> hashes;
-  };
+  // The cache: token hash -> agent, and each agent's hashes, so a removal finds them without a
+  // scan.
   static constexpr size_t kCacheMax = 16384;  // agents; the cache is emptied when it is full
   mutable Mutex cache_mu_;
   mutable std::unordered_map<std::string, std::string> token_agent_ GUARDED_BY(cache_mu_);
-  mutable std::unordered_map<std::string, Cached> agents_ GUARDED_BY(cache_mu_);
+  mutable std::unordered_map<std::string, std::vector<std::string>> hashes_of_
+      GUARDED_BY(cache_mu_);
   // Bumped by every removal: a store read that began before it must not fill the cache.
   mutable uint64_t epoch_ GUARDED_BY(cache_mu_) = 0;
   ChangeFeed* feed_ = nullptr;
   uint64_t subscription_ = 0;
 
   Database* db_;
+  const AgentService* agents_;
   const Clock* clock_;
   const std::string admin_token_;
   const Modules* modules_ = nullptr;

@@ -119,8 +119,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& opts) {
   AGENT9_RETURN_IF_ERROR(TokenAuth::Migrate(*rt->db_));
   rt->agents_ = std::make_unique<AgentService>(rt->db_.get(), &rt->clock_);
   rt->agents_->SetChangeFeed(&rt->changes_);
-  AGENT9_ASSIGN_OR_RETURN(
-      rt->auth_, TokenAuth::Open(rt->db_.get(), &rt->clock_, opts.data_dir + "/admin.token"));
+  AGENT9_ASSIGN_OR_RETURN(rt->auth_, TokenAuth::Open(rt->db_.get(), rt->agents_.get(), &rt->clock_,
+                                                     opts.data_dir + "/admin.token"));
   rt->auth_->SetHttpAuth(&rt->modules_, http.public_url, http.operators);
   rt->auth_->WatchRemovals(&rt->changes_);
   rt->trace_ = std::make_unique<StreamHub>();

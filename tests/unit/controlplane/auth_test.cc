@@ -30,7 +30,7 @@ class AuthTest : public testing::AgentStoreFixture {
 
 TEST_F(AuthTest, AdminTokenFileIsCreatedPrivateAndReused) {
   std::string path = dir_.File("admin.token");
-  auto a = TokenAuth::Open(db_.get(), &clock_, path);
+  auto a = TokenAuth::Open(db_.get(), agents_.get(), &clock_, path);
   ASSERT_TRUE(a.ok());
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -40,7 +40,7 @@ TEST_F(AuthTest, AdminTokenFileIsCreatedPrivateAndReused) {
   token.pop_back();
   EXPECT_EQ(token.rfind("a9_", 0), 0u);
   EXPECT_EQ((*a)->Authenticate(token)->principal, Principal::kAdmin);
-  auto again = TokenAuth::Open(db_.get(), &clock_, path);
+  auto again = TokenAuth::Open(db_.get(), agents_.get(), &clock_, path);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->Authenticate(token)->principal, Principal::kAdmin);
   EXPECT_EQ((*again)->Authenticate("")->principal, Principal::kPublic);
@@ -53,12 +53,13 @@ TEST_F(AuthTest, AdminTokenFileIsCreatedPrivateAndReused) {
 
 TEST_F(AuthTest, ATooShortAdminTokenFileIsRefused) {
   std::ofstream(dir_.File("admin.token")) << "short\n";
-  EXPECT_EQ(TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token")).status().code(),
-            Code::kInternal);
+  EXPECT_EQ(
+      TokenAuth::Open(db_.get(), agents_.get(), &clock_, dir_.File("admin.token")).status().code(),
+      Code::kInternal);
 }
 
 TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
-  auto auth = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  auto auth = TokenAuth::Open(db_.get(), agents_.get(), &clock_, dir_.File("admin.token"));
   ASSERT_TRUE(auth.ok());
   (*auth)->WatchRemovals(&changes_);
   ASSERT_TRUE(agents_->Create("alice", AgentConfig{}).ok());
@@ -77,7 +78,7 @@ TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
   EXPECT_EQ(bytes.find(*token), std::string::npos);
   EXPECT_EQ(bytes.find(token->substr(3)), std::string::npos);
   OpenStore();
-  auth = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  auth = TokenAuth::Open(db_.get(), agents_.get(), &clock_, dir_.File("admin.token"));
   (*auth)->WatchRemovals(&changes_);
   // Checked twice: the second answer comes from memory, and the delete still ends it at once.
   ASSERT_TRUE((*auth)->Authenticate(*token).ok());
@@ -87,7 +88,7 @@ TEST_F(AuthTest, AgentTokensAreScopedStoredHashedAndDieWithTheAgent) {
 }
 
 TEST_F(AuthTest, ProgramTokensAreScopedPerRunAndDieWithTheAgent) {
-  auto a = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  auto a = TokenAuth::Open(db_.get(), agents_.get(), &clock_, dir_.File("admin.token"));
   ASSERT_TRUE(a.ok());
   (*a)->WatchRemovals(&changes_);
   ASSERT_TRUE(agents_->Create("my_bot", AgentConfig{}).ok());  // '_' in the id on purpose
@@ -113,7 +114,7 @@ TEST_F(AuthTest, ProgramTokensAreScopedPerRunAndDieWithTheAgent) {
     EXPECT_EQ((*a)->Authenticate(bad).status().code(), Code::kUnauthenticated) << bad;
   }
   // Another run (a restart) has another key.
-  auto b = TokenAuth::Open(db_.get(), &clock_, dir_.File("admin.token"));
+  auto b = TokenAuth::Open(db_.get(), agents_.get(), &clock_, dir_.File("admin.token"));
   EXPECT_EQ((*b)->Authenticate(*t).status().code(), Code::kUnauthenticated);
   // Deleting the agent and making a new one with the same id invalidates it.
   ASSERT_TRUE(agents_->Delete("my_bot").ok());
