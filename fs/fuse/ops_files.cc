@@ -82,7 +82,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
     fi->nonseekable = 0;
     fi->keep_cache = 0;
     fi->fh = c.handles.Add(std::move(f));
-    // Not cached: the next lookup must replace this placeholder with the file as stored.
+    // Not cached: the next lookup replaces the created node with the file as stored.
     fuse_entry_param e = EntryFor(c, *node, ino, /*cache_name=*/false);
     c.inodes.Remember(ino, std::move(node));
     if (!r.Create(e, *fi)) {

@@ -16,17 +16,14 @@
 #include "fs/change_feed.h"
 #include "fs/files/files.h"
 #include "fs/fuse/fuse_mount.h"
+#include "tests/unit/fuse/fuse_testing.h"
 #include "tests/unit/testing/temp_dir.h"
 
 namespace agent9 {
 namespace {
 
-bool HaveFuse() { return access("/dev/fuse", R_OK | W_OK) == 0; }
-
-int StatErrno(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? 0 : errno;
-}
+using testing::HaveFuse;
+using testing::StatErrno;
 
 // A directory of generated files whose names come and go; it counts its lookups. With
 // `announced`, it says its removals are announced (and FileService::Remove announces them).

@@ -31,13 +31,15 @@
 
 #include "fs/files/files.h"
 #include "fs/fuse/errno_map.h"
+#include "tests/unit/fuse/fuse_testing.h"
 
 namespace agent9 {
 namespace {
 
-using namespace std::chrono_literals;
+using testing::HaveFuse;
+using testing::StatErrno;
 
-bool HaveFuse() { return access("/dev/fuse", R_OK | W_OK) == 0; }
+using namespace std::chrono_literals;
 
 // ---- Test doubles -----------------------------------------------------------------------
 
@@ -238,11 +240,6 @@ int OpenErrno(const std::string& path, int flags) {
     return 0;
   }
   return errno;
-}
-
-int StatErrno(const std::string& path, struct stat* st = nullptr) {
-  struct stat tmp {};
-  return stat(path.c_str(), st ? st : &tmp) == 0 ? 0 : errno;
 }
 
 std::map<std::string, ino_t> ReadDir(const std::string& path, int* err = nullptr) {
