@@ -103,6 +103,75 @@ TEST(Database, WritesQueuedDuringACommitShareTheNextOne) {
   EXPECT_EQ(*CountRows(**db), 1 + kFollowers);
 }
 
+// A commit wakes only its own callers and the oldest waiter left in the queue, which must
+// then take the turn: with batches capped at 2, 8 writers queued behind a held turn need 4
+// hand-offs, and a lost one would leave the rest waiting forever (the test's timeout).
+TEST(Database, AQueueLongerThanABatchIsCommittedByHandOffs) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("h.db"), DatabaseOptions{.max_batch = 2});
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  const Database::WriteStats before = (*db)->Stats();
+  constexpr int kFollowers = 8;
+  std::vector<std::thread> followers;
+  Status first = (*db)->Write([&](Conn& c) -> Status {
+    for (int t = 0; t < kFollowers; ++t) {
+      followers.emplace_back([&, t] { EXPECT_TRUE(Insert(**db, 100 + t, "f").ok()); });
+    }
+    for (int i = 0; i < 5000 && (*db)->Stats().queued < kFollowers; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ((*db)->Stats().queued, kFollowers);
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(1, 'first')"));
+    return s->Run();
+  });
+  EXPECT_TRUE(first.ok()) << first.ToString();
+  for (auto& th : followers) th.join();
+  const Database::WriteStats after = (*db)->Stats();
+  EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
+  EXPECT_EQ(after.commits - before.commits, 1 + kFollowers / 2);  // then 4 batches of 2
+  EXPECT_EQ(after.queued, 0);
+  EXPECT_EQ(*CountRows(**db), 1 + kFollowers);
+}
+
+// Many writers at once, in batches smaller than the crowd: each is answered exactly once
+// with its own result, and every good write lands.
+TEST(Database, ManyWritersInSmallBatchesAllGetTheirOwnAnswer) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("m.db"), DatabaseOptions{.max_batch = 3});
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  constexpr int kThreads = 32, kEach = 40;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const int k = 1000 + t * kEach + i;
+        // Every 5th write fails on purpose; its batch-mates must not.
+        Status st = (*db)->Write([&](Conn& c) -> Status {
+          AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(?, 'x')"));
+          s->Bind(1, int64_t{k});
+          AGENT9_RETURN_IF_ERROR(s->Run());
+          return k % 5 == 0 ? Status::InvalidArgument("refused", std::to_string(k)) : Status::OK();
+        });
+        if (k % 5 == 0) {
+          EXPECT_EQ(st.code(), Code::kInvalidArgument);
+          EXPECT_NE(st.ToString().find(std::to_string(k)), std::string::npos) << st.ToString();
+          ++failed;
+        } else {
+          EXPECT_TRUE(st.ok()) << st.ToString();
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok + failed, kThreads * kEach);
+  EXPECT_EQ(*CountRows(**db), ok.load());
+  EXPECT_EQ((*db)->Stats().queued, 0);
+}
+
 TEST(Database, AFailingWriteRollsBackAloneInItsBatch) {
   testing::TempDir dir;
   auto db = Database::Open(dir.File("r.db"));
