@@ -6,7 +6,6 @@ set -euo pipefail
 : "${AGENT9_BIN:?AGENT9_BIN must point at the agent9 binary}"
 A9_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/agent9-bb-XXXXXX")
 A9_PIDS=()
-A9_MOUNTS=()
 
 _a9_cleanup() {
   local pid m
@@ -18,9 +17,12 @@ _a9_cleanup() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  for m in "${A9_MOUNTS[@]:-}"; do
-    [ -n "$m" ] && grep -qs " $m fuse" /proc/mounts && { fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
-  done
+  # Every FUSE mount under this scenario's root, read from /proc/mounts: a list kept by
+  # a9_mountpoint would be empty here, as `M=$(a9_mountpoint mnt)` runs it in a subshell,
+  # and a daemon killed with -9 leaves its mount behind (ENOTCONN) for us to detach.
+  while read -r m; do
+    fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done < <(awk -v r="$A9_ROOT/" 'index($2, r) == 1 && $3 ~ /^fuse/ { print $2 }' /proc/mounts)
   rm -rf "$A9_ROOT" 2>/dev/null || true
 }
 trap _a9_cleanup EXIT
@@ -68,11 +70,11 @@ a9_start() {
   A9_ERR="$out.err"
 }
 
-# a9_mountpoint NAME: a fresh directory to mount on (registered for cleanup).
+# a9_mountpoint NAME: a fresh directory to mount on (cleanup detaches whatever is mounted
+# under $A9_ROOT).
 a9_mountpoint() {
   local m="$A9_ROOT/$1"
   mkdir -p "$m"
-  A9_MOUNTS+=("$m")
   echo "$m"
 }
 
