@@ -214,13 +214,22 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   std::vector<std::string> delivered;  // agents whose inbox got a message
   std::vector<std::string> committed_events;
   Status commit = act;
+  // What the write stores, made before it: the callback runs inside the serial commit (one
+  // writer for every agent), so the JSON is dumped here, in parallel with other ticks.
+  std::string state_text, input_text, output_text;
+  if (commit.ok()) {
+    state_text = DumpJson(out->state ? *out->state : w.state_json);
+    if (w.config.retain_replay > 0) {
+      input_text = DumpJson(TickInputToJson(in, memory_reads));
+      output_text = DumpJson(TickOutputToJson(*out));
+    }
+  }
   if (commit.ok()) {
     commit = db_->Write([&](Conn& c) -> Status {
       delivered.clear();
       committed_events.clear();
       AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeTrigger(c, agent, trigger, w, now));
       if (!live) return Status::Aborted("the " + cause + " trigger went away during the tick");
-      std::string state_text = DumpJson(out->state ? *out->state : w.state_json);
       AGENT9_ASSIGN_OR_RETURN(
           Stmt * u, c.Prepare("UPDATE agents SET state_json=?, tick_count=tick_count+1, "
                               "last_tick_at=?, last_tick_cause=?, updated_at=?, "
@@ -261,8 +270,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       for (const auto& m : out->memory_append) {
         AGENT9_RETURN_IF_ERROR(AppendMemoryDoc(c, agent, m.path, m.data, now));
       }
-      AGENT9_RETURN_IF_ERROR(RecordTick(c, agent, in.tick, TickInputToJson(in, memory_reads),
-                                        TickOutputToJson(*out), w.config.retain_replay));
+      AGENT9_RETURN_IF_ERROR(
+          RecordTick(c, agent, in.tick, input_text, output_text, w.config.retain_replay));
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;

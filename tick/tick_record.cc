@@ -38,14 +38,14 @@ Json TickInputToJson(const TickInput& in, const std::map<std::string, Json>& mem
               {"memory", std::move(memory)}};
 }
 
-Status RecordTick(Conn& c, std::string_view agent, int64_t tick, const Json& input,
-                  const Json& output, int64_t retain) {
+Status RecordTick(Conn& c, std::string_view agent, int64_t tick, std::string_view input_json,
+                  std::string_view output_json, int64_t retain) {
   if (retain <= 0) return Status::OK();
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * s, c.Prepare("INSERT INTO tick_records(agent, tick, input, output) VALUES(?,?,?,?) "
                           "ON CONFLICT(agent, tick) DO UPDATE SET input=excluded.input, "
                           "output=excluded.output"));
-  s->Bind(1, agent).Bind(2, tick).Bind(3, DumpJson(input)).Bind(4, DumpJson(output));
+  s->Bind(1, agent).Bind(2, tick).Bind(3, input_json).Bind(4, output_json);
   AGENT9_RETURN_IF_ERROR(s->Run());
   AGENT9_ASSIGN_OR_RETURN(Stmt * d,
                           c.Prepare("DELETE FROM tick_records WHERE agent=? AND tick<=?"));

@@ -22,9 +22,11 @@ Json TickOutputToJson(const TickOutput& out);
 // (memory: what read_memory answered; a path that was not found maps to null).
 Json TickInputToJson(const TickInput& in, const std::map<std::string, Json>& memory_reads);
 
-// Inserts the record and drops those older than the last `retain` (0: keeps none).
-Status RecordTick(Conn& c, std::string_view agent, int64_t tick, const Json& input,
-                  const Json& output, int64_t retain);
+// Inserts the record (TickInputToJson and TickOutputToJson, dumped: the tick dumps them
+// before its write, outside the serial commit) and drops those older than the last `retain`
+// (0: keeps none).
+Status RecordTick(Conn& c, std::string_view agent, int64_t tick, std::string_view input_json,
+                  std::string_view output_json, int64_t retain);
 
 // The record of agent's tick: {"input","output"}. kNotFound naming how many are kept.
 Result<Json> LoadTickRecord(Conn& c, std::string_view agent, int64_t tick);
