@@ -212,6 +212,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
               {"trigger", trigger_summary},
               {"started_at", Rfc3339(now)}};
   std::vector<std::string> delivered;  // agents whose inbox got a message
+  std::vector<std::string> to_wake;    // those of them that can tick (EnqueueResult::runnable)
   std::vector<std::string> committed_events;
   Status commit = act;
   // What the write stores, made before it: the callback runs inside the serial commit (one
@@ -227,6 +228,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   if (commit.ok()) {
     commit = db_->Write([&](Conn& c) -> Status {
       delivered.clear();
+      to_wake.clear();
       committed_events.clear();
       AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeTrigger(c, agent, trigger, w, now));
       if (!live) return Status::Aborted("the " + cause + " trigger went away during the tick");
@@ -251,6 +253,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         }
         AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, EnqueueInTransaction(c, to, env, now));
         if (!r.deadlettered) delivered.push_back(to);
+        if (!r.deadlettered && r.runnable) to_wake.push_back(to);
       }
       for (const auto& r : routed) {
         AGENT9_RETURN_IF_ERROR(r.module->Route(c, agent, r.to, r.env.ToJson()));
@@ -289,7 +292,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   if (commit.ok()) {
     phases.Mark(6);
     for (const auto& ev : committed_events) outbox_->Get(agent)->Append(ev + "\n");
-    for (const auto& to : delivered) Notify(to);
+    for (const auto& to : to_wake) Notify(to);
     for (const auto& r : routed) r.module->Routed();
     for (const auto& [m, key] : actors) m->Acted();
     if (!out->alarms.empty()) WakeAlarms();

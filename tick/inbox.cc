@@ -25,13 +25,15 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
   EnqueueResult out;
   out.id = env.id;
   AGENT9_ASSIGN_OR_RETURN(
-      Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count FROM agents WHERE id=?"));
+      Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count, state = 'active' AND kind != "
+                          "'none' FROM agents WHERE id=?"));
   a->Bind(1, id);
   AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
   if (!row) return Status::NotFound("no such agent", id);
   int64_t max_depth = a->Int(0);
   std::string overflow = a->Text(1);
   int64_t depth = a->Int(2);
+  out.runnable = a->Int(3) != 0;
   a->Reset();
   if (env.client_id) {
     AGENT9_ASSIGN_OR_RETURN(Stmt * d,
@@ -85,7 +87,7 @@ Result<EnqueueResult> AgentService::Enqueue(std::string_view id, std::string_vie
     AGENT9_ASSIGN_OR_RETURN(out, EnqueueInTransaction(c, id, env, now));
     return Status::OK();
   }));
-  if (!out.duplicate && !out.deadlettered) NotifyEnqueued(id);
+  if (!out.duplicate && !out.deadlettered && out.runnable) NotifyEnqueued(id);
   return out;
 }
 

@@ -22,6 +22,10 @@ struct EnqueueResult {
   int64_t seq = 0;
   bool duplicate = false;     // the id was seen before: nothing new was queued
   bool deadlettered = false;  // inbox full with overflow=deadletter
+  // The agent was active and had a kind when the message was queued, so a tick may take it.
+  // A sink (kind "none") or a hibernated agent is not woken for each message: the config
+  // write that names a kind and `wake` notify the engine themselves.
+  bool runnable = false;
 };
 
 struct QueuedMessage {

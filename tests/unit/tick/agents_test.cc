@@ -77,6 +77,36 @@ TEST_F(AgentsTest, EnqueueOrdersAndIsIdempotentOnClientIds) {
   EXPECT_EQ(*agents_->QueueDepth("a"), 1);
 }
 
+// The tick engine hears of a message only when a tick could take it: not for a sink (kind
+// "none") or a hibernated agent, whose messages wait for the config write or `wake` that
+// notifies it (tick/agent_files.cc).
+TEST_F(AgentsTest, OnlyAnAgentThatCanTickIsNotifiedOfItsMessages) {
+  std::vector<std::string> notified;
+  agents_->SetEnqueueListener([&](std::string_view a) { notified.emplace_back(a); });
+  ASSERT_TRUE(agents_->Create("sink", AgentConfig{}).ok());
+  AgentConfig echo;
+  echo.kind = "echo";
+  ASSERT_TRUE(agents_->Create("echo", echo, /*run_init=*/false).ok());
+  notified.clear();
+  auto to_sink = agents_->Enqueue("sink", "kept", "http");
+  ASSERT_TRUE(to_sink.ok());
+  EXPECT_FALSE(to_sink->runnable);
+  EXPECT_TRUE(notified.empty());
+  auto to_echo = agents_->Enqueue("echo", "answer me", "http");
+  ASSERT_TRUE(to_echo.ok());
+  EXPECT_TRUE(to_echo->runnable);
+  EXPECT_EQ(notified, std::vector<std::string>{"echo"});
+  ASSERT_TRUE(agents_->SetLifecycle("echo", "hibernated").ok());
+  EXPECT_FALSE(agents_->Enqueue("echo", "later", "http")->runnable);
+  EXPECT_EQ(notified.size(), 1u);
+  ASSERT_TRUE(agents_->SetLifecycle("echo", "active").ok());
+  EXPECT_TRUE(agents_->Enqueue("echo", "now", "http")->runnable);
+  EXPECT_EQ(notified.size(), 2u);
+  EXPECT_EQ(*agents_->QueueDepth("sink"), 1);
+  EXPECT_EQ(*agents_->QueueDepth("echo"), 3);
+  agents_->SetEnqueueListener(nullptr);
+}
+
 TEST_F(AgentsTest, OverflowPolicies) {
   AgentConfig reject;
   reject.max_depth = 2;
