@@ -17,19 +17,64 @@ int64_t SystemClock::MonoUs() const {
   return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil inverse, exact for
+// the proleptic Gregorian calendar).
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+void Digits(char* out, unsigned v, int n) {
+  for (int i = n - 1; i >= 0; --i, v /= 10) out[i] = static_cast<char>('0' + v % 10);
+}
+
+}  // namespace
+
+// Every status document, trajectory record and listing formats times here, so it writes the
+// digits itself: gmtime_r + snprintf cost ~0.3 us a call, a third of a status GET's share.
 std::string Rfc3339(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
+  int64_t secs = ms / 1000;
   int millis = static_cast<int>(ms % 1000);
   if (millis < 0) {
     millis += 1000;
     --secs;
   }
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  int64_t year;
+  unsigned month, day;
+  CivilFromDays(days, &year, &month, &day);
+  if (year < 0 || year > 9999) {  // outside what four digits say: the general formatter
+    time_t t = static_cast<time_t>(secs);
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  Digits(&out[0], static_cast<unsigned>(year), 4);
+  Digits(&out[5], month, 2);
+  Digits(&out[8], day, 2);
+  Digits(&out[11], static_cast<unsigned>(sod / 3600), 2);
+  Digits(&out[14], static_cast<unsigned>(sod / 60 % 60), 2);
+  Digits(&out[17], static_cast<unsigned>(sod % 60), 2);
+  Digits(&out[20], static_cast<unsigned>(millis), 3);
+  return out;
 }
 
 }  // namespace agent9
