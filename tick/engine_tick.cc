@@ -211,8 +211,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
               {"agent", agent},
               {"trigger", trigger_summary},
               {"started_at", Rfc3339(now)}};
-  std::vector<std::string> delivered;  // agents whose inbox got a message
-  std::vector<std::string> to_wake;    // those of them that can tick (EnqueueResult::runnable)
+  size_t delivered = 0;              // messages that landed in a local agent's inbox
+  std::vector<std::string> to_wake;  // those agents that can tick (EnqueueResult::runnable)
   std::vector<std::string> committed_events;
   Status commit = act;
   // What the write stores, made before it: the callback runs inside the serial commit (one
@@ -224,10 +224,8 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       input_text = DumpJson(TickInputToJson(in, memory_reads));
       output_text = DumpJson(TickOutputToJson(*out));
     }
-  }
-  if (commit.ok()) {
     commit = db_->Write([&](Conn& c) -> Status {
-      delivered.clear();
+      delivered = 0;
       to_wake.clear();
       committed_events.clear();
       AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeTrigger(c, agent, trigger, w, now));
@@ -252,8 +250,9 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
           return Status::NotFound("send to an agent that does not exist", to);
         }
         AGENT9_ASSIGN_OR_RETURN(EnqueueResult r, EnqueueInTransaction(c, to, env, now));
-        if (!r.deadlettered) delivered.push_back(to);
-        if (!r.deadlettered && r.runnable) to_wake.push_back(to);
+        if (r.deadlettered) continue;
+        ++delivered;
+        if (r.runnable) to_wake.push_back(to);
       }
       for (const auto& r : routed) {
         AGENT9_RETURN_IF_ERROR(r.module->Route(c, agent, r.to, r.env.ToJson()));
@@ -278,7 +277,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;
-      ok["effects"] = Json{{"sent", delivered.size() + routed.size()},
+      ok["effects"] = Json{{"sent", delivered + routed.size()},
                            {"emitted", committed_events.size()},
                            {"alarms", out->alarms.size()}};
       phases.Mark(5);

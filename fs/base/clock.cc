@@ -1,7 +1,5 @@
 #include "fs/base/clock.h"
 
-#include <time.h>
-
 #include <chrono>
 #include <cstdio>
 
@@ -57,13 +55,11 @@ std::string Rfc3339(int64_t ms) {
   int64_t year;
   unsigned month, day;
   CivilFromDays(days, &year, &month, &day);
-  if (year < 0 || year > 9999) {  // outside what four digits say: the general formatter
-    time_t t = static_cast<time_t>(secs);
-    struct tm tm {};
-    gmtime_r(&t, &tm);
+  if (year < 0 || year > 9999) {  // more or fewer than four digits: printf pads and signs
     char buf[64];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(year),
+             month, day, static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+             static_cast<int>(sod % 60), millis);
     return buf;
   }
   std::string out = "0000-00-00T00:00:00.000Z";

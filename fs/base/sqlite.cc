@@ -245,7 +245,7 @@ Status Database::Write(WriteFn fn) {
       if (q != &p) q->cv.Signal();
     }
     if (!queue_.empty()) queue_.front()->cv.Signal();
-    idle_cv_.SignalAll();
+    if (stop_) idle_cv_.SignalAll();  // the destructor waits for the turn to be free
   }
   return std::move(p.result);
 }

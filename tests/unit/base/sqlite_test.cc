@@ -36,6 +36,25 @@ Status Insert(Database& db, int64_t k, std::string_view v) {
   });
 }
 
+// One write that holds the commit turn until `followers` other writers (one thread each)
+// are queued behind it, then commits; returns once every follower has been answered.
+void HoldTheTurnWhileOthersQueue(Database& db, int followers) {
+  std::vector<std::thread> threads;
+  Status first = db.Write([&](Conn& c) -> Status {
+    for (int t = 0; t < followers; ++t) {
+      threads.emplace_back([&, t] { EXPECT_TRUE(Insert(db, 100 + t, "f").ok()); });
+    }
+    for (int i = 0; i < 5000 && db.Stats().queued < followers; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(db.Stats().queued, followers);
+    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(1, 'first')"));
+    return s->Run();
+  });
+  EXPECT_TRUE(first.ok()) << first.ToString();
+  for (auto& th : threads) th.join();
+}
+
 TEST(Database, MigratesOnceAndPersists) {
   testing::TempDir dir;
   {
@@ -81,21 +100,7 @@ TEST(Database, WritesQueuedDuringACommitShareTheNextOne) {
   ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   const Database::WriteStats before = (*db)->Stats();
   constexpr int kFollowers = 8;
-  std::vector<std::thread> followers;
-  // The first write holds the commit turn until all the others are queued behind it.
-  Status first = (*db)->Write([&](Conn& c) -> Status {
-    for (int t = 0; t < kFollowers; ++t) {
-      followers.emplace_back([&, t] { EXPECT_TRUE(Insert(**db, 100 + t, "f").ok()); });
-    }
-    for (int i = 0; i < 5000 && (*db)->Stats().queued < kFollowers; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ((*db)->Stats().queued, kFollowers);
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(1, 'first')"));
-    return s->Run();
-  });
-  EXPECT_TRUE(first.ok()) << first.ToString();
-  for (auto& th : followers) th.join();
+  HoldTheTurnWhileOthersQueue(**db, kFollowers);
   const Database::WriteStats after = (*db)->Stats();
   EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
   EXPECT_EQ(after.commits - before.commits, 2);  // the first alone, then the 8 together
@@ -113,20 +118,7 @@ TEST(Database, AQueueLongerThanABatchIsCommittedByHandOffs) {
   ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   const Database::WriteStats before = (*db)->Stats();
   constexpr int kFollowers = 8;
-  std::vector<std::thread> followers;
-  Status first = (*db)->Write([&](Conn& c) -> Status {
-    for (int t = 0; t < kFollowers; ++t) {
-      followers.emplace_back([&, t] { EXPECT_TRUE(Insert(**db, 100 + t, "f").ok()); });
-    }
-    for (int i = 0; i < 5000 && (*db)->Stats().queued < kFollowers; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ((*db)->Stats().queued, kFollowers);
-    AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(1, 'first')"));
-    return s->Run();
-  });
-  EXPECT_TRUE(first.ok()) << first.ToString();
-  for (auto& th : followers) th.join();
+  HoldTheTurnWhileOthersQueue(**db, kFollowers);
   const Database::WriteStats after = (*db)->Stats();
   EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
   EXPECT_EQ(after.commits - before.commits, 1 + kFollowers / 2);  // then 4 batches of 2
