@@ -259,12 +259,14 @@ Status Drain(Ctx& ctx, const std::string& name, AgentConfig cfg, int n_agents, i
   }
 
   auto engine = ctx.NewEngine(*store);
+  const Database::WriteStats w0 = store->db->Stats();
   Steady::time_point t0 = Steady::now();
   AGENT9_RETURN_IF_ERROR(engine->Start());
   bool drained = engine->WaitIdle(ctx.BoxMs());
   double secs = SecondsSince(t0);
   engine->Stop();  // a tick still running when the time box ended commits before we count
   if (!drained) secs = SecondsSince(t0);
+  const Database::WriteStats w1 = store->db->Stats();
 
   int64_t ticks = 0, consumed = 0;
   std::vector<double> dur;
@@ -313,6 +315,11 @@ Status Drain(Ctx& ctx, const std::string& name, AgentConfig cfg, int n_agents, i
   r.Add(name + ".secs", secs);
   r.Add(name + ".complete", drained ? 1 : 0);
   r.Add(name + ".wall_us_per_tick", secs * 1e6 / static_cast<double>(ticks));
+  // How many writes (ticks, mostly) shared each fsync: the group commit at work.
+  const double writes_per_commit =
+      static_cast<double>(w1.writes - w0.writes) /
+      static_cast<double>(std::max<int64_t>(1, w1.commits - w0.commits));
+  r.Add(name + ".writes_per_commit", writes_per_commit);
   r.Add(name + ".record_us_p50", Pct(dur, 0.5));
   r.Add(name + ".record_us_p99", Pct(dur, 0.99));
   std::string ph;
@@ -321,10 +328,10 @@ Status Drain(Ctx& ctx, const std::string& name, AgentConfig cfg, int n_agents, i
     ph += " " + p + "=" + std::to_string(static_cast<int64_t>(Pct(v, 0.5)));
   }
   Say("%-13s %8.0f ticks/s  (%lld ticks, %d agent(s), %.2f s%s); per tick: wall %.0f us, "
-      "recorded p50 %.0f us [phases p50 us:%s]",
+      "recorded p50 %.0f us, %.1f writes per commit [phases p50 us:%s]",
       name.c_str(), static_cast<double>(ticks) / secs, static_cast<long long>(ticks), n_agents,
       secs, drained ? "" : ", TIME BOX HIT before the inbox was empty", secs * 1e6 / ticks,
-      Pct(dur, 0.5), ph.c_str());
+      Pct(dur, 0.5), writes_per_commit, ph.c_str());
   if (!drained) {
     return Status(Code::kDeadlineExceeded,
                   name + ": the time box ended the drain after " + std::to_string(consumed) +
