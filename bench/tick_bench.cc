@@ -62,12 +62,12 @@ double Pct(std::vector<double> v, double q) {
 
 struct Flags {
   std::string sync = "full";
-  unsigned workers = 8;  // what `agent9 serve` runs (--tick-workers)
-  int echo_n = 5000;     // messages for the one echo agent
-  int agents = 64;       // agents of the many-agent echo run
-  int per_agent = 50;    // messages each
-  int exec_n = 300;      // messages for the exec agent (each sandbox mode)
-  double box_secs = 60;  // time box of each drain: a drain still running then fails
+  unsigned workers = 32;  // what `agent9 serve` runs (--tick-workers)
+  int echo_n = 5000;      // messages for the one echo agent
+  int agents = 64;        // agents of the many-agent echo run
+  int per_agent = 50;     // messages each
+  int exec_n = 300;       // messages for the exec agent (each sandbox mode)
+  double box_secs = 60;   // time box of each drain: a drain still running then fails
   double base_secs = 2;
   int wake_samples = 500;
   double wake_secs = 10;  // time box of each wake series
@@ -682,7 +682,7 @@ int main(int argc, char** argv) {
   CLI::App app{"agent9 tick benchmark: ticks/s and wake latency next to same-run baselines"};
   app.add_option("--sync", f.sync, "SQLite synchronous mode of the store")
       ->check(CLI::IsMember({"full", "normal", "off"}));
-  app.add_option("--workers", f.workers, "tick workers (agent9 serve runs 8)")
+  app.add_option("--workers", f.workers, "tick workers (agent9 serve runs 32)")
       ->check(CLI::Range(1, 256));
   app.add_option("--echo-n", f.echo_n, "messages drained by the one echo agent")
       ->check(CLI::Range(1, 1'000'000));

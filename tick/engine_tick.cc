@@ -230,21 +230,12 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       committed_events.clear();
       AGENT9_ASSIGN_OR_RETURN(bool live, ConsumeTrigger(c, agent, trigger, w, now));
       if (!live) return Status::Aborted("the " + cause + " trigger went away during the tick");
-      AGENT9_ASSIGN_OR_RETURN(
-          Stmt * u, c.Prepare("UPDATE agents SET state_json=?, tick_count=tick_count+1, "
-                              "last_tick_at=?, last_tick_cause=?, updated_at=?, "
-                              "state=CASE WHEN ? THEN 'hibernated' ELSE state END WHERE id=?"));
-      u->Bind(1, state_text).Bind(2, now).Bind(3, cause).Bind(4, now);
-      u->Bind(5, int64_t{out->hibernate ? 1 : 0}).Bind(6, agent);
-      AGENT9_RETURN_IF_ERROR(u->Run());
       for (auto& [to, env] : sends) {
         AGENT9_ASSIGN_OR_RETURN(bool exists, AgentExists(c, to));
         if (!exists) {
           if (!env.reply_to.empty()) {  // a reply to a sender that is not a local agent
-            std::string ev = DumpJson(Json{
-                {"type", "reply"}, {"to", to}, {"in_reply_to", env.reply_to}, {"body", env.body}});
-            AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
-            committed_events.push_back(ev);
+            committed_events.push_back(DumpJson(Json{
+                {"type", "reply"}, {"to", to}, {"in_reply_to", env.reply_to}, {"body", env.body}}));
             continue;
           }
           return Status::NotFound("send to an agent that does not exist", to);
@@ -257,10 +248,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       for (const auto& r : routed) {
         AGENT9_RETURN_IF_ERROR(r.module->Route(c, agent, r.to, r.env.ToJson()));
       }
-      for (const auto& ev : events) {
-        AGENT9_RETURN_IF_ERROR(AppendEvent(c, agent, ev, now, w.config.retain_events).status());
-        committed_events.push_back(ev);
-      }
+      committed_events.insert(committed_events.end(), events.begin(), events.end());
       for (const auto& a : out->alarms) {
         AGENT9_RETURN_IF_ERROR(
             AddAlarmInTransaction(c, agent, now + a.in_ms, a.every_ms, a.payload).status());
@@ -274,6 +262,35 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       }
       AGENT9_RETURN_IF_ERROR(
           RecordTick(c, agent, in.tick, input_text, output_text, w.config.retain_replay));
+      // The outbox events and the trajectory record, numbered from the agent's counters,
+      // which the tick's one UPDATE then moves on (with its state and tick count): nothing
+      // else appends to this agent's logs between the SELECT and the UPDATE.
+      AGENT9_ASSIGN_OR_RETURN(Stmt * q,
+                              c.Prepare("SELECT next_event, next_record FROM agents WHERE id=?"));
+      q->Bind(1, agent);
+      AGENT9_ASSIGN_OR_RETURN(bool row, q->Step());
+      const int64_t first_event = row ? q->Int(0) : 0;
+      const int64_t record_n = row ? q->Int(1) : 0;
+      q->Reset();
+      if (!row) return Status::NotFound("no such agent", agent);
+      const auto n_events = static_cast<int64_t>(committed_events.size());
+      for (int64_t i = 0; i < n_events; ++i) {
+        AGENT9_RETURN_IF_ERROR(
+            InsertEvent(c, agent, first_event + i, committed_events[static_cast<size_t>(i)], now));
+      }
+      if (n_events > 0) {
+        AGENT9_RETURN_IF_ERROR(
+            TrimEvents(c, agent, first_event + n_events - 1, w.config.retain_events));
+      }
+      AGENT9_ASSIGN_OR_RETURN(
+          Stmt * u,
+          c.Prepare("UPDATE agents SET state_json=?, tick_count=tick_count+1, last_tick_at=?, "
+                    "last_tick_cause=?, updated_at=?, state=CASE WHEN ? THEN 'hibernated' ELSE "
+                    "state END, next_event=?, next_record=? WHERE id=?"));
+      u->Bind(1, state_text).Bind(2, now).Bind(3, cause).Bind(4, now);
+      u->Bind(5, int64_t{out->hibernate ? 1 : 0}).Bind(6, first_event + n_events);
+      u->Bind(7, record_n + 1).Bind(8, agent);
+      AGENT9_RETURN_IF_ERROR(u->Run());
       Json ok = record;
       ok["result"] = "ok";
       ok["error"] = nullptr;
@@ -283,7 +300,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       phases.Mark(5);
       ok["phases_us"] = phases.ToJson();
       ok["duration_us"] = MonoUs() - start_us;
-      return AppendTrajectory(c, agent, ok, now, w.config.retain_trajectory);
+      return InsertTrajectory(c, agent, record_n, ok, now, w.config.retain_trajectory);
     });
   }
   if (commit.code() == Code::kAborted) return After::kMore;  // someone took the message

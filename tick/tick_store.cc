@@ -83,6 +83,11 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
 Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, int64_t at_ms,
                         int64_t retain) {
   AGENT9_ASSIGN_OR_RETURN(int64_t n, NextAgentCounter(c, agent, "next_record"));
+  return InsertTrajectory(c, agent, n, record, at_ms, retain);
+}
+
+Status InsertTrajectory(Conn& c, std::string_view agent, int64_t n, const Json& record,
+                        int64_t at_ms, int64_t retain) {
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * s, c.Prepare("INSERT INTO trajectory(agent, n, record, tick, at, actions, ok) "
                           "VALUES(?,?,?,?,?,?,?)"));
@@ -93,6 +98,7 @@ Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, i
   s->Bind(5, at_ms).Bind(6, actions);
   s->Bind(7, int64_t{record.value("result", "") == "ok" ? 1 : 0});
   AGENT9_RETURN_IF_ERROR(s->Run());
+  if (n - retain < 1) return Status::OK();  // numbers start at 1: nothing is that old
   AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM trajectory WHERE agent=? AND n<=?"));
   d->Bind(1, agent).Bind(2, n - retain);
   return d->Run();
@@ -101,14 +107,24 @@ Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, i
 Result<int64_t> AppendEvent(Conn& c, const std::string& agent, const std::string& event,
                             int64_t now, int64_t retain) {
   AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextAgentCounter(c, agent, "next_event"));
+  AGENT9_RETURN_IF_ERROR(InsertEvent(c, agent, seq, event, now));
+  AGENT9_RETURN_IF_ERROR(TrimEvents(c, agent, seq, retain));
+  return seq;
+}
+
+Status InsertEvent(Conn& c, std::string_view agent, int64_t seq, std::string_view event,
+                   int64_t now) {
   AGENT9_ASSIGN_OR_RETURN(Stmt * s,
                           c.Prepare("INSERT INTO outbox(agent, seq, event, at) VALUES(?,?,?,?)"));
   s->Bind(1, agent).Bind(2, seq).Bind(3, event).Bind(4, now);
-  AGENT9_RETURN_IF_ERROR(s->Run());
+  return s->Run();
+}
+
+Status TrimEvents(Conn& c, std::string_view agent, int64_t last, int64_t retain) {
+  if (last - retain < 1) return Status::OK();  // seqs start at 1: nothing is that old
   AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM outbox WHERE agent=? AND seq<=?"));
-  d->Bind(1, agent).Bind(2, seq - retain);
-  AGENT9_RETURN_IF_ERROR(d->Run());
-  return seq;
+  d->Bind(1, agent).Bind(2, last - retain);
+  return d->Run();
 }
 
 Result<bool> AgentExists(Conn& c, const std::string& id) {

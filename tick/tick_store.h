@@ -63,6 +63,15 @@ Status AppendTrajectory(Conn& c, const std::string& agent, const Json& record, i
 // Appends one outbox event (JSON text) and drops events beyond `retain`; returns its seq.
 Result<int64_t> AppendEvent(Conn& c, const std::string& agent, const std::string& event,
                             int64_t now, int64_t retain);
+// The same two without the counters: record number n and event seq are the caller's, who
+// bumps agents.next_record / next_event in its own UPDATE (a tick: tick/engine_tick.cc, one
+// statement for its counters, state and tick count instead of one per log).
+Status InsertTrajectory(Conn& c, std::string_view agent, int64_t n, const Json& record,
+                        int64_t at_ms, int64_t retain);
+Status InsertEvent(Conn& c, std::string_view agent, int64_t seq, std::string_view event,
+                   int64_t now);
+// Drops the outbox events of agent beyond `retain`, the newest being `last`.
+Status TrimEvents(Conn& c, std::string_view agent, int64_t last, int64_t retain);
 Result<bool> AgentExists(Conn& c, const std::string& id);
 // A failed attempt at message `seq`: bumps its attempts and, at max_attempts, moves it to the
 // deadletter with `reason`. Returns true when it was dead-lettered.
