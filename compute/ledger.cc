@@ -169,10 +169,14 @@ std::optional<int64_t> BudgetWindow::remaining() const {
 }
 
 Json BudgetWindow::ToJson() const {
-  return Json{{"reserved_usd", reserved},
-              {"spent_usd", spent},
-              {"limit_usd", OptJson(limit)},
-              {"remaining_usd", OptJson(remaining())}};
+  // Member by member: part of every status document, where a braced Json{{k, v}, ...} (each
+  // pair built as an array, then copied) was a sixth of a status GET's allocations.
+  Json j = Json::object();
+  j["reserved_usd"] = reserved;
+  j["spent_usd"] = spent;
+  j["limit_usd"] = OptJson(limit);
+  j["remaining_usd"] = OptJson(remaining());
+  return j;
 }
 
 Json BudgetUsage::ToJson() const {
