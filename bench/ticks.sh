@@ -88,6 +88,7 @@ med() { summary "$1" | cut -d' ' -f1; }
 ratio() { awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { if (a == "nan" || b == "nan" || b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
 jnum() { if [[ $1 == nan ]]; then echo null; else echo "$1"; fi; }
 fmt() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.0f", v }'; }
+fmt1() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.1f", v }'; }
 cell() {  # "median (min–max)"
   local m lo hi
   read -r m lo hi <<<"$(summary "$1")"
@@ -154,16 +155,17 @@ row() {  # row FIGURE KEY BASELINE_NAME BASELINE_KEY TARGET
   echo
   echo "The trajectory record is written inside the REMEMBER transaction, so its phases stop before the COMMIT: wall per tick minus the recorded time is the commit (fsync), the writer-thread handoffs and the scheduling."
   echo
-  echo "| run | wall per tick | recorded (p50) | load | perceive | think | act | remember (to commit) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| run | wall per tick | ticks per commit | recorded (p50) | load | perceive | think | act | remember (to commit) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for s in echo1 echo_many exec exec_sandbox; do
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(fmt "$(med "$s.wall_us_per_tick")")" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(fmt "$(med "$s.wall_us_per_tick")")" \
+      "$(fmt1 "$(med "$s.writes_per_commit")")" \
       "$(fmt "$(med "$s.record_us_p50")")" "$(fmt "$(med "$s.phase_us_p50.load")")" \
       "$(fmt "$(med "$s.phase_us_p50.perceive")")" "$(fmt "$(med "$s.phase_us_p50.think")")" \
       "$(fmt "$(med "$s.phase_us_p50.act")")" "$(fmt "$(med "$s.phase_us_p50.remember")")"
   done
   echo
-  echo "With $WORKERS workers, wall per tick of the $AGENTS-agent run is wall time / ticks (ticks overlap), not one tick's latency."
+  echo "With $WORKERS workers, wall per tick of the $AGENTS-agent run is wall time / ticks (ticks overlap), not one tick's latency. Ticks per commit: the store's writes over its commits during the drain (the group commit at work)."
 } >"$BODY"
 
 mkdir -p "$OUT_DIR"
