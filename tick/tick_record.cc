@@ -1,5 +1,7 @@
 #include "tick/tick_record.h"
 
+#include "tick/tick_store.h"
+
 namespace agent9 {
 
 Json TickOutputToJson(const TickOutput& out) {
@@ -47,11 +49,7 @@ Status RecordTick(Conn& c, std::string_view agent, int64_t tick, std::string_vie
                           "output=excluded.output"));
   s->Bind(1, agent).Bind(2, tick).Bind(3, input_json).Bind(4, output_json);
   AGENT9_RETURN_IF_ERROR(s->Run());
-  if (tick - retain < 1) return Status::OK();  // ticks start at 1: nothing is that old
-  AGENT9_ASSIGN_OR_RETURN(Stmt * d,
-                          c.Prepare("DELETE FROM tick_records WHERE agent=? AND tick<=?"));
-  d->Bind(1, agent).Bind(2, tick - retain);
-  return d->Run();
+  return TrimLog(c, "DELETE FROM tick_records WHERE agent=? AND tick<=?", agent, tick, retain);
 }
 
 Result<Json> LoadTickRecord(Conn& c, std::string_view agent, int64_t tick) {

@@ -98,10 +98,7 @@ Status InsertTrajectory(Conn& c, std::string_view agent, int64_t n, const Json& 
   s->Bind(5, at_ms).Bind(6, actions);
   s->Bind(7, int64_t{record.value("result", "") == "ok" ? 1 : 0});
   AGENT9_RETURN_IF_ERROR(s->Run());
-  if (n - retain < 1) return Status::OK();  // numbers start at 1: nothing is that old
-  AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM trajectory WHERE agent=? AND n<=?"));
-  d->Bind(1, agent).Bind(2, n - retain);
-  return d->Run();
+  return TrimLog(c, "DELETE FROM trajectory WHERE agent=? AND n<=?", agent, n, retain);
 }
 
 Result<int64_t> AppendEvent(Conn& c, const std::string& agent, const std::string& event,
@@ -121,8 +118,13 @@ Status InsertEvent(Conn& c, std::string_view agent, int64_t seq, std::string_vie
 }
 
 Status TrimEvents(Conn& c, std::string_view agent, int64_t last, int64_t retain) {
-  if (last - retain < 1) return Status::OK();  // seqs start at 1: nothing is that old
-  AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare("DELETE FROM outbox WHERE agent=? AND seq<=?"));
+  return TrimLog(c, "DELETE FROM outbox WHERE agent=? AND seq<=?", agent, last, retain);
+}
+
+Status TrimLog(Conn& c, std::string_view delete_sql, std::string_view agent, int64_t last,
+               int64_t retain) {
+  if (last - retain < 1) return Status::OK();
+  AGENT9_ASSIGN_OR_RETURN(Stmt * d, c.Prepare(delete_sql));
   d->Bind(1, agent).Bind(2, last - retain);
   return d->Run();
 }

@@ -72,6 +72,11 @@ Status InsertEvent(Conn& c, std::string_view agent, int64_t seq, std::string_vie
                    int64_t now);
 // Drops the outbox events of agent beyond `retain`, the newest being `last`.
 Status TrimEvents(Conn& c, std::string_view agent, int64_t last, int64_t retain);
+// The retention of every per-agent log (outbox, trajectory, tick_records): runs delete_sql,
+// "DELETE FROM <log> WHERE agent=? AND <number><=?", for the rows numbered last - retain and
+// below. Numbers start at 1, so while last <= retain nothing is that old and nothing runs.
+Status TrimLog(Conn& c, std::string_view delete_sql, std::string_view agent, int64_t last,
+               int64_t retain);
 Result<bool> AgentExists(Conn& c, const std::string& id);
 // A failed attempt at message `seq`: bumps its attempts and, at max_attempts, moves it to the
 // deadletter with `reason`. Returns true when it was dead-lettered.
