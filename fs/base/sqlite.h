@@ -6,7 +6,8 @@
 // (its own write first in line), while callers arriving meanwhile queue for the next batch.
 // An uncontended write thus costs no thread hand-off, and contended ones share one fsync.
 // Write() returns only after the batch committed with the configured `synchronous` level,
-// so an acknowledged write survives kill -9 (and power loss at FULL, the default).
+// so an acknowledged write survives kill -9 (and power loss at FULL, the default). At FULL the
+// connections open through sqlite_wal_vfs.h, which writes a commit's WAL frames at once.
 // Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the caller
 // committing a batch, or the reader that borrowed it. Never call Write() from inside a Write()
 // callback.
