@@ -42,7 +42,9 @@ std::string Bech32Encode(std::string_view hrp, std::span<const uint8_t> data5, B
   uint32_t mod =
       PolyMod(hrp, values) ^ (v == Bech32Variant::kBech32 ? kBech32Const : kBech32mConst);
   for (size_t i = 0; i < 6; ++i) values[data5.size() + i] = (mod >> (5 * (5 - i))) & 31;
-  std::string out(hrp);
+  std::string out;
+  out.reserve(hrp.size() + 1 + values.size());
+  out.append(hrp);
   out.push_back('1');
   for (uint8_t x : values) out.push_back(kCharset[x & 31]);
   return out;

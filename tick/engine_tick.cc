@@ -69,11 +69,12 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   // PERCEIVE
   TickInput in;
   in.agent_id = agent;
-  in.agent = w.agent;
+  // Moved: from here on the tick reads them from `in`.
+  in.agent = std::move(w.agent);
   in.tick = w.tick_count + 1;
   in.now_ms = now;
-  in.state = w.state_json;
-  in.config = w.config;
+  in.state = std::move(w.state_json);
+  in.config = std::move(w.config);
   // What the kind reads of its memory files, kept for replay.
   std::map<std::string, Json> memory_reads;
   in.read_memory = [this, &agent, &memory_reads](std::string_view path,
@@ -173,7 +174,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       env.ts_ms = now;
       env.body = s.body;
       env.reply_to = s.reply_to;
-      env.sender = w.agent;  // the receiving agent learns who sent it: id, pubkey, npub
+      env.sender = in.agent;  // the receiving agent learns who sent it: id, pubkey, npub
       sends.emplace_back(s.to, std::move(env));
     }
     for (const auto& [key, value] : out->actions) {
@@ -196,7 +197,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       if (Module* m = modules.RouterFor(to)) {
         routed.push_back(Routed{m, to, std::move(env)});
       } else if (ValidateAgentId(to).ok() && to != agent) {
-        env.sender = w.agent;
+        env.sender = in.agent;
         sends.emplace_back(to, std::move(env));  // a local agent, if it exists (checked below)
       } else {
         events.push_back(DumpJson(Json{
@@ -219,11 +220,15 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   // writer for every agent), so the JSON is dumped here, in parallel with other ticks.
   std::string state_text, input_text, output_text;
   if (commit.ok()) {
-    state_text = DumpJson(out->state ? *out->state : w.state_json);
-    if (w.config.retain_replay > 0) {
+    state_text = DumpJson(out->state ? *out->state : in.state);
+    if (in.config.retain_replay > 0) {
       input_text = DumpJson(TickInputToJson(in, memory_reads));
       output_text = DumpJson(TickOutputToJson(*out));
     }
+    // The trajectory record, but for what only the write knows (effects, phases, duration).
+    Json ok = record;
+    ok["result"] = "ok";
+    ok["error"] = nullptr;
     commit = db_->Write([&](Conn& c) -> Status {
       delivered = 0;
       to_wake.clear();
@@ -261,7 +266,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
         AGENT9_RETURN_IF_ERROR(AppendMemoryDoc(c, agent, m.path, m.data, now));
       }
       AGENT9_RETURN_IF_ERROR(
-          RecordTick(c, agent, in.tick, input_text, output_text, w.config.retain_replay));
+          RecordTick(c, agent, in.tick, input_text, output_text, in.config.retain_replay));
       // The outbox events and the trajectory record, numbered from the agent's counters,
       // which the tick's one UPDATE then moves on (with its state and tick count): nothing
       // else appends to this agent's logs between the SELECT and the UPDATE.
@@ -280,7 +285,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       }
       if (n_events > 0) {
         AGENT9_RETURN_IF_ERROR(
-            TrimEvents(c, agent, first_event + n_events - 1, w.config.retain_events));
+            TrimEvents(c, agent, first_event + n_events - 1, in.config.retain_events));
       }
       AGENT9_ASSIGN_OR_RETURN(
           Stmt * u,
@@ -291,16 +296,13 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
       u->Bind(5, int64_t{out->hibernate ? 1 : 0}).Bind(6, first_event + n_events);
       u->Bind(7, record_n + 1).Bind(8, agent);
       AGENT9_RETURN_IF_ERROR(u->Run());
-      Json ok = record;
-      ok["result"] = "ok";
-      ok["error"] = nullptr;
       ok["effects"] = Json{{"sent", delivered + routed.size()},
                            {"emitted", committed_events.size()},
                            {"alarms", out->alarms.size()}};
       phases.Mark(5);
       ok["phases_us"] = phases.ToJson();
       ok["duration_us"] = MonoUs() - start_us;
-      return InsertTrajectory(c, agent, record_n, ok, now, w.config.retain_trajectory);
+      return InsertTrajectory(c, agent, record_n, ok, now, in.config.retain_trajectory);
     });
   }
   if (commit.code() == Code::kAborted) return After::kMore;  // someone took the message
@@ -328,7 +330,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
   bool retired = false;  // dead-lettered, or given up (init, alarm)
   Status st = db_->Write([&](Conn& c) -> Status {
     AGENT9_ASSIGN_OR_RETURN(
-        retired, RecordFailedTrigger(c, agent, trigger, w, w.config.max_attempts, reason, now));
+        retired, RecordFailedTrigger(c, agent, trigger, w, in.config.max_attempts, reason, now));
     Json failed = record;
     failed["result"] = "error";
     failed["error"] = reason;
@@ -336,7 +338,7 @@ Engine::After Engine::RunOne(const std::string& agent, const std::optional<std::
     phases.Mark(5);
     failed["phases_us"] = phases.ToJson();
     failed["duration_us"] = MonoUs() - start_us;
-    return AppendTrajectory(c, agent, failed, now, w.config.retain_trajectory);
+    return AppendTrajectory(c, agent, failed, now, in.config.retain_trajectory);
   });
   if (!st.ok()) LogError("recording a failed tick of " + agent + ": " + st.ToString());
   if (trace_) {

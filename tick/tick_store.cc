@@ -20,11 +20,11 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     w.kind = a->Text(0);
     w.state = a->Text(1);
     auto st = ParseJson(a->Text(2), "state");
-    w.state_json = st.ok() ? *st : Json::object();
+    w.state_json = st.ok() ? std::move(*st) : Json::object();
     w.tick_count = a->Int(3);
     auto cfg = AgentConfig::Parse(a->Text(4));
     if (cfg.ok()) {
-      w.config = *cfg;
+      w.config = std::move(*cfg);
     } else {  // stored configs were validated; this is damage, so say so and run on defaults
       LogError("config of " + agent + " does not parse: " + cfg.status().ToString());
     }
@@ -46,7 +46,7 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     if (o.has_message) {
       o.seq = m->Int(0);
       auto env = ParseJson(m->Text(1), "envelope");
-      o.message = env.ok() ? *env : Json::object();
+      o.message = env.ok() ? std::move(*env) : Json::object();
       o.attempts = m->Int(2);
       return Status::OK();
     }
@@ -58,7 +58,7 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     if (o.has_event) {
       o.event_seq = ev->Int(0);
       auto e = ParseJson(ev->Text(1), "event");
-      o.event = e.ok() ? *e : Json::object();
+      o.event = e.ok() ? std::move(*e) : Json::object();
       o.event_attempts = ev->Int(2);
       return Status::OK();
     }
@@ -72,7 +72,7 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
       o.alarm_due = al->Int(1);
       if (!al->IsNull(2)) o.alarm_every = al->Int(2);
       auto p = ParseJson(al->Text(3), "alarm payload");
-      o.alarm_payload = p.ok() ? *p : Json(nullptr);
+      o.alarm_payload = p.ok() ? std::move(*p) : Json(nullptr);
       o.alarm_attempts = al->Int(4);
     }
     return Status::OK();
@@ -91,12 +91,15 @@ Status InsertTrajectory(Conn& c, std::string_view agent, int64_t n, const Json& 
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * s, c.Prepare("INSERT INTO trajectory(agent, n, record, tick, at, actions, ok) "
                           "VALUES(?,?,?,?,?,?,?)"));
-  const Json effects = record.value("effects", Json::object());
-  int64_t actions = effects.value("sent", int64_t{0}) + effects.value("emitted", int64_t{0}) +
-                    effects.value("alarms", int64_t{0});
+  int64_t actions = 0;
+  if (auto e = record.find("effects"); e != record.end() && e->is_object()) {
+    actions = e->value("sent", int64_t{0}) + e->value("emitted", int64_t{0}) +
+              e->value("alarms", int64_t{0});
+  }
   s->Bind(1, agent).Bind(2, n).Bind(3, DumpJson(record)).Bind(4, record.value("tick", int64_t{0}));
   s->Bind(5, at_ms).Bind(6, actions);
-  s->Bind(7, int64_t{record.value("result", "") == "ok" ? 1 : 0});
+  auto result = record.find("result");
+  s->Bind(7, int64_t{result != record.end() && *result == "ok" ? 1 : 0});
   AGENT9_RETURN_IF_ERROR(s->Run());
   return TrimLog(c, "DELETE FROM trajectory WHERE agent=? AND n<=?", agent, n, retain);
 }

@@ -49,12 +49,27 @@ Result<Json> ParseJsonObject(std::string_view text, std::string_view what, size_
   return j;
 }
 
-std::string DumpJson(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+namespace {
+
+// Json::dump, into a string that starts with room for a typical document: dump grows its
+// string from empty, one reallocation per doubling (six for a 1 KiB status document).
+std::string Dump(const Json& j, int indent, size_t reserve) {
+  std::string out;
+  out.reserve(reserve);
+  nlohmann::detail::serializer<Json> s(nlohmann::detail::output_adapter<char, std::string>(out),
+                                       ' ', Json::error_handler_t::replace);
+  s.dump(j, indent >= 0, false, indent >= 0 ? static_cast<unsigned>(indent) : 0);
+  return out;
 }
 
+}  // namespace
+
+std::string DumpJson(const Json& j) { return Dump(j, -1, 512); }
+
 std::string PrettyJson(const Json& j) {
-  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::string out = Dump(j, 2, 1024);
+  out.push_back('\n');
+  return out;
 }
 
 }  // namespace agent9

@@ -10,11 +10,12 @@ int HexVal(char c) {
   return -1;
 }
 
-Result<Path> ParseSegments(std::string_view raw, bool url) {
+Result<std::vector<std::string>> ParseSegments(std::string_view raw, bool url) {
   if (raw.size() > Path::kMaxPath) return Status::InvalidArgument("path too long");
   size_t i = 0;
   if (!raw.empty() && raw[0] == '/') i = 1;
   std::vector<std::string> segs;
+  segs.reserve(8);
   while (i < raw.size()) {
     size_t j = raw.find('/', i);
     if (j == std::string_view::npos) j = raw.size();
@@ -32,9 +33,7 @@ Result<Path> ParseSegments(std::string_view raw, bool url) {
     if (last) break;
     i = j + 1;
   }
-  Path root;
-  for (auto& s : segs) root = root.Child(s);
-  return root;
+  return segs;
 }
 
 }  // namespace
@@ -59,8 +58,17 @@ Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-Result<Path> Path::Parse(std::string_view raw) { return ParseSegments(raw, false); }
-Result<Path> Path::ParseUrl(std::string_view raw) { return ParseSegments(raw, true); }
+Result<Path> Path::Parse(std::string_view raw) {
+  Path p;
+  AGENT9_ASSIGN_OR_RETURN(p.segs_, ParseSegments(raw, false));
+  return p;
+}
+
+Result<Path> Path::ParseUrl(std::string_view raw) {
+  Path p;
+  AGENT9_ASSIGN_OR_RETURN(p.segs_, ParseSegments(raw, true));
+  return p;
+}
 
 Status Path::ValidateName(std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("empty name");
@@ -82,7 +90,9 @@ Path Path::Parent() const {
 const std::string& Path::Base() const { return segs_.back(); }
 
 Path Path::Child(std::string_view name) const {
-  Path p = *this;
+  Path p;
+  p.segs_.reserve(segs_.size() + 1);
+  p.segs_ = segs_;
   p.segs_.emplace_back(name);
   return p;
 }
