@@ -350,7 +350,6 @@ void SessionCore::Loop(int* status, rusage* ru) {
   int64_t reaped_at = 0;
   int64_t near_since = 0;     // since when the count is one process short of the pids ceiling
   bool fork_refused = false;  // stderr said a fork failed
-  int64_t peak_count = 0;     // the most processes one sample has seen
   pid_t init = 0;
   // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
@@ -409,12 +408,13 @@ void SessionCore::Loop(int* status, rusage* ru) {
         if (u.count >= setup_.pids_limit) SetReasonLocked("pids"), kill_now_ = true;
         // A fork bomb hovers just under the ceiling (its shells die as their forks fail): one
         // short of it for 50 ms is the limit too.
-        // A fork refused (its shell said so) in a session that has held many processes: the
-        // limit at work, however its count moves between two samples. The peak, not the
-        // count now: a bomb's shells die as their forks fail, and one that burns out between
-        // two samples leaves only its parent (sleeping until the wall time) to be counted.
-        peak_count = std::max(peak_count, u.count);
-        if (fork_refused && peak_count * 2 >= setup_.pids_limit) {
+        // A fork refused (its shell said so): the pids limit at work, however the count
+        // moved between two samples. Under dash a bomb's shells die as their forks fail, so
+        // it can rise and burn out within the few milliseconds a busy machine leaves this
+        // monitor unscheduled, and no sample sees it; only its parent is left, asleep until
+        // the wall time. The one other refusal a sandbox meets is memory, so a session past
+        // 80% of its memory limit is left to the memory rule.
+        if (fork_refused && peak_rss_ / 4 < lim.memory_bytes / 5) {
           SetReasonLocked("pids"), kill_now_ = true;
         }
         if (u.count + 1 < setup_.pids_limit) {
