@@ -112,6 +112,7 @@ void RelayConnection::OnOpen() {
   Report(true);
   for (auto& [id, sub] : subs_) {
     sub.awaiting_auth = false;
+    sub.retried = false;
     Send(sub.frame);
   }
   Purge();
@@ -184,7 +185,7 @@ void RelayConnection::Close(bool graceful) {
 }
 
 void RelayConnection::Subscribe(const std::string& sub_id, std::string req_frame) {
-  subs_[sub_id] = Sub{req_frame, false};
+  subs_[sub_id] = Sub{req_frame, false, false};
   if (status_.state == "connected") Send(std::move(req_frame));
   Report(false);
 }
@@ -325,6 +326,14 @@ void RelayConnection::OnClosed(const RelayMessage& m) {
   bool auth_expected = !status_.authenticated && (!challenge_seen_ || !auth_ids_.empty());
   if (HasReasonPrefix(m.message, "auth-required") && auth_expected) {
     it->second.awaiting_auth = true;  // re-sent once AUTH succeeds; not an error yet
+    return;
+  }
+  // Authenticated, yet refused for want of it: the relay read the REQ before it applied our
+  // AUTH (relays may handle a connection's frames concurrently). Asked again once, as a
+  // publish is.
+  if (HasReasonPrefix(m.message, "auth-required") && status_.authenticated && !it->second.retried) {
+    it->second.retried = true;
+    Send(it->second.frame);
     return;
   }
   SetError("closed " + m.sub_id + ": " + m.message);

@@ -85,6 +85,7 @@ class RelayConnection : public std::enable_shared_from_this<RelayConnection> {
   struct Sub {
     std::string frame;  // ["REQ", id, filters...]
     bool awaiting_auth = false;
+    bool retried = false;  // re-sent once after a refusal that raced our AUTH
   };
 
   void Connect();

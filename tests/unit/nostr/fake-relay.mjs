@@ -6,6 +6,9 @@
 //   huge     sends a 2 MiB text frame on connect
 //   hang     accepts TCP and never answers (no WebSocket handshake)
 //   tls      like quiet, over wss:// with the key and certificate (PEM files) given after MODE
+//   authrace sends an AUTH challenge, answers AUTH with OK true, and refuses the first REQ with
+//            CLOSED auth-required sent after that OK (a relay that read the REQ before it
+//            applied the AUTH); later REQs get EOSE
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -37,11 +40,25 @@ if (mode === 'hang') {
     say('connection');
     ws.on('error', () => {});
     if (mode === 'huge') ws.send('["NOTICE","' + 'x'.repeat(2 * 1024 * 1024) + '"]');
+    let authed = false, refused = false, held = null;
+    const refuse = (sub) => ws.send(JSON.stringify(['CLOSED', sub, 'auth-required: read before the AUTH']));
+    if (mode === 'authrace') ws.send(JSON.stringify(['AUTH', 'challenge-1']));
     ws.on('message', (data) => {
       let msg;
       try { msg = JSON.parse(String(data)); } catch { return; }
+      if (mode === 'authrace' && msg[0] === 'AUTH') {
+        authed = true;
+        ws.send(JSON.stringify(['OK', msg[1].id, true, '']));
+        if (held !== null) refuse(held);
+        return;
+      }
       if (msg[0] !== 'REQ') return;
       const sub = msg[1];
+      if (mode === 'authrace' && !refused) {
+        refused = true;
+        if (authed) refuse(sub); else held = sub;
+        return;
+      }
       if (mode === 'garbage') {
         const garbage = ['not json', '{"a":1}', '[]', '[1,2]', '"str"', '["EVENT"]',
           `["EVENT","${sub}",5]`, '["EOSE"]', '["OK","x"]', '["OK",1,true,""]', '["NOTICE"]',

@@ -220,6 +220,25 @@ TEST_F(RelayPoolTest, Nip42AuthThenPublishAndSubscribe) {
   EXPECT_FALSE(StatusOf(anon, relay->url()).authenticated);
 }
 
+TEST_F(RelayPoolTest, ASubscriptionRefusedAfterAuthSucceededIsAskedAgainOnce) {
+  // The relay answers our AUTH with OK, then refuses the REQ it had read before applying it.
+  auto fake = StartFake("authrace");
+  ASSERT_TRUE(fake);
+  Recorder rec;
+  RelayPool::Callbacks cb = rec.Callbacks();
+  cb.on_auth = [&](const std::string& url, const std::string& challenge) {
+    return std::vector<Json>{testing::AuthEvent(url, challenge)};
+  };
+  RelayPool pool(FastOptions(), cb);
+  ASSERT_TRUE(pool.Start().ok());
+  pool.Subscribe(fake->url(), "dm0", Json{{"kinds", {1059}}});
+  ASSERT_TRUE(WaitFor([&] { return rec.HasEose("dm0"); }));
+  RelayStatus st = StatusOf(pool, fake->url());
+  EXPECT_TRUE(st.authenticated);
+  EXPECT_EQ(st.state, "connected");
+  EXPECT_EQ(st.last_error, "");
+}
+
 TEST_F(RelayPoolTest, PublishToDownRelayFailsClearlyWithinTimeout) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
