@@ -195,8 +195,8 @@ void Register() {
   g_methods.xUnfetch = Unfetch;
   g_vfs = sqlite3_vfs{};
   g_vfs.iVersion = 2;
-  g_vfs.szOsFile =
-      std::max<int>(base->szOsFile, static_cast<int>(sizeof(WalFile)) + base->szOsFile);
+  // A WAL file's object holds the base VFS's behind it; any other file is the base's alone.
+  g_vfs.szOsFile = static_cast<int>(sizeof(WalFile)) + base->szOsFile;
   g_vfs.mxPathname = base->mxPathname;
   g_vfs.zName = kName;
   g_vfs.xOpen = Open;
