@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,6 +67,15 @@ std::pair<int64_t, int64_t> TotalsOfACopy(const std::string& from, const std::st
   return Totals([&](const Database::ReadFn& fn) { return (*copy)->Read(fn); });
 }
 
+// A store at the default (FULL) with table t, or a failed assertion.
+std::unique_ptr<Database> OpenStore(const std::string& path) {
+  auto db = Database::Open(path);
+  EXPECT_TRUE(db.ok());
+  if (!db.ok()) return nullptr;
+  EXPECT_TRUE((*db)->Migrate("m", kSteps).ok());
+  return std::move(*db);
+}
+
 TEST(WalBufferVfs, IsUsedAtFullOnly) {
   testing::TempDir dir;
   auto full = Database::Open(dir.File("full.db"));
@@ -81,16 +91,15 @@ TEST(WalBufferVfs, IsUsedAtFullOnly) {
 TEST(WalBufferVfs, EveryAcknowledgedCommitIsInTheFilesAndSeenByReaders) {
   testing::TempDir dir;
   const std::string path = dir.File("s.db");
-  auto db = Database::Open(path);
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
-  auto read = [&](const Database::ReadFn& fn) { return (*db)->Read(fn); };
+  std::unique_ptr<Database> db = OpenStore(path);
+  ASSERT_TRUE(db);
+  auto read = [&](const Database::ReadFn& fn) { return db->Read(fn); };
   int64_t bytes = 0;
   // Small rows, rows spanning pages, and a row past the 128 KiB the unix VFS writes at once.
   const int64_t sizes[] = {10, 3000, 70'000, 300'000, 1};
   for (int64_t k = 1; k <= 40; ++k) {
     const int64_t size = sizes[k % 5];
-    ASSERT_TRUE((*db)->Write([&](Conn& c) { return Insert(c, k, size); }).ok());
+    ASSERT_TRUE(db->Write([&](Conn& c) { return Insert(c, k, size); }).ok());
     bytes += size;
     EXPECT_EQ(Totals(read), std::make_pair(k, bytes)) << "row " << k;
     if (k % 8 == 0) {
@@ -102,9 +111,8 @@ TEST(WalBufferVfs, EveryAcknowledgedCommitIsInTheFilesAndSeenByReaders) {
 TEST(WalBufferVfs, ConcurrentWritersAllLandAndReadersNeverSeeATornCommit) {
   testing::TempDir dir;
   const std::string path = dir.File("c.db");
-  auto db = Database::Open(path);
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  std::unique_ptr<Database> db = OpenStore(path);
+  ASSERT_TRUE(db);
   constexpr int kThreads = 8, kEach = 50;
   std::vector<std::thread> writers;
   std::atomic<int> done{0};
@@ -113,12 +121,12 @@ TEST(WalBufferVfs, ConcurrentWritersAllLandAndReadersNeverSeeATornCommit) {
       for (int i = 0; i < kEach; ++i) {
         const int64_t k = t * kEach + i + 1;
         // Each row's size is its key times 100, so the byte total tells a torn read.
-        EXPECT_TRUE((*db)->Write([&](Conn& c) { return Insert(c, k, k * 100); }).ok());
+        EXPECT_TRUE(db->Write([&](Conn& c) { return Insert(c, k, k * 100); }).ok());
       }
       ++done;
     });
   }
-  auto read = [&](const Database::ReadFn& fn) { return (*db)->Read(fn); };
+  auto read = [&](const Database::ReadFn& fn) { return db->Read(fn); };
   int64_t last = 0;
   while (done < kThreads) {
     auto [n, b] = Totals(read);
@@ -126,7 +134,7 @@ TEST(WalBufferVfs, ConcurrentWritersAllLandAndReadersNeverSeeATornCommit) {
     last = n;
     // Every row seen has its full size: the sum over the keys present, each k * 100.
     int64_t want = -1;
-    (void)(*db)->Read([&](Conn& c) -> Status {
+    (void)db->Read([&](Conn& c) -> Status {
       AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT total(k) * 100, total(length(v)) "
                                                   "FROM t"));
       AGENT9_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -147,10 +155,9 @@ TEST(WalBufferVfs, ConcurrentWritersAllLandAndReadersNeverSeeATornCommit) {
 TEST(WalBufferVfs, AWriteLargerThanTheBufferAndTheCacheCommitsOrRollsBackWhole) {
   testing::TempDir dir;
   const std::string path = dir.File("big.db");
-  auto db = Database::Open(path);
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
-  auto read = [&](const Database::ReadFn& fn) { return (*db)->Read(fn); };
+  std::unique_ptr<Database> db = OpenStore(path);
+  ASSERT_TRUE(db);
+  auto read = [&](const Database::ReadFn& fn) { return db->Read(fn); };
   // 12 MiB in one write: past the 4 MiB buffer and the writer's 2 MiB page cache, so SQLite
   // spills frames before the commit and reads some back.
   constexpr int64_t kRows = 3000, kSize = 4096;
@@ -162,17 +169,17 @@ TEST(WalBufferVfs, AWriteLargerThanTheBufferAndTheCacheCommitsOrRollsBackWhole) 
       return s->Run();
     };
   };
-  ASSERT_TRUE((*db)->Write(many(1)).ok());
+  ASSERT_TRUE(db->Write(many(1)).ok());
   EXPECT_EQ(Totals(read), std::make_pair(kRows, kRows * kSize));
   // The same, then a failure: the write's savepoint rolls it all back.
-  Status failed = (*db)->Write([&](Conn& c) -> Status {
+  Status failed = db->Write([&](Conn& c) -> Status {
     AGENT9_RETURN_IF_ERROR(many(kRows + 1)(c));
     return Status::InvalidArgument("refused after 12 MiB");
   });
   EXPECT_EQ(failed.code(), Code::kInvalidArgument);
   EXPECT_EQ(Totals(read), std::make_pair(kRows, kRows * kSize));
   EXPECT_EQ(TotalsOfACopy(path, dir.File("copy.db")), std::make_pair(kRows, kRows * kSize));
-  db->reset();  // the clean close checkpoints through the shim
+  db.reset();  // the clean close checkpoints through the shim
   auto again = Database::Open(path);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(Totals([&](const Database::ReadFn& fn) { return (*again)->Read(fn); }),
