@@ -118,6 +118,21 @@ TEST_F(LocalProviderTest, PythonOneLiner) {
   EXPECT_EQ(e.usage.output_bytes, 3);
 }
 
+// bwrap leaves as soon as the command does; its pid 1 then kills what is left of the
+// namespace, and a process with a large memory takes a while to die. The session ends only
+// once they are gone (TearDown counts them at once).
+TEST_F(LocalProviderTest, EndsOnlyWhenTheBackgroundIsGone) {
+  Output out;
+  SandboxSpec spec = Spec("bg",
+                          "python3 -c \"import time; x = b'x' * (300 << 20); "
+                          "open('held', 'w').close(); time.sleep(30)\" >/dev/null 2>&1 & "
+                          "while [ ! -e held ]; do sleep 0.01; done; echo held; exit 0");
+  Exit e = Run(spec, &out);
+  EXPECT_EQ(out.Out(), "held\n");
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_EQ(PoolProcs(), 0) << "a process of the session outlived it";
+}
+
 TEST_F(LocalProviderTest, ExitCodes) {
   Output o1, o2, o3;
   EXPECT_EQ(Run(Spec("e1", "exit 3"), &o1).exit_code, 3);
