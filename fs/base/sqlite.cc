@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <mutex>
 #include <string>
 
 #include "fs/base/log.h"
@@ -124,6 +125,19 @@ Status RunCached(Conn& c, std::string_view sql) {
   return s->Run();
 }
 
+// Before SQLite initializes (the first open or VFS registration): no memory statistics. With
+// them every sqlite3_malloc and sqlite3_free takes one process-wide mutex, which the HTTP
+// threads reading at once met in every statement (perf: most of the daemon's futex calls).
+// Nothing here reads sqlite3_memory_used or sqlite3_status.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {
+      LogWarn("sqlite: initialized before its configuration: memory statistics stay on");
+    }
+  });
+}
+
 }  // namespace
 
 Database::Database(std::string path, DatabaseOptions opts) : path_(std::move(path)), opts_(opts) {}
@@ -132,6 +146,7 @@ Result<std::unique_ptr<Conn>> Database::OpenConn(bool writer) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (writer) flags |= SQLITE_OPEN_CREATE;
+  ConfigureSqliteOnce();
   // At FULL the WAL's frames reach the file in one write per commit (sqlite_wal_vfs.h).
   const char* vfs = opts_.sync == SyncMode::kFull ? RegisterWalBufferVfs() : nullptr;
   int rc = sqlite3_open_v2(path_.c_str(), &db, flags, vfs);
@@ -235,6 +250,7 @@ Status Database::Write(WriteFn fn) {
     }
     mu_.Unlock();
     Status batch_st = CommitBatch(batch, fault);
+    generation_.fetch_add(1, std::memory_order_release);
     mu_.Lock();
     committing_ = false;
     writes_ += static_cast<int64_t>(batch.size());

@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -121,6 +122,12 @@ class Database {
   // Runs fn on a reader connection in a read transaction (a consistent snapshot).
   Status Read(const ReadFn& fn);
 
+  // Moves on after every batch's commit (or rollback), before any of its callers is answered.
+  // A value read before a Read() began that still equals Generation() later means that no
+  // Write() of this Database committed since: what that read saw is still the store's state
+  // (writes of other processes excepted). Lock-free.
+  uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
+
   struct WriteStats {
     int64_t writes = 0;   // Write() calls committed or rolled back
     int64_t commits = 0;  // transactions (batches); writes / commits is the batch size
@@ -163,6 +170,7 @@ class Database {
   int64_t writes_ GUARDED_BY(mu_) = 0;
   int64_t commits_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
+  std::atomic<uint64_t> generation_{0};
   int fault_countdown_ GUARDED_BY(mu_) = 0;
   Code fault_code_ GUARDED_BY(mu_) = Code::kOk;
 

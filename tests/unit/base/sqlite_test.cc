@@ -73,6 +73,33 @@ TEST(Database, MigratesOnceAndPersists) {
   EXPECT_EQ((*db)->Migrate("m", older).code(), Code::kInternal);
 }
 
+TEST(Database, GenerationMovesWithEveryCommitAndNeverWithARead) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("gen.db"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("t", kSteps).ok());
+  uint64_t g0 = (*db)->Generation();
+  ASSERT_TRUE(CountRows(**db).ok());
+  EXPECT_EQ((*db)->Generation(), g0);
+  ASSERT_TRUE((*db)->Write([](Conn& c) { return c.Exec("INSERT INTO t(v) VALUES('a')"); }).ok());
+  uint64_t g1 = (*db)->Generation();
+  EXPECT_NE(g1, g0);
+  // A write that fails rolls back; the generation still moves (nothing is assumed of it).
+  EXPECT_FALSE((*db)->Write([](Conn&) { return Status::Internal("no"); }).ok());
+  EXPECT_NE((*db)->Generation(), g1);
+}
+
+TEST(Database, SqliteKeepsNoMemoryStatistics) {
+  // With them every sqlite3_malloc takes one process-wide mutex (fs/base/sqlite.cc).
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("m.db"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("t", kSteps).ok());
+  ASSERT_TRUE((*db)->Write([](Conn& c) { return c.Exec("INSERT INTO t(v) VALUES('a')"); }).ok());
+  ASSERT_EQ(*CountRows(**db), 1);
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
 TEST(Database, ConcurrentWritesAreGroupCommittedAndAllLand) {
   testing::TempDir dir;
   auto db = Database::Open(dir.File("g.db"));
