@@ -1,5 +1,7 @@
 #include "compute/compute_module.h"
 
+#include <algorithm>
+
 #include "compute/compute_files.h"
 #include "compute/llm_agent.h"
 #include "fs/base/log.h"
@@ -55,9 +57,13 @@ Status ComputeModule::Act(Conn& c, const TickActionContext& ctx, std::string_vie
 
 void ComputeModule::Acted() { service_->Acted(); }
 
-Status ComputeModule::AddStatus(Conn& c, std::string_view agent, Json* status) {
-  AGENT9_ASSIGN_OR_RETURN(BudgetWindow day, Ledger::DayWindow(c, agent, ctx_.clock->NowMs()));
+Status ComputeModule::AddStatus(Conn& c, std::string_view agent, Json* status,
+                                int64_t* expires_ms) {
+  int64_t now = ctx_.clock->NowMs();
+  AGENT9_ASSIGN_OR_RETURN(BudgetWindow day, Ledger::DayWindow(c, agent, now));
   (*status)["budget"] = day.ToJson();
+  // The day's window: the next UTC day starts another.
+  if (expires_ms) *expires_ms = std::min(*expires_ms, UtcDayStartMs(UtcDay(now) + 1));
   return Status::OK();
 }
 

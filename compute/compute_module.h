@@ -26,7 +26,7 @@ class ComputeModule final : public Module {
   Status Act(Conn& c, const TickActionContext& ctx, std::string_view key,
              const Json& value) override;
   void Acted() override;
-  Status AddStatus(Conn& c, std::string_view agent, Json* status) override;
+  Status AddStatus(Conn& c, std::string_view agent, Json* status, int64_t* expires_ms) override;
   // Bundles carry the agent's compute policy (compute/policy.json), not its jobs or spend.
   Status Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
                 std::vector<BundleFile>* files) override;

@@ -116,6 +116,8 @@ constexpr int64_t kKeepTickWindows = 100;
 
 int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / kDayMs : (ms - kDayMs + 1) / kDayMs; }
 
+int64_t UtcDayStartMs(int64_t day) { return day * kDayMs; }
+
 Json BudgetPolicy::ToJson() const {
   return Json{{"allowed_providers", allowed_providers},
               {"allowed_models", allowed_models},

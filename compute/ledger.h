@@ -93,5 +93,7 @@ class Ledger {
 };
 
 int64_t UtcDay(int64_t ms);
+// The first millisecond of UTC day `day` (UtcDay's inverse).
+int64_t UtcDayStartMs(int64_t day);
 
 }  // namespace agent9::compute

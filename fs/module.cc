@@ -43,8 +43,9 @@ void Modules::AgentCreated(std::string_view agent) const {
   for (const auto& m : list_) m->AgentCreated(agent);
 }
 
-Status Modules::AddStatus(Conn& c, std::string_view agent, Json* status) const {
-  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->AddStatus(c, agent, status));
+Status Modules::AddStatus(Conn& c, std::string_view agent, Json* status,
+                          int64_t* expires_ms) const {
+  for (const auto& m : list_) AGENT9_RETURN_IF_ERROR(m->AddStatus(c, agent, status, expires_ms));
   return Status::OK();
 }
 

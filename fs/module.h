@@ -134,8 +134,13 @@ class Module {
   virtual Status OnAgentCreated(Conn&, std::string_view /*agent*/) { return Status::OK(); }
   // After that transaction (or an import's) committed: the agent is visible to readers.
   virtual void AgentCreated(std::string_view /*agent*/) {}
-  // Adds the module's fields to agent's status document (read transaction).
-  virtual Status AddStatus(Conn&, std::string_view /*agent*/, Json* /*status*/) {
+  // Adds the module's fields to agent's status document (read transaction). The document is
+  // served again until the next commit of the Database, so its fields must follow from the
+  // store and the time only (a connection's state belongs in a file of the module's own). A
+  // field that changes with the time alone lowers *expires_ms (ModuleContext::clock) to when
+  // it does.
+  virtual Status AddStatus(Conn&, std::string_view /*agent*/, Json* /*status*/,
+                           int64_t* /*expires_ms*/) {
     return Status::OK();
   }
   // Adds to an export bundle, inside its read transaction: manifest fields and files.
@@ -212,7 +217,7 @@ class Modules {
 
   Status OnAgentCreated(Conn& c, std::string_view agent) const;
   void AgentCreated(std::string_view agent) const;
-  Status AddStatus(Conn& c, std::string_view agent, Json* status) const;
+  Status AddStatus(Conn& c, std::string_view agent, Json* status, int64_t* expires_ms) const;
   Status Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
                 std::vector<BundleFile>* files) const;
   // Every module's PrepareImport, in order; the appliers run in the same order.

@@ -55,7 +55,7 @@ Status IdentityModule::OnAgentCreated(Conn& c, std::string_view agent) {
   return identity_->CreateKey(c, agent);
 }
 
-Status IdentityModule::AddStatus(Conn& c, std::string_view agent, Json* status) {
+Status IdentityModule::AddStatus(Conn& c, std::string_view agent, Json* status, int64_t*) {
   auto pub = identity_->PubkeyIn(c, agent);
   if (!pub.ok() && !pub.status().IsNotFound()) return pub.status();
   (*status)["pubkey"] = pub.ok() ? Json(HexEncode(*pub)) : Json(nullptr);
@@ -65,7 +65,7 @@ Status IdentityModule::AddStatus(Conn& c, std::string_view agent, Json* status) 
 
 Status IdentityModule::Export(Conn& c, std::string_view agent, const ExportRequest& req,
                               Json* manifest, std::vector<BundleFile>* files) {
-  AGENT9_RETURN_IF_ERROR(AddStatus(c, agent, manifest));
+  AGENT9_RETURN_IF_ERROR(AddStatus(c, agent, manifest, nullptr));
   if (req.key_passphrase.empty()) return Status::OK();
   AGENT9_ASSIGN_OR_RETURN(std::string ncryptsec,
                           identity_->ExportKey(c, agent, req.key_passphrase, export_log_n_));

@@ -20,7 +20,7 @@ class IdentityModule final : public Module {
   Status Open(const ModuleContext& ctx) override;
   std::vector<TableEntry> AgentEntries() override;
   Status OnAgentCreated(Conn& c, std::string_view agent) override;
-  Status AddStatus(Conn& c, std::string_view agent, Json* status) override;
+  Status AddStatus(Conn& c, std::string_view agent, Json* status, int64_t* expires_ms) override;
   Status Export(Conn& c, std::string_view agent, const ExportRequest& req, Json* manifest,
                 std::vector<BundleFile>* files) override;
   Result<ImportApply> PrepareImport(const ImportRequest& req) override;

@@ -10,7 +10,20 @@ namespace agent9 {
 // ---- status -----------------------------------------------------------------------------
 
 Result<Json> AgentService::StatusJson(std::string_view id) const {
+  // Generation and time before the read: a commit or a new day during it makes the document
+  // stale at once, never fresh for longer than it is.
+  uint64_t generation = db_->Generation();
+  int64_t now = clock_->NowMs();
+  {
+    MutexLock l(&status_mu_);
+    auto it = statuses_.find(id);
+    if (it != statuses_.end()) {
+      const CachedStatus& e = it->second;
+      if (e.generation == generation && now >= e.read_ms && now < e.expires_ms) return *e.doc;
+    }
+  }
   Json j;
+  int64_t expires = INT64_MAX;
   AGENT9_RETURN_IF_ERROR(db_->Read([&](Conn& c) -> Status {
     static const std::string kSql =
         "SELECT " + std::string(kAgentColumns) +
@@ -38,8 +51,13 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
     j["next_alarm_at"] = s->IsNull(12) ? Json(nullptr) : Json(Rfc3339(s->Int(12)));
     j["storage_bytes"] = s->Int(11);
     s->Reset();
-    return modules_->AddStatus(c, id, &j);
+    return modules_->AddStatus(c, id, &j, &expires);
   }));
+  auto doc = std::make_shared<const Json>(j);
+  MutexLock l(&status_mu_);
+  if (statuses_.size() >= kStatusMax) statuses_.clear();
+  statuses_.insert_or_assign(std::string(id),
+                             CachedStatus{generation, now, expires, std::move(doc)});
   return j;
 }
 

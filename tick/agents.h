@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,7 +112,9 @@ class AgentService {
   Status SetHudSettings(std::string_view id, const Json& settings);
 
   // ---- status (tick/agent_status.cc) ----
-  // The status document (DESIGN section 4 `status`).
+  // The status document (DESIGN section 4 `status`). A document read since the last commit,
+  // and not past a time-bound field's change, is served from memory (a status polled
+  // between writes costs no store read).
   Result<Json> StatusJson(std::string_view id) const;
 
   // ---- inbox (tick/inbox.cc) ----
@@ -183,6 +186,22 @@ class AgentService {
   mutable Mutex known_mu_;
   mutable std::unordered_map<std::string, int64_t> known_ GUARDED_BY(known_mu_);
   mutable uint64_t known_epoch_ GUARDED_BY(known_mu_) = 0;
+  // StatusJson's documents, served again while no commit of db_ came after the read and no
+  // field changed with the time alone (Module::AddStatus); emptied when it reaches kStatusMax.
+  struct CachedStatus {
+    uint64_t generation;  // db_->Generation() before the read
+    int64_t read_ms;      // the clock then
+    int64_t expires_ms;
+    std::shared_ptr<const Json> doc;
+  };
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  static constexpr size_t kStatusMax = 4096;
+  mutable Mutex status_mu_;
+  mutable std::unordered_map<std::string, CachedStatus, IdHash, std::equal_to<>> statuses_
+      GUARDED_BY(status_mu_);
   mutable Mutex listener_mu_;
   std::function<void(std::string_view)> on_enqueue_ GUARDED_BY(listener_mu_);
 };

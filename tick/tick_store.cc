@@ -32,7 +32,8 @@ Result<std::optional<Work>> LoadWork(Database* db, const std::string& agent, int
     w.init_attempts = a->Int(6);
     a->Reset();
     w.agent = Json{{"id", agent}};
-    if (modules) AGENT9_RETURN_IF_ERROR(modules->AddStatus(c, agent, &w.agent));
+    int64_t expires = INT64_MAX;  // a tick's LOAD is never reused
+    if (modules) AGENT9_RETURN_IF_ERROR(modules->AddStatus(c, agent, &w.agent, &expires));
     // Only the trigger that wins (PickTrigger's order) is read: init needs nothing more, and
     // a parked agent runs no tick at all.
     out = std::move(w);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -279,4 +282,93 @@ TEST_F(AgentsTest, CountIsKeptByTheStore) {
 }
 
 }  // namespace
+// A status document is served from memory until the next commit of the daemon's Database:
+// a change made behind its back (another process's sqlite3) is not seen until then, and
+// every change made through it is seen at once.
+TEST_F(AgentsTest, StatusIsReadAgainAfterEveryCommit) {
+  ASSERT_TRUE(agents_->Create("c", AgentConfig{}).ok());
+  EXPECT_EQ((*agents_->StatusJson("c"))["tick_count"], 0);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(dir_.File("agent9.db").c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "UPDATE agents SET tick_count=42 WHERE id='c'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_EQ((*agents_->StatusJson("c"))["tick_count"], 0);  // from memory
+  ASSERT_TRUE(agents_->Enqueue("c", "hello", "operator").ok());
+  auto st = agents_->StatusJson("c");
+  EXPECT_EQ((*st)["tick_count"], 42);
+  EXPECT_EQ((*st)["queue_depth"], 1);
+  // Any commit, even one of an unrelated table or agent.
+  ASSERT_TRUE(agents_->Create("d", AgentConfig{}).ok());
+  ASSERT_TRUE(db_->Write([](Conn& c) {
+                   return c.Exec("UPDATE agents SET state='hibernated' WHERE id='c'");
+                 })
+                  .ok());
+  EXPECT_EQ((*agents_->StatusJson("c"))["state"], "hibernated");
+  ASSERT_TRUE(agents_->Delete("c").ok());
+  EXPECT_EQ(agents_->StatusJson("c").status().code(), Code::kNotFound);
+}
+
+// A module field that changes with the time alone bounds how long the document is served.
+class ClockStatus final : public Module {
+ public:
+  explicit ClockStatus(const Clock* clock) : clock_(clock) {}
+  std::string_view name() const override { return "clockstatus"; }
+  Status Open(const ModuleContext&) override { return Status::OK(); }
+  Status AddStatus(Conn&, std::string_view, Json* status, int64_t* expires_ms) override {
+    int64_t now = clock_->NowMs();
+    (*status)["second"] = now / 1000;
+    *expires_ms = std::min(*expires_ms, (now / 1000 + 1) * 1000);
+    return Status::OK();
+  }
+
+ private:
+  const Clock* clock_;
+};
+
+TEST_F(AgentsTest, StatusIsReadAgainWhenAModuleFieldExpires) {
+  Modules modules;
+  modules.Add(std::make_unique<ClockStatus>(&clock_));
+  agents_->SetModules(&modules);
+  ASSERT_TRUE(agents_->Create("e", AgentConfig{}).ok());
+  int64_t second = clock_.NowMs() / 1000;
+  clock_.AdvanceMs((second + 1) * 1000 - clock_.NowMs() - 10);  // 10 ms before the next
+  EXPECT_EQ((*agents_->StatusJson("e"))["second"], second);
+  clock_.AdvanceMs(9);
+  EXPECT_EQ((*agents_->StatusJson("e"))["second"], second);
+  clock_.AdvanceMs(1);
+  EXPECT_EQ((*agents_->StatusJson("e"))["second"], second + 1);
+  clock_.AdvanceMs(-5000);  // a clock set back is not trusted with the cached document
+  EXPECT_EQ((*agents_->StatusJson("e"))["second"], second - 4);
+  agents_->SetModules(nullptr);
+}
+
+// Readers racing writers never see a status older than a write they saw acknowledged.
+TEST_F(AgentsTest, StatusNeverLagsAnAcknowledgedWrite) {
+  ASSERT_TRUE(agents_->Create("r", AgentConfig{}).ok());
+  std::atomic<int64_t> acked{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> stale{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        int64_t floor = acked.load();
+        auto st = agents_->StatusJson("r");
+        if (!st.ok() || (*st)["queue_depth"].get<int64_t>() < floor) ++stale;
+      }
+    });
+  }
+  for (int i = 1; i <= 300; ++i) {
+    ASSERT_TRUE(agents_->Enqueue("r", "m" + std::to_string(i), "operator").ok());
+    acked.store(i);
+  }
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_EQ((*agents_->StatusJson("r"))["queue_depth"], 300);
+}
+
 }  // namespace agent9
