@@ -1,6 +1,9 @@
 #include "fs/base/sqlite.h"
 
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <mutex>
 #include <string>
@@ -223,14 +226,44 @@ Status Database::Migrate(std::string_view module, std::span<const std::string_vi
   });
 }
 
+void Database::Waiter::Wake() {
+  epoch.fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, &epoch, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void Database::Waiter::Wait(uint32_t seen) {
+  // EAGAIN when epoch moved already, EINTR on a signal: the caller checks again either way.
+  syscall(SYS_futex, &epoch, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+}
+
 Status Database::Write(WriteFn fn) {
-  Pending p{std::move(fn), Status::OK(), false, {}};
-  MutexLock l(&mu_);
-  if (stop_) return Status::Unavailable("database is closing");
+  thread_local const std::shared_ptr<Waiter> this_thread = std::make_shared<Waiter>();
+  Pending p;
+  p.fn = std::move(fn);
+  p.waiter = this_thread;
+  mu_.Lock();
+  if (stop_) {
+    mu_.Unlock();
+    return Status::Unavailable("database is closing");
+  }
   queue_.push_back(&p);
-  while (!p.done) {
+  // Each pass holds mu_ at its start; a pass that finds p done returns without it.
+  for (;;) {
+    if (p.done.load(std::memory_order_acquire)) {
+      mu_.Unlock();
+      break;
+    }
     if (committing_) {
-      p.cv.Wait(&mu_);
+      // Woken when this write's batch committed, or when it heads the queue and the turn
+      // is free. The epoch is read before mu_ is let go: a wake-up after that is not lost.
+      uint32_t epoch = this_thread->epoch.load(std::memory_order_acquire);
+      mu_.Unlock();
+      while (!p.done.load(std::memory_order_acquire) &&
+             this_thread->epoch.load(std::memory_order_acquire) == epoch) {
+        this_thread->Wait(epoch);
+      }
+      if (p.done.load(std::memory_order_acquire)) break;
+      mu_.Lock();
       continue;
     }
     // No batch is being committed: this caller commits everything queued, its own write
@@ -257,14 +290,20 @@ Status Database::Write(WriteFn fn) {
     ++commits_;
     // Answers the batch's callers, and hands the commit turn to the oldest caller that
     // queued meanwhile (it commits the next batch, unless a newcomer takes the turn first,
-    // whose batch then holds it).
+    // whose batch then holds it). That one is woken first; all of them after mu_ is let go.
+    std::vector<std::shared_ptr<Waiter>> wake;
+    wake.reserve(batch.size() + 1);
+    if (!queue_.empty()) wake.push_back(queue_.front()->waiter);
     for (Pending* q : batch) {
       if (!batch_st.ok()) q->result = batch_st;
-      q->done = true;
-      if (q != &p) q->cv.Signal();
+      if (q != &p) wake.push_back(std::move(q->waiter));
+      q->done.store(true, std::memory_order_release);  // q may be gone from here on
     }
-    if (!queue_.empty()) queue_.front()->cv.Signal();
     if (stop_) idle_cv_.SignalAll();  // the destructor waits for the turn to be free
+    mu_.Unlock();
+    for (const auto& w : wake) w->Wake();
+    if (p.done.load(std::memory_order_acquire)) break;
+    mu_.Lock();  // p did not fit in the batch
   }
   return std::move(p.result);
 }
