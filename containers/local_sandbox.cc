@@ -71,21 +71,7 @@ std::vector<std::string> FuseMountPoints() {
   return out;
 }
 
-// bwrap's pid 1 is its only child: /proc/<pid>/task/<pid>/children names it at once (a scan
-// of every process on the machine costs milliseconds). False when that file cannot be read;
-// *child stays 0 while there is none.
-bool OnlyChild(pid_t pid, pid_t* child) {
-  std::string path = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
-  FILE* f = fopen(path.c_str(), "re");
-  if (f == nullptr) return false;
-  long c = 0;
-  if (fscanf(f, "%ld", &c) == 1) *child = static_cast<pid_t>(c);
-  fclose(f);
-  return true;
-}
-
 constexpr int64_t kPollMs = 10;
-constexpr int64_t kFindInitMs = 50;
 constexpr int64_t kGraceMs = 2000;
 constexpr int64_t kReapedGraceMs = 50;
 constexpr int64_t kDrainMs = 5000;
@@ -151,12 +137,15 @@ const std::string& WorkdirMount() {
   return dir;
 }
 
-bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool settled) {
-  // A sandbox whose bwrap pid 1 was seen to exit: that exit waited for every process of the
-  // namespace, so one SIGKILL to whatever of the uid is left is the safety net.
-  // Otherwise (killed, or pid 1 never seen): the namespace's processes may still be dying (a
-  // large memory to unmap), so wait for them to be gone.
-  bool clean = !drop || (settled ? KillUid(uid, SIGKILL) : KillAllOfUid(uid));
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool killed) {
+  // A sandbox whose command ended by itself: bwrap leaves as soon as the command does (its
+  // pid 1 tells it through an eventfd), and that pid 1, killed by --die-with-parent, takes
+  // what is left of the namespace along a moment later. One SIGKILL to whatever of the uid
+  // is left makes sure; waiting for them to be gone (a scan of every process on the machine,
+  // ~2 ms, or a watch of pid 1 from the start) cost 20-30% of the sessions a second.
+  // A sandbox that was killed: bwrap died at once, and the namespace's processes may still be
+  // dying (a large memory to unmap), so wait for them to be gone.
+  bool clean = !drop || (killed ? KillAllOfUid(uid) : KillUid(uid, SIGKILL));
   if (!clean) {
     LogWarn("containers: processes of uid " + std::to_string(uid) + " survived SIGKILL");
   }
@@ -273,7 +262,15 @@ void SessionCore::Terminate() {
 bool SessionCore::ScanSandbox(pid_t* init, SessionUsage* u, bool* unsure) {
   *unsure = false;
   if (*init == 0) {
-    if (OnlyChild(pid0_, init)) {
+    // bwrap's pid 1 is its only child: /proc/<pid>/task/<pid>/children names it at once (a
+    // scan of every process on the machine, the fallback, costs milliseconds).
+    std::string path =
+        "/proc/" + std::to_string(pid0_) + "/task/" + std::to_string(pid0_) + "/children";
+    FILE* f = fopen(path.c_str(), "re");
+    if (f != nullptr) {
+      long child = 0;
+      if (fscanf(f, "%ld", &child) == 1) *init = static_cast<pid_t>(child);
+      fclose(f);
       if (*init == 0) return false;  // not made yet: nothing to count
     } else {
       for (const ProcInfo& p : ScanProcs({setup_.uid, int64_t{setup_.uid} + 1})) {
@@ -356,25 +353,14 @@ void SessionCore::Loop(int* status, rusage* ru) {
   int64_t near_since = 0;     // since when the count is one process short of the pids ceiling
   bool fork_refused = false;  // stderr said a fork failed
   pid_t init = 0;
-  // bwrap leaves as soon as the command does, and its pid 1 (with --die-with-parent) then
-  // kills what is left of the namespace; the session is over when that pid 1 is gone.
-  int init_fd = -1;
-  const int64_t loop_start = MonoMs();
   // The pidfd wakes the loop the moment bwrap exits; the timeout paces the monitor.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid0_, 0));
   pollfd fds[3] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
   char buf[65536];
   for (;;) {
     int open_fds = (fds[0].fd >= 0) + (fds[1].fd >= 0);
-    if (reaped && open_fds == 0 && init_fd < 0) break;
-    // Quick looks until pid 1 is found: a short command's pid 1 lives a few milliseconds.
-    bool looking = !reaped && init == 0 && MonoMs() - loop_start < kFindInitMs;
-    int n = poll(fds, 3, looking ? 1 : kPollMs);
-    if (reaped && init_fd >= 0 && n > 0 && fds[2].revents != 0) {  // pid 1 exited
-      close(init_fd);
-      init_fd = fds[2].fd = -1;
-      ns_gone_ = true;
-    }
+    if (reaped && open_fds == 0) break;
+    int n = poll(fds, 3, kPollMs);
     for (int i = 0; n > 0 && i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       ssize_t r = read(fds[i].fd, buf, sizeof buf);
@@ -453,13 +439,6 @@ void SessionCore::Loop(int* status, rusage* ru) {
         EndWith("stopped");
       }
     }
-    if (!reaped && init_fd < 0 && !ns_gone_) {
-      if (init == 0) OnlyChild(pid0_, &init);
-      if (init != 0) {
-        init_fd = static_cast<int>(syscall(SYS_pidfd_open, init, 0));
-        if (init_fd < 0 && errno == ESRCH) ns_gone_ = true;  // exited and reaped already
-      }
-    }
     if (!reaped) {
       pid_t w = wait4(pid0_, status, WNOHANG, ru);
       if (w == pid0_ || (w < 0 && errno == ECHILD)) {
@@ -470,7 +449,7 @@ void SessionCore::Loop(int* status, rusage* ru) {
       }
       if (reaped) {
         if (pidfd >= 0) close(pidfd);
-        fds[2].fd = init_fd;
+        fds[2].fd = -1;
         reaped_at = MonoMs();
       }
     }
@@ -480,11 +459,10 @@ void SessionCore::Loop(int* status, rusage* ru) {
       int64_t since = MonoMs() - reaped_at;
       if (since > kReapedGraceMs) KillAll(SIGKILL);
       if (since > kDrainMs) {  // a writer out of reach: the output ends here
-        for (int i = 0; i < 3; ++i) {
+        for (int i = 0; i < 2; ++i) {
           if (fds[i].fd >= 0) close(fds[i].fd);
           fds[i].fd = -1;
         }
-        init_fd = -1;
       }
       continue;
     }
@@ -508,10 +486,7 @@ void SessionCore::Finish(bool started, int status, const rusage& ru, int64_t sta
     MutexLock l(&mu_);
     killed = killed_;
   }
-  // Without pid 1 seen gone (a command too quick for the monitor to find it), wait as for a
-  // killed session.
-  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir, !killed && ns_gone_) &&
-      setup_.drop) {
+  if (CleanupSession(setup_.uid, setup_.drop, setup_.session_dir, killed) && setup_.drop) {
     shared_->pool.Release(setup_.uid);
   }
   shared_->scanner.Invalidate();

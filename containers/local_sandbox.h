@@ -54,8 +54,7 @@ Result<std::unique_ptr<Sandbox>> StartLocalSandbox(std::shared_ptr<LocalShared> 
                                                    OutputFn on_output);
 
 // Kills and removes what a session left: its processes (by uid when root) and its directory.
-// settled: the namespace was seen gone, so one SIGKILL is a safety net; otherwise it waits
-// until no process of the uid is left. Returns false when processes of the uid survived.
-bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool settled = false);
+// Returns false when processes of the uid survived.
+bool CleanupSession(uid_t uid, bool drop, const std::string& dir, bool killed = true);
 
 }  // namespace agent9::containers

@@ -75,9 +75,6 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   int64_t term_at_ms_ GUARDED_BY(mu_) = 0;
   int64_t output_bytes_ GUARDED_BY(mu_) = 0;
   std::string err_tail_;  // the last bytes of stderr (Loop's thread only)
-  // bwrap's pid 1 was seen to exit, and with it every process of its namespace (Loop's
-  // thread only).
-  bool ns_gone_ = false;
   int64_t peak_rss_ GUARDED_BY(mu_) = 0;
   int64_t cpu_seen_ GUARDED_BY(mu_) = 0;
   bool done_ GUARDED_BY(mu_) = false;
