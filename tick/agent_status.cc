@@ -1,7 +1,9 @@
 // AgentService's read-only views of an agent (declared in tick/agents.h): the status
 // document, metrics/apm and metrics/queue, and the outbox and trajectory the tick engine
 // writes (tick/tick_store.cc). Owns no table. Thread-safety: thread-safe; reads only
-// (Database::Read).
+// (Database::Read), and the status documents' cache under status_mu_.
+#include <utility>
+
 #include "tick/agents.h"
 #include "tick/agents_internal.h"
 
@@ -57,20 +59,19 @@ Result<Json> AgentService::StatusJson(std::string_view id) const {
   std::shared_ptr<const Json> evicted;  // freed after the lock
   {
     MutexLock l(&status_mu_);
-    // Full: one entry goes, not all (clearing 4096 documents under the lock put 7 ms on the
-    // p99 of reads spread over 100k agents).
-    if (statuses_.size() >= kStatusMax && !statuses_.contains(id)) {
-      auto victim = statuses_.begin();
-      evicted = std::move(victim->second.doc);
-      statuses_.erase(victim);
-    }
     CachedStatus e{generation, now, expires, std::move(doc)};
     auto it = statuses_.find(id);
-    if (it == statuses_.end()) {
-      statuses_.emplace(std::string(id), std::move(e));
-    } else {
-      evicted = std::move(it->second.doc);
+    if (it != statuses_.end()) {
+      evicted = std::exchange(it->second.doc, nullptr);
       it->second = std::move(e);
+    } else {
+      // Full: one entry goes, not all (clearing 4096 documents under the lock put 7 ms on
+      // the p99 of reads spread over 100k agents).
+      if (statuses_.size() >= kStatusMax) {
+        evicted = std::move(statuses_.begin()->second.doc);
+        statuses_.erase(statuses_.begin());
+      }
+      statuses_.emplace(std::string(id), std::move(e));
     }
   }
   return j;
