@@ -11,7 +11,7 @@ a9_start --mount-agent "alice=$A"
 
 # Root is the agent.
 expect_contains "$(cat "$A/status")" '"id": "alice"' "status at /"
-ls "$A" | grep -qx inbox || fail "no inbox at the agent root"
+grep -qx inbox <<<"$(ls "$A")" || fail "no inbox at the agent root"
 [ ! -e "$A/agents" ] || fail "the agent view shows the global tree"
 [ ! -e "$A/../bob" ] || true  # outside the mount: not ours to judge
 # The agent may write its goals and memory and send to itself...
@@ -28,5 +28,5 @@ expect_eq EACCES "$(errno_class "$(cat "$A9_ROOT/err")")" "rm errno"
 expect_contains "$(ls -l "$A/config")" "-r--r--r--" "config mode for the agent"
 expect_contains "$(cat "$A/mounts")" "$A" "mounts lists the FUSE mount"
 # Bob's files are unreachable by any path from here.
-if cat "$A/../../bob/status" 2>/dev/null | grep -q '"id": "bob"'; then fail "reached bob"; fi
+if grep -sq '"id": "bob"' "$A/../../bob/status"; then fail "reached bob"; fi
 pass

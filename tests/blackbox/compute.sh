@@ -120,7 +120,7 @@ expect_eq complete "$(jq -r .state <<<"$S1")" "status state"
 expect_eq 1 "$(jq .attempts <<<"$S1")" "status attempts"
 expect_eq '{"model":"m1","kind":"chat"}' "$(jq -c '{model,kind}' <<<"$S1")" "status model, kind"
 expect_eq "hello world" "$(jq -r '.input.messages[0].content' "$C/jobs/$J1/request")" "request"
-ls "$C/jobs" | grep -qx "$J3" || fail "ls jobs lacks $J3"
+grep -qx "$J3" <<<"$(ls "$C/jobs")" || fail "ls jobs lacks $J3"
 
 # Embeddings and tool calls.
 JE=$(submit a '{"kind":"embeddings","model":"emb","input":["first text","second text"]}')
@@ -323,7 +323,7 @@ expect_eq '{"n":1}' "$(jq -c .event.tag <<<"$ST")" "event tag"
 expect_eq "echo: hi" "$(jq -r .event.result.output.text <<<"$ST")" "event result"
 AJ=$(jq -r .event.job_id <<<"$ST")
 expect_eq complete "$(jq -r .state "$M/agents/asker/compute/jobs/$AJ/status")" "the job itself"
-ETICK=$(h_get /v1/fs/agents/asker/logs/trajectory | jq -r 'select(.trigger.type == "event") | .tick' | head -1)
+ETICK=$(h_get /v1/fs/agents/asker/logs/trajectory | jq -rs 'map(select(.trigger.type == "event")) | first | .tick // empty')
 [[ $ETICK =~ ^[0-9]+$ ]] || fail "no event tick in the trajectory"
 # Replay needs no network: the fake LLM is gone.
 fake_stop "$FAKE_main_PID"
@@ -344,5 +344,6 @@ done
 for f in "$A9_ERR" "${A9_ERR%.err}" "$A9_DATA"/*; do
   if [ -f "$f" ] && grep -q -a -- "$SECRET" "$f"; then fail "the API key is in $f"; fi
 done
-if h_get /v1/fs/agents/a/logs/trace | grep -q -- "$SECRET"; then fail "the API key is in logs/trace"; fi
+TRACE=$(h_get /v1/fs/agents/a/logs/trace)
+if grep -qF -- "$SECRET" <<<"$TRACE"; then fail "the API key is in logs/trace"; fi
 pass

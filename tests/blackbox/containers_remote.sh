@@ -58,15 +58,15 @@ echo '{"command":"echo remote; exit 3","provider":"daytona"}' >"$K/new"
 SID=$(jq -r .session_id <"$K/new")
 [ -n "$SID" ] && [ "$SID" != null ] || fail "no session id: $(cat "$K/new")"
 OUT=$(timeout 30 cat "$K/sessions/$SID/output")
-echo "$OUT" | grep -q '"data":"remote\\n"' || fail "remote output: $OUT"
+grep -q '"data":"remote\\n"' <<<"$OUT" || fail "remote output: $OUT"
 expect_eq "exited 3 daytona" "$(jq -r '"\(.state) \(.exit_code) \(.provider)"' <"$K/sessions/$SID/status")" "remote session status"
 # ... and over HTTP, with its stream as SSE.
 S=/v1/fs/agents/r/containers
 expect_eq 200 "$(h_code POST $S/new "$A9_TOKEN" '{"command":"echo over-http","provider":"daytona"}')" "POST new"
 SID2=$(last_body | jq -r .session_id)
 SSE=$(timeout 30 curl -sN -H "Authorization: Bearer $A9_TOKEN" "$A9_URL$S/sessions/$SID2/output?watch=1")
-echo "$SSE" | grep -q '^data: {"data":"over-http\\n"' || fail "SSE of a remote session: $SSE"
-echo "$SSE" | grep -q '"end"' || fail "no end line: $SSE"
+grep -q '^data: {"data":"over-http\\n"' <<<"$SSE" || fail "SSE of a remote session: $SSE"
+grep -q '"end"' <<<"$SSE" || fail "no end line: $SSE"
 
 # Nostr auth: the agent's own key signs the provider's challenge.
 AUTH=$(cat "$K/auth/challenge")
@@ -79,7 +79,7 @@ POL='{"images":[],"network":true,"max_wall_ms":1000,"max_concurrent":2,"usd_per_
 expect_eq 204 "$(h_code PUT $S/policy "$A9_TOKEN" "$POL")" "set the containers policy"
 expect_eq 204 "$(h_code PUT /v1/fs/agents/r/compute/policy "$A9_TOKEN" '{"max_cost_usd_per_day":4242}')" "set the compute policy"
 "$AGENT9_BIN" export r -o "$A9_ROOT/r.tar" || fail "export r"
-tar tf "$A9_ROOT/r.tar" | grep -qx "containers/policy.json" || fail "no containers/policy.json in the bundle: $(tar tf "$A9_ROOT/r.tar" | xargs)"
+grep -qx "containers/policy.json" <<<"$(tar tf "$A9_ROOT/r.tar")" || fail "no containers/policy.json in the bundle: $(tar tf "$A9_ROOT/r.tar" | xargs)"
 "$AGENT9_BIN" import "$A9_ROOT/r.tar" --mode clone --id r2 >/dev/null || fail "import the clone"
 expect_eq "$(jq -cS . <<<"$POL" | jq -c 'del(.max_memory_bytes,.max_queued,.usd_per_cpu_second)')" \
   "$(h_get $S/policy | jq -cS 'del(.max_memory_bytes,.max_queued,.usd_per_cpu_second)')" "policy as set"

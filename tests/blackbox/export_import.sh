@@ -74,7 +74,8 @@ expect_eq 3 "$(tar -xOf "$W/http.tar" inbox.jsonl | wc -l)" "queued messages in 
 expect_contains "$(tar -xOf "$W/http.tar" manifest.json)" '"format": 1' "manifest format"
 PUB=$(h_get /v1/fs/agents/alice/identity/pubkey)
 expect_contains "$(tar -xOf "$W/http.tar" manifest.json)" "\"pubkey\": \"$PUB\"" "manifest pubkey"
-if tar -tf "$W/http.tar" | grep -q key.ncryptsec; then fail "a secret key in a plain export"; fi
+HTTP_TAR=$(tar -tf "$W/http.tar")
+if grep -q key.ncryptsec <<<"$HTTP_TAR"; then fail "a secret key in a plain export"; fi
 # The same bundle every way (only exported_at in the manifest may differ).
 for t in fuse cli stdout; do
   expect_eq "$(tar -tf "$W/http.tar")" "$(tar -tf "$W/$t.tar")" "$t entries"

@@ -38,7 +38,7 @@ rm "$M/agents/alice/goals/h.json"
 [ ! -e "$M/agents/bob" ] || fail "bob exists before he is created"
 expect_eq 201 "$(h_code POST /v1/agents "$A9_TOKEN" '{"id":"bob"}')" "create bob"
 expect_contains "$(cat "$M/agents/bob/status")" '"id": "bob"' "bob's status"
-ls "$M/agents" | grep -qx bob || fail "ls agents/ does not show bob"
+grep -qx bob <<<"$(ls "$M/agents")" || fail "ls agents/ does not show bob"
 # Deleted over HTTP: gone at once, the whole tree below it too.
 stat "$M/agents/bob/status" "$M/agents/bob/goals" >/dev/null
 expect_eq 204 "$(h_code DELETE /v1/agents/bob)" "delete bob"

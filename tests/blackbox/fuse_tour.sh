@@ -8,7 +8,7 @@ a9_start --mount "$M"
 [ -d "$M/agents" ] || fail "no agents/ in the mount"
 mkdir "$M/agents/alice"
 expect_eq "alice" "$(ls "$M/agents")" "ls agents"
-ls "$M/agents/alice" | grep -qx status || fail "no status file"
+grep -qx status <<<"$(ls "$M/agents/alice")" || fail "no status file"
 
 # Status is JSON; stat works; ls -l shows sane modes.
 status=$(cat "$M/agents/alice/status")

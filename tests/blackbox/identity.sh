@@ -153,11 +153,12 @@ expect_eq "$NEW_CAROL" "$(h_get /v1/agents/carol | json pubkey)" "status after r
 # ---- export with the key, restore elsewhere ------------------------------------------------
 printf 'correct horse\n' > "$W/pass"
 "$AGENT9_BIN" export alice --with-key --passphrase-file "$W/pass" -o "$W/alice-key.tar"
-tar -tf "$W/alice-key.tar" | grep -qx key.ncryptsec || fail "no key.ncryptsec in the bundle"
+grep -qx key.ncryptsec <<<"$(tar -tf "$W/alice-key.tar")" || fail "no key.ncryptsec in the bundle"
 [[ $(tar -xOf "$W/alice-key.tar" key.ncryptsec) =~ ^ncryptsec1 ]] || fail "key.ncryptsec format"
 expect_contains "$(tar -xOf "$W/alice-key.tar" manifest.json)" "\"pubkey\": \"$PUB\"" "manifest pubkey"
 "$AGENT9_BIN" export alice -o "$W/alice.tar"
-if tar -tf "$W/alice.tar" | grep -q key.ncryptsec; then fail "a key without --with-key"; fi
+ALICE_TAR=$(tar -tf "$W/alice.tar")
+if grep -q key.ncryptsec <<<"$ALICE_TAR"; then fail "a key without --with-key"; fi
 expect_eq 400 "$(h_code GET '/v1/agents/alice/export?with_key=1')" "with_key without a passphrase"
 expect_contains "$(last_body)" "X-Agent9-Passphrase" "names the header"
 curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ALICE_TOKEN" \

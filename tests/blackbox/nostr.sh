@@ -46,7 +46,7 @@ expect_eq 400 "$(h_code POST /v1/fs/agents/alice/nostr/publish "$A9_TOKEN" '{"ki
 expect_eq 400 "$(h_code POST /v1/fs/agents/alice/nostr/publish "$A9_TOKEN" '{"kind":1,"tags":[[1]]}')" "bad tags"
 # NIP-65 and NIP-17 relay lists went out when alice was made.
 for _ in $(seq 1 100); do
-  nc_ query "$URL" "{\"kinds\":[10050],\"authors\":[\"$ALICE_PK\"]}" 3000 | grep -q "$URL" && break
+  grep -qF "$URL" <<<"$(nc_ query "$URL" "{\"kinds\":[10050],\"authors\":[\"$ALICE_PK\"]}" 3000)" && break
   sleep 0.05
 done
 expect_contains "$(nc_ query "$URL" "{\"kinds\":[10002],\"authors\":[\"$ALICE_PK\"]}" 3000)" "[\"r\",\"$URL\"]" "kind 10002"
@@ -110,14 +110,14 @@ nc_ dm "$URL" "$BOB_SK" "$TINY_PK" "first" >/dev/null
 wait_for /v1/agents/tiny '"queue_depth":1'
 nc_ dm "$URL" "$BOB_SK" "$TINY_PK" "second" >/dev/null
 for _ in $(seq 1 100); do
-  h_get /v1/fs/agents/tiny/logs/trace | grep -q '"op":"deferred"' && break
+  grep -q '"op":"deferred"' <<<"$(h_get /v1/fs/agents/tiny/logs/trace)" && break
   sleep 0.05
 done
 expect_contains "$(h_get /v1/fs/agents/tiny/logs/trace)" '"op":"deferred"' "deferred, not dropped"
 FIRST=$(h_get /v1/fs/agents/tiny/inbox | grep -o '"name":"[0-9]*.json"' | cut -d'"' -f4)
 expect_eq 204 "$(h_code DELETE "/v1/fs/agents/tiny/inbox/$FIRST")" "make room"
 for _ in $(seq 1 200); do
-  h_get /v1/fs/agents/tiny/inbox | grep -q '"name"' && break
+  grep -q '"name"' <<<"$(h_get /v1/fs/agents/tiny/inbox)" && break
   sleep 0.05
 done
 SECOND=$(h_get /v1/fs/agents/tiny/inbox | grep -o '"name":"[0-9]*.json"' | cut -d'"' -f4)

@@ -82,7 +82,7 @@ sandbox_pids() {
   ps -e -o pid=,uid= | while read -r pid uid; do
     [ "$uid" -ge "$CT_UID_MIN" ] 2>/dev/null || continue
     if grep -qs -- "$tag" "/proc/$pid/mountinfo" ||
-      readlink "/proc/$pid/cwd" "/proc/$pid/root" 2>/dev/null | grep -qs -- "$tag" ||
+      grep -qsF -- "$tag" <<<"$(readlink "/proc/$pid/cwd" "/proc/$pid/root" 2>/dev/null)" ||
       _ct_descends "$pid"; then
       echo "$pid"
     fi
