@@ -1,10 +1,13 @@
 #include "fs/base/sqlite.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <string>
 
@@ -160,9 +163,10 @@ Result<std::unique_ptr<Conn>> Database::OpenConn(bool writer) {
   }
   auto conn = std::make_unique<Conn>(db);
   sqlite3_busy_timeout(db, 5000);
-  const char* sync = opts_.sync == SyncMode::kFull     ? "PRAGMA synchronous=FULL"
-                     : opts_.sync == SyncMode::kNormal ? "PRAGMA synchronous=NORMAL"
-                                                       : "PRAGMA synchronous=OFF";
+  // At kFull the writer commits at NORMAL and Write() syncs the WAL itself (sqlite.h).
+  const char* sync = opts_.sync == SyncMode::kFull && !writer ? "PRAGMA synchronous=FULL"
+                     : opts_.sync != SyncMode::kOff           ? "PRAGMA synchronous=NORMAL"
+                                                              : "PRAGMA synchronous=OFF";
   if (writer) {
     AGENT9_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
     // A batch runs each write in a savepoint, whose undo pages SQLite keeps in a statement
@@ -193,8 +197,9 @@ Database::~Database() {
   {
     MutexLock l(&mu_);
     stop_ = true;
-    while (committing_) idle_cv_.Wait(&mu_);
+    while (committing_ || syncing_) idle_cv_.Wait(&mu_);
   }
+  if (wal_fd_ >= 0) ::close(wal_fd_);
   {
     MutexLock l(&readers_mu_);
     readers_.clear();
@@ -246,6 +251,11 @@ Status Database::Write(WriteFn fn) {
     mu_.Unlock();
     return Status::Unavailable("database is closing");
   }
+  if (!broken_.ok()) {
+    Status st = broken_;
+    mu_.Unlock();
+    return st;
+  }
   queue_.push_back(&p);
   // Each pass holds mu_ at its start; a pass that finds p done returns without it.
   for (;;) {
@@ -254,7 +264,7 @@ Status Database::Write(WriteFn fn) {
       break;
     }
     if (committing_) {
-      // Woken when this write's batch committed, or when it heads the queue and the turn
+      // Woken when this write's batch is answered, or when it heads the queue and the turn
       // is free. The epoch is read before mu_ is let go: a wake-up after that is not lost.
       uint32_t epoch = this_thread->epoch.load(std::memory_order_acquire);
       mu_.Unlock();
@@ -270,62 +280,143 @@ Status Database::Write(WriteFn fn) {
     // included (the head of the queue is the oldest waiter, so nobody starves).
     committing_ = true;
     std::vector<Pending*> batch;
-    while (!queue_.empty() && static_cast<int>(batch.size()) < opts_.max_batch) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    Code fault = Code::kOk;
-    if (fault_countdown_ > 0 && fault_countdown_ <= static_cast<int>(batch.size())) {
-      fault = fault_code_;
-      fault_countdown_ = 0;
-    } else if (fault_countdown_ > 0) {
-      fault_countdown_ -= static_cast<int>(batch.size());
-    }
+    TakeQueued(&batch);
+    Code fault = TakeFault(batch.size());
     mu_.Unlock();
-    Status batch_st = CommitBatch(batch, fault);
+    Status batch_st = BeginBatch();
+    if (batch_st.ok()) RunWrites(batch, 0);
+    const bool pipelined = opts_.sync == SyncMode::kFull;
+    if (batch_st.ok() && fault == Code::kOk) {
+      // Commits only after the previous batch's sync (kFull), with what queued meanwhile:
+      // while this batch's writes ran, and while that sync ran.
+      mu_.Lock();
+      AwaitSync(this_thread);
+      const size_t first_new = batch.size();
+      TakeQueued(&batch);
+      fault = TakeFault(batch.size() - first_new);
+      mu_.Unlock();
+      RunWrites(batch, first_new);
+    }
+    batch_st = EndBatch(std::move(batch_st), fault);
     generation_.fetch_add(1, std::memory_order_release);
+    const bool sync = pipelined && batch_st.ok();
     mu_.Lock();
     committing_ = false;
+    syncing_ = syncing_ || sync;  // a batch that did not commit leaves a running sync be
     writes_ += static_cast<int64_t>(batch.size());
     ++commits_;
-    // Answers the batch's callers, and hands the commit turn to the oldest caller that
-    // queued meanwhile (it commits the next batch, unless a newcomer takes the turn first,
-    // whose batch then holds it). That one is woken first; all of them after mu_ is let go.
+    // Hands the commit turn to the oldest caller that queued meanwhile (it commits the next
+    // batch, unless a newcomer takes the turn first, whose batch then holds it): woken first,
+    // and the batch's own callers after mu_ is let go, or after the sync.
     std::vector<std::shared_ptr<Waiter>> wake;
     wake.reserve(batch.size() + 1);
     if (!queue_.empty()) wake.push_back(queue_.front()->waiter);
-    for (Pending* q : batch) {
-      if (!batch_st.ok()) q->result = batch_st;
-      if (q != &p) wake.push_back(std::move(q->waiter));
-      q->done.store(true, std::memory_order_release);  // q may be gone from here on
-    }
+    if (!sync) Answer(batch, batch_st, &p, &wake);
     if (stop_) idle_cv_.SignalAll();  // the destructor waits for the turn to be free
     mu_.Unlock();
     for (const auto& w : wake) w->Wake();
+    if (sync) {
+      Status sync_st = SyncLog();
+      wake.clear();
+      mu_.Lock();
+      syncing_ = false;
+      ++syncs_;
+      if (!sync_st.ok()) {
+        LogError("store: " + sync_st.ToString());
+        broken_ = Status(sync_st.code(), sync_st.message() +
+                                             "; what is on disk is unknown: writes are refused "
+                                             "until the daemon restarts");
+        sync_st = broken_;
+      }
+      if (sync_waiter_) wake.push_back(std::move(sync_waiter_));
+      Answer(batch, sync_st, &p, &wake);
+      if (stop_) idle_cv_.SignalAll();
+      mu_.Unlock();
+      for (const auto& w : wake) w->Wake();
+    }
     if (p.done.load(std::memory_order_acquire)) break;
     mu_.Lock();  // p did not fit in the batch
   }
   return std::move(p.result);
 }
 
-Status Database::CommitBatch(const std::vector<Pending*>& batch, Code fault) {
-  Status batch_st = RunCached(*writer_, "BEGIN IMMEDIATE");
-  if (batch_st.ok()) {
-    for (Pending* p : batch) {
-      Status sp = RunCached(*writer_, "SAVEPOINT w");
-      if (!sp.ok()) {
-        p->result = sp;
-        continue;
-      }
-      try {
-        p->result = p->fn(*writer_);
-      } catch (const std::exception& e) {
-        p->result = Status::Internal("write failed", e.what());
-      }
-      writer_->ResetAll();
-      if (!p->result.ok()) (void)RunCached(*writer_, "ROLLBACK TO w");
-      (void)RunCached(*writer_, "RELEASE w");
+Code Database::TakeFault(size_t n) {
+  const int count = static_cast<int>(n);
+  if (fault_countdown_ <= 0 || count == 0) return Code::kOk;
+  if (fault_countdown_ <= count) {
+    fault_countdown_ = 0;
+    return fault_code_;
+  }
+  fault_countdown_ -= count;
+  return Code::kOk;
+}
+
+void Database::TakeQueued(std::vector<Pending*>* batch) {
+  while (!queue_.empty() && static_cast<int>(batch->size()) < opts_.max_batch) {
+    batch->push_back(queue_.front());
+    queue_.pop_front();
+  }
+}
+
+void Database::AwaitSync(const std::shared_ptr<Waiter>& self) {
+  while (syncing_) {
+    sync_waiter_ = self;
+    uint32_t epoch = self->epoch.load(std::memory_order_acquire);
+    mu_.Unlock();
+    self->Wait(epoch);
+    mu_.Lock();
+  }
+  sync_waiter_.reset();
+}
+
+Status Database::SyncLog() {
+  if (wal_fd_ < 0) {
+    // Any descriptor of the file syncs its data; SQLite keeps the WAL (same inode) while its
+    // writer connection is open, which is as long as this Database lives.
+    wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0) return Status::Internal("open the WAL to sync it", std::strerror(errno));
+  }
+  if (fail_next_sync_.exchange(false)) {
+    return Status::Internal("sync of the WAL failed", std::strerror(EIO));
+  }
+  if (::fdatasync(wal_fd_) != 0) {
+    return Status::Internal("sync of the WAL failed", std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+void Database::Answer(const std::vector<Pending*>& batch, const Status& batch_st,
+                      const Pending* self, std::vector<std::shared_ptr<Waiter>>* wake) {
+  for (Pending* q : batch) {
+    if (!batch_st.ok()) q->result = batch_st;
+    if (q != self) wake->push_back(std::move(q->waiter));
+    q->done.store(true, std::memory_order_release);  // q may be gone from here on
+  }
+}
+
+Status Database::BeginBatch() { return RunCached(*writer_, "BEGIN IMMEDIATE"); }
+
+void Database::RunWrites(const std::vector<Pending*>& batch, size_t from) {
+  for (size_t i = from; i < batch.size(); ++i) {
+    Pending* p = batch[i];
+    Status sp = RunCached(*writer_, "SAVEPOINT w");
+    if (!sp.ok()) {
+      p->result = sp;
+      continue;
     }
+    try {
+      p->result = p->fn(*writer_);
+    } catch (const std::exception& e) {
+      p->result = Status::Internal("write failed", e.what());
+    }
+    writer_->ResetAll();
+    if (!p->result.ok()) (void)RunCached(*writer_, "ROLLBACK TO w");
+    (void)RunCached(*writer_, "RELEASE w");
+  }
+}
+
+Status Database::EndBatch(Status batch_st, Code fault) {
+  if (batch_st.ok()) {
     if (fault != Code::kOk) {
       batch_st = Status(fault, "injected write fault");
       (void)writer_->Exec("ROLLBACK");
@@ -376,7 +467,7 @@ Status Database::Read(const ReadFn& fn) {
 
 Database::WriteStats Database::Stats() {
   MutexLock l(&mu_);
-  return WriteStats{writes_, commits_, static_cast<int64_t>(queue_.size())};
+  return WriteStats{writes_, commits_, static_cast<int64_t>(queue_.size()), syncs_};
 }
 
 int64_t Database::SizeBytes() const {
@@ -386,6 +477,8 @@ int64_t Database::SizeBytes() const {
   if (::stat((path_ + "-wal").c_str(), &sb) == 0) total += sb.st_size;
   return total;
 }
+
+void Database::InjectSyncFault() { fail_next_sync_.store(true); }
 
 void Database::InjectWriteFault(int nth, Code code) {
   MutexLock l(&mu_);

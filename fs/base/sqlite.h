@@ -5,9 +5,21 @@
 // no writer thread: a caller that finds no commit running commits the whole queue itself
 // (its own write first in line), while callers arriving meanwhile queue for the next batch.
 // An uncontended write thus costs no thread hand-off, and contended ones share one fsync.
-// Write() returns only after the batch committed with the configured `synchronous` level,
-// so an acknowledged write survives kill -9 (and power loss at FULL, the default). At FULL the
-// connections open through sqlite_wal_vfs.h, which writes a commit's WAL frames at once.
+// Write() returns only once its batch is committed and, at SyncMode::kFull (the default), the
+// WAL synced to disk: an acknowledged write survives kill -9, and power loss at kFull.
+//
+// At kFull the fsync is pipelined with the next batch. The writer commits at SQLite's
+// synchronous=NORMAL (no sync in COMMIT; SQLite still syncs the WAL before a checkpoint
+// copies it and the database file after), passes the commit turn on, and only then
+// fdatasync()s the WAL and answers its batch. The next batch runs its writes meanwhile, but
+// commits only after that sync ended, taking in whatever queued during it: one sync at a
+// time, and batches as large as with the sync inside COMMIT (handing the turn on without
+// that wait made batches smaller and slower: bench/README.md, third stop). A committed batch
+// is visible to readers during its sync, before its callers are answered; a crash then loses
+// it, but no caller was told it was kept. A failed sync fails its batch and every later
+// Write(): what is durable is unknown, so the daemon must restart.
+// At kFull the connections open through sqlite_wal_vfs.h, which writes a commit's WAL
+// frames at once.
 // Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the caller
 // committing a batch, or the reader that borrowed it. Never call Write() from inside a Write()
 // callback.
@@ -132,6 +144,7 @@ class Database {
     int64_t writes = 0;   // Write() calls committed or rolled back
     int64_t commits = 0;  // transactions (batches); writes / commits is the batch size
     int64_t queued = 0;   // Write() calls waiting for the next batch right now
+    int64_t syncs = 0;    // fdatasync()s of the WAL that ended (kFull: one per commit)
   };
   WriteStats Stats();
 
@@ -141,6 +154,8 @@ class Database {
 
   // Test seam: makes the Nth following Write() (1 = the next) fail with `code` before commit.
   void InjectWriteFault(int nth, Code code);
+  // Test seam: the next WAL sync fails as if fdatasync() had returned EIO.
+  void InjectSyncFault();
 
  private:
   // A calling thread's wake-up: each commit wakes only the callers it answers and the next
@@ -165,8 +180,23 @@ class Database {
   };
   explicit Database(std::string path, DatabaseOptions opts);
   Result<std::unique_ptr<Conn>> OpenConn(bool writer);
-  // Runs the batch in one transaction on writer_ (the caller holds the commit turn).
-  Status CommitBatch(const std::vector<Pending*>& batch, Code fault);
+  // The fault to inject into a batch that takes n more writes (fault_countdown_).
+  Code TakeFault(size_t n) REQUIRES(mu_);
+  // Moves up to max_batch - batch->size() queued writes into *batch.
+  void TakeQueued(std::vector<Pending*>* batch) REQUIRES(mu_);
+  // One batch's transaction on writer_, by the caller holding the commit turn: BEGIN, then
+  // each write from `from` on in its own savepoint, then COMMIT (or ROLLBACK on a fault).
+  Status BeginBatch();
+  void RunWrites(const std::vector<Pending*>& batch, size_t from);
+  Status EndBatch(Status begun, Code fault);
+  // Waits until no WAL sync is running (the holder of the commit turn, before COMMIT).
+  void AwaitSync(const std::shared_ptr<Waiter>& self) REQUIRES(mu_);
+  // fdatasync() of the WAL; only the caller that set syncing_ runs it.
+  Status SyncLog();
+  // Sets each write's result (batch_st when that failed), marks it done and collects the
+  // callers to wake (all but `self`).
+  void Answer(const std::vector<Pending*>& batch, const Status& batch_st, const Pending* self,
+              std::vector<std::shared_ptr<Waiter>>* wake) REQUIRES(mu_);
   std::unique_ptr<Conn> BorrowReader();
   void ReturnReader(std::unique_ptr<Conn> c);
 
@@ -175,9 +205,16 @@ class Database {
   std::unique_ptr<Conn> writer_;  // used only by the caller holding the commit turn
 
   Mutex mu_;
-  CondVar idle_cv_;  // the commit turn is free (the destructor waits for it)
+  CondVar idle_cv_;  // the commit turn is free and no sync runs (the destructor waits for it)
   std::deque<Pending*> queue_ GUARDED_BY(mu_);
   bool committing_ GUARDED_BY(mu_) = false;  // some caller is committing a batch
+  bool syncing_ GUARDED_BY(mu_) = false;     // a committed batch's WAL sync is running
+  // The holder of the commit turn waiting for that sync to end, if it is waiting.
+  std::shared_ptr<Waiter> sync_waiter_ GUARDED_BY(mu_);
+  Status broken_ GUARDED_BY(mu_);  // a WAL sync failed: every Write() fails with this
+  int64_t syncs_ GUARDED_BY(mu_) = 0;
+  int wal_fd_ = -1;  // the WAL, opened at the first sync; used by one syncing caller at a time
+  std::atomic<bool> fail_next_sync_{false};
   int64_t writes_ GUARDED_BY(mu_) = 0;
   int64_t commits_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -25,7 +25,16 @@ struct WalFile {
   sqlite3_file* real;
   std::vector<char>* pending;  // the writes not yet in the file, from offset `at`
   sqlite3_int64 at;
+  bool commit_page_next;  // the last write was a commit frame's header
 };
+
+// A WAL frame header is 24 bytes; bytes 4-7 (big-endian) hold the database's size in pages
+// after the commit for a commit frame, and zero for every other frame (sqlite.org/fileformat).
+// No other WAL write is 24 bytes long: the WAL header is 32, a page at least 512.
+constexpr int kFrameHeaderBytes = 24;
+bool IsCommitFrameHeader(const char* b, int n) {
+  return n == kFrameHeaderBytes && (b[4] | b[5] | b[6] | b[7]) != 0;
+}
 
 WalFile* W(sqlite3_file* f) { return reinterpret_cast<WalFile*>(f); }
 const sqlite3_io_methods* R(WalFile* w) { return w->real->pMethods; }
@@ -68,7 +77,11 @@ int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
   if (p.empty()) w->at = off;
   const char* b = static_cast<const char*>(buf);
   p.insert(p.end(), b, b + n);
-  return p.size() >= kFlushBytes ? Flush(w) : SQLITE_OK;
+  // The commit frame is complete with the page that follows its header: into the file now,
+  // before SQLite publishes the commit.
+  const bool commit_done = w->commit_page_next;
+  w->commit_page_next = IsCommitFrameHeader(b, n);
+  return commit_done || p.size() >= kFlushBytes ? Flush(w) : SQLITE_OK;
 }
 
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
@@ -145,6 +158,7 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* o
     return SQLITE_NOMEM;
   }
   w->at = 0;
+  w->commit_page_next = false;
   w->base.pMethods = &g_methods;
   return SQLITE_OK;
 }

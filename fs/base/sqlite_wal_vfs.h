@@ -7,10 +7,12 @@
 // when 4 MiB are pending. Every other file, and every other call, goes straight to the
 // default VFS.
 //
-// Only for synchronous=FULL (or EXTRA): there SQLite syncs the WAL after a commit's frames
-// and before it publishes them in the WAL index, so a frame is in the file before any reader
-// can look for it, and in a commit acknowledged only after the sync. At NORMAL or OFF it
-// publishes frames without a sync, and a reader could find them missing: do not use it there.
+// A commit's frames are in the file before SQLite publishes them in the WAL index, where
+// readers look for them: the page written after a commit frame's header (a 24-byte frame
+// header whose "database size after commit" field is not zero; SQLite writes a frame as its
+// header, then its page) sends everything pending to the file. So the shim is correct at any
+// `synchronous` level, also NORMAL, where SQLite publishes a commit without syncing the WAL
+// (Database syncs it itself, outside the commit turn: sqlite.h).
 //
 // Thread-safety: RegisterWalBufferVfs may be called from any thread (registration happens
 // once). A WAL file object is used by one connection, which SQLite serializes.

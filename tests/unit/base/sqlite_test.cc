@@ -120,7 +120,7 @@ TEST(Database, ConcurrentWritesAreGroupCommittedAndAllLand) {
   EXPECT_EQ(*CountRows(**db), kThreads * kEach);
 }
 
-TEST(Database, WritesQueuedDuringACommitShareTheNextOne) {
+TEST(Database, WritesQueuedWhileABatchRunsJoinItBeforeItCommits) {
   testing::TempDir dir;
   auto db = Database::Open(dir.File("b.db"));
   ASSERT_TRUE(db.ok());
@@ -130,14 +130,16 @@ TEST(Database, WritesQueuedDuringACommitShareTheNextOne) {
   HoldTheTurnWhileOthersQueue(**db, kFollowers);
   const Database::WriteStats after = (*db)->Stats();
   EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
-  EXPECT_EQ(after.commits - before.commits, 2);  // the first alone, then the 8 together
+  // The 8 queued while the first write ran: its batch takes them in before it commits.
+  EXPECT_EQ(after.commits - before.commits, 1);
   EXPECT_EQ(after.queued, 0);
   EXPECT_EQ(*CountRows(**db), 1 + kFollowers);
 }
 
 // A commit wakes only its own callers and the oldest waiter left in the queue, which must
-// then take the turn: with batches capped at 2, 8 writers queued behind a held turn need 4
-// hand-offs, and a lost one would leave the rest waiting forever (the test's timeout).
+// then take the turn: with batches capped at 2, the held batch takes one of the 8 writers
+// queued behind it, and the other 7 need 4 hand-offs; a lost one would leave the rest waiting
+// forever (the test's timeout).
 TEST(Database, AQueueLongerThanABatchIsCommittedByHandOffs) {
   testing::TempDir dir;
   auto db = Database::Open(dir.File("h.db"), DatabaseOptions{.max_batch = 2});
@@ -228,6 +230,77 @@ TEST(Database, InjectedFaultFailsTheWriteAndKeepsNothing) {
   EXPECT_EQ(Insert(**db, 2, "b").code(), Code::kUnavailable);
   EXPECT_TRUE(Insert(**db, 3, "c").ok());
   EXPECT_EQ(*CountRows(**db), 2);
+}
+
+// At kFull a batch is answered only after the WAL sync that began after its commit: the
+// sync count a write's callback sees must have moved by the time that write returns. A
+// write answered at its COMMIT, before the sync outside the commit turn, fails this.
+TEST(Database, AWriteIsAnsweredOnlyAfterTheSyncThatCoversIt) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("s.db"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  constexpr int kThreads = 16, kEach = 40;
+  std::atomic<int> early{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        int64_t seen = -1;
+        Status st = (*db)->Write([&](Conn& c) -> Status {
+          seen = (*db)->Stats().syncs;
+          AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(?, 'x')"));
+          s->Bind(1, t * 1000 + i);
+          return s->Run();
+        });
+        if (!st.ok()) ++failed;
+        if ((*db)->Stats().syncs <= seen) ++early;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(early.load(), 0);
+  const Database::WriteStats stats = (*db)->Stats();
+  EXPECT_EQ(stats.syncs, stats.commits);   // one sync per commit, none skipped
+  EXPECT_LT(stats.commits, stats.writes);  // and they were batched
+  EXPECT_EQ(*CountRows(**db), kThreads * kEach);
+
+  // At kNormal nothing waits for a sync of the WAL.
+  DatabaseOptions normal;
+  normal.sync = SyncMode::kNormal;
+  auto n = Database::Open(dir.File("n.db"), normal);
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE((*n)->Migrate("m", kSteps).ok());
+  ASSERT_TRUE(Insert(**n, 1, "a").ok());
+  EXPECT_EQ((*n)->Stats().syncs, 0);
+}
+
+// A failed sync leaves what is on disk unknown: its batch's callers get the error (never an
+// OK for a write that may not be durable), and so does every later write, until a restart.
+// Readers go on: the batch did commit, and may be seen.
+TEST(Database, AFailedSyncFailsItsBatchAndEveryWriteAfterIt) {
+  testing::TempDir dir;
+  const std::string path = dir.File("e.db");
+  {
+    auto db = Database::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+    ASSERT_TRUE(Insert(**db, 1, "a").ok());
+    (*db)->InjectSyncFault();
+    Status st = Insert(**db, 2, "b");
+    EXPECT_EQ(st.code(), Code::kInternal);
+    EXPECT_NE(st.message().find("sync of the WAL failed"), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("until the daemon restarts"), std::string::npos);
+    Status later = Insert(**db, 3, "c");
+    EXPECT_EQ(later.code(), Code::kInternal);
+    EXPECT_NE(later.message().find("sync of the WAL failed"), std::string::npos);
+    EXPECT_EQ(*CountRows(**db), 2);  // row 2 committed; row 3 never ran
+  }
+  auto db = Database::Open(path);  // a restart writes again
+  ASSERT_TRUE(db.ok());
+  EXPECT_TRUE(Insert(**db, 3, "c").ok());
+  EXPECT_EQ(*CountRows(**db), 3);
 }
 
 TEST(Database, ReadersSeeCommittedDataWhileWritesRun) {
