@@ -52,6 +52,8 @@ struct AgentInfo {
 // Bumps one of the agent's counter columns (next_seq, next_event, next_record, next_alarm)
 // and returns its value before the bump. kNotFound.
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column);
+// The bump alone, for a caller that read the counter with the rest of the agent's row.
+Status BumpAgentCounter(Conn& c, std::string_view agent, std::string_view column);
 
 class AgentService {
  public:

@@ -27,5 +27,9 @@ Status RequireAgent(Conn& c, std::string_view id);
 Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& msg_id,
                             const std::string& sender, int64_t ts, const std::string& envelope,
                             int64_t attempts);
+// The same with seq, the agent's next_seq, read by the caller in this transaction.
+Result<int64_t> InsertInboxAt(Conn& c, std::string_view agent, int64_t seq,
+                              const std::string& msg_id, const std::string& sender, int64_t ts,
+                              const std::string& envelope, int64_t attempts);
 
 }  // namespace agent9

@@ -10,6 +10,12 @@ Result<int64_t> InsertInbox(Conn& c, std::string_view agent, const std::string& 
                             const std::string& sender, int64_t ts, const std::string& envelope,
                             int64_t attempts) {
   AGENT9_ASSIGN_OR_RETURN(int64_t seq, NextAgentCounter(c, agent, "next_seq"));
+  return InsertInboxAt(c, agent, seq, msg_id, sender, ts, envelope, attempts);
+}
+
+Result<int64_t> InsertInboxAt(Conn& c, std::string_view agent, int64_t seq,
+                              const std::string& msg_id, const std::string& sender, int64_t ts,
+                              const std::string& envelope, int64_t attempts) {
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * ins, c.Prepare("INSERT INTO inbox(agent, seq, msg_id, sender, ts, envelope, attempts) "
                             "VALUES(?,?,?,?,?,?,?)"));
@@ -26,7 +32,7 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
   out.id = env.id;
   AGENT9_ASSIGN_OR_RETURN(
       Stmt * a, c.Prepare("SELECT max_depth, overflow, inbox_count, state = 'active' AND kind != "
-                          "'none' FROM agents WHERE id=?"));
+                          "'none', next_seq FROM agents WHERE id=?"));
   a->Bind(1, id);
   AGENT9_ASSIGN_OR_RETURN(bool row, a->Step());
   if (!row) return Status::NotFound("no such agent", id);
@@ -34,6 +40,7 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
   std::string overflow = a->Text(1);
   int64_t depth = a->Int(2);
   out.runnable = a->Int(3) != 0;
+  const int64_t next_seq = a->Int(4);
   a->Reset();
   if (env.client_id) {
     AGENT9_ASSIGN_OR_RETURN(Stmt * d,
@@ -67,7 +74,10 @@ Result<EnqueueResult> EnqueueInTransaction(Conn& c, std::string_view id, const E
     }
   }
   if (!out.deadlettered) {
-    AGENT9_ASSIGN_OR_RETURN(out.seq, InsertInbox(c, id, env.id, env.from, now, text, 0));
+    // next_seq as read above: nothing in between numbered a message (deadletter did not run).
+    AGENT9_RETURN_IF_ERROR(BumpAgentCounter(c, id, "next_seq"));
+    AGENT9_ASSIGN_OR_RETURN(out.seq,
+                            InsertInboxAt(c, id, next_seq, env.id, env.from, now, text, 0));
   }
   if (env.client_id) {
     AGENT9_ASSIGN_OR_RETURN(
