@@ -276,6 +276,17 @@ Status Database::Write(WriteFn fn) {
       mu_.Lock();
       continue;
     }
+    if (!broken_.ok()) {
+      // A sync failed after these queued: nothing more is committed (a later fdatasync may
+      // succeed although an earlier one lost pages, and a gap in the WAL hides what follows).
+      std::vector<Pending*> all(queue_.begin(), queue_.end());
+      queue_.clear();
+      std::vector<std::shared_ptr<Waiter>> wake;
+      Answer(all, broken_, &p, &wake);
+      mu_.Unlock();
+      for (const auto& w : wake) w->Wake();
+      break;
+    }
     // No batch is being committed: this caller commits everything queued, its own write
     // included (the head of the queue is the oldest waiter, so nobody starves).
     committing_ = true;
@@ -286,18 +297,25 @@ Status Database::Write(WriteFn fn) {
     Status batch_st = BeginBatch();
     if (batch_st.ok()) RunWrites(batch, 0);
     const bool pipelined = opts_.sync == SyncMode::kFull;
-    if (batch_st.ok() && fault == Code::kOk) {
+    Status abort = fault == Code::kOk ? Status::OK() : Status(fault, "injected write fault");
+    if (batch_st.ok() && abort.ok()) {
       // Commits only after the previous batch's sync (kFull), with what queued meanwhile:
-      // while this batch's writes ran, and while that sync ran.
+      // while this batch's writes ran, and while that sync ran. Not if that sync failed.
       mu_.Lock();
       AwaitSync(this_thread);
-      const size_t first_new = batch.size();
-      TakeQueued(&batch);
-      fault = TakeFault(batch.size() - first_new);
-      mu_.Unlock();
-      RunWrites(batch, first_new);
+      if (broken_.ok()) {
+        const size_t first_new = batch.size();
+        TakeQueued(&batch);
+        fault = TakeFault(batch.size() - first_new);
+        if (fault != Code::kOk) abort = Status(fault, "injected write fault");
+        mu_.Unlock();
+        RunWrites(batch, first_new);
+      } else {
+        abort = broken_;
+        mu_.Unlock();
+      }
     }
-    batch_st = EndBatch(std::move(batch_st), fault);
+    batch_st = EndBatch(std::move(batch_st), abort);
     generation_.fetch_add(1, std::memory_order_release);
     const bool sync = pipelined && batch_st.ok();
     mu_.Lock();
@@ -376,7 +394,8 @@ Status Database::SyncLog() {
     wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDWR | O_CLOEXEC);
     if (wal_fd_ < 0) return Status::Internal("open the WAL to sync it", std::strerror(errno));
   }
-  if (fail_next_sync_.exchange(false)) {
+  if (fail_next_sync_.exchange(false, std::memory_order_acq_rel)) {
+    if (sync_fault_hook_) sync_fault_hook_();
     return Status::Internal("sync of the WAL failed", std::strerror(EIO));
   }
   if (::fdatasync(wal_fd_) != 0) {
@@ -415,10 +434,10 @@ void Database::RunWrites(const std::vector<Pending*>& batch, size_t from) {
   }
 }
 
-Status Database::EndBatch(Status batch_st, Code fault) {
+Status Database::EndBatch(Status batch_st, const Status& abort) {
   if (batch_st.ok()) {
-    if (fault != Code::kOk) {
-      batch_st = Status(fault, "injected write fault");
+    if (!abort.ok()) {
+      batch_st = abort;
       (void)writer_->Exec("ROLLBACK");
     } else {
       batch_st = RunCached(*writer_, "COMMIT");
@@ -478,7 +497,10 @@ int64_t Database::SizeBytes() const {
   return total;
 }
 
-void Database::InjectSyncFault() { fail_next_sync_.store(true); }
+void Database::InjectSyncFault(std::function<void()> before) {
+  sync_fault_hook_ = std::move(before);
+  fail_next_sync_.store(true, std::memory_order_release);
+}
 
 void Database::InjectWriteFault(int nth, Code code) {
   MutexLock l(&mu_);

@@ -16,8 +16,10 @@
 // time, and batches as large as with the sync inside COMMIT (handing the turn on without
 // that wait made batches smaller and slower: bench/README.md, third stop). A committed batch
 // is visible to readers during its sync, before its callers are answered; a crash then loses
-// it, but no caller was told it was kept. A failed sync fails its batch and every later
-// Write(): what is durable is unknown, so the daemon must restart.
+// it, but no caller was told it was kept. A failed sync fails its batch, the batch running
+// beside it (rolled back, not committed) and every later Write(): what is durable is unknown,
+// and a later fdatasync() may succeed although an earlier one lost pages, so only a restart
+// (recovery from what the WAL on disk holds) settles it.
 // At kFull the connections open through sqlite_wal_vfs.h, which writes a commit's WAL
 // frames at once.
 // Thread-safety: Database is thread-safe. A Conn is used by one thread at a time: the caller
@@ -154,8 +156,9 @@ class Database {
 
   // Test seam: makes the Nth following Write() (1 = the next) fail with `code` before commit.
   void InjectWriteFault(int nth, Code code);
-  // Test seam: the next WAL sync fails as if fdatasync() had returned EIO.
-  void InjectSyncFault();
+  // Test seam: the next WAL sync fails as if fdatasync() had returned EIO, after running
+  // `before` (if set) on the syncing thread, outside mu_.
+  void InjectSyncFault(std::function<void()> before = nullptr);
 
  private:
   // A calling thread's wake-up: each commit wakes only the callers it answers and the next
@@ -185,10 +188,11 @@ class Database {
   // Moves up to max_batch - batch->size() queued writes into *batch.
   void TakeQueued(std::vector<Pending*>* batch) REQUIRES(mu_);
   // One batch's transaction on writer_, by the caller holding the commit turn: BEGIN, then
-  // each write from `from` on in its own savepoint, then COMMIT (or ROLLBACK on a fault).
+  // each write from `from` on in its own savepoint, then COMMIT (or ROLLBACK, returning
+  // `abort`, when that is an error: an injected fault, or a failed sync of an earlier batch).
   Status BeginBatch();
   void RunWrites(const std::vector<Pending*>& batch, size_t from);
-  Status EndBatch(Status begun, Code fault);
+  Status EndBatch(Status begun, const Status& abort);
   // Waits until no WAL sync is running (the holder of the commit turn, before COMMIT).
   void AwaitSync(const std::shared_ptr<Waiter>& self) REQUIRES(mu_);
   // fdatasync() of the WAL; only the caller that set syncing_ runs it.
@@ -215,6 +219,7 @@ class Database {
   int64_t syncs_ GUARDED_BY(mu_) = 0;
   int wal_fd_ = -1;  // the WAL, opened at the first sync; used by one syncing caller at a time
   std::atomic<bool> fail_next_sync_{false};
+  std::function<void()> sync_fault_hook_;  // set before fail_next_sync_, read after it
   int64_t writes_ GUARDED_BY(mu_) = 0;
   int64_t commits_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -303,6 +303,49 @@ TEST(Database, AFailedSyncFailsItsBatchAndEveryWriteAfterIt) {
   EXPECT_EQ(*CountRows(**db), 3);
 }
 
+// The next batch runs its writes during the previous batch's sync. When that sync fails, the
+// running batch must roll back rather than commit (a later fdatasync can succeed although an
+// earlier one lost pages), and a write queued after the failure never runs.
+TEST(Database, AWriteRunningDuringAFailedSyncIsNotCommittedAfterIt) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("g.db"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+  ASSERT_TRUE(Insert(**db, 1, "a").ok());
+  std::thread during;
+  std::atomic<bool> ran{false};
+  Status during_st;
+  (*db)->InjectSyncFault([&] {
+    // Row 2 is committed and its sync is running: a write now takes the free commit turn,
+    // runs, and waits for this sync before it may commit.
+    during = std::thread([&] {
+      during_st = (*db)->Write([&](Conn& c) -> Status {
+        AGENT9_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO t(k, v) VALUES(3, 'c')"));
+        AGENT9_RETURN_IF_ERROR(s->Run());
+        ran = true;
+        return Status::OK();
+      });
+    });
+    for (int i = 0; i < 5000 && !ran; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  Status st = Insert(**db, 2, "b");
+  during.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(st.code(), Code::kInternal) << st.ToString();
+  EXPECT_EQ(during_st.code(), Code::kInternal) << during_st.ToString();
+  EXPECT_NE(during_st.message().find("sync of the WAL failed"), std::string::npos);
+  int calls = 0;
+  Status after = (*db)->Write([&](Conn&) -> Status {
+    ++calls;
+    return Status::OK();
+  });
+  EXPECT_EQ(after.code(), Code::kInternal);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(*CountRows(**db), 2);  // 1, and 2 (committed before its sync failed); never 3
+}
+
 TEST(Database, ReadersSeeCommittedDataWhileWritesRun) {
   testing::TempDir dir;
   auto db = Database::Open(dir.File("w.db"));
