@@ -73,6 +73,12 @@ Result<const CounterSql*> FindCounter(std::string_view column) {
   return Status::Internal("no such agent counter", column);
 }
 
+Status Bump(Conn& c, std::string_view agent, const CounterSql& k) {
+  AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare(k.bump));
+  u->Bind(1, agent);
+  return u->Run();
+}
+
 }  // namespace
 
 Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_view column) {
@@ -86,15 +92,13 @@ Result<int64_t> NextAgentCounter(Conn& c, std::string_view agent, std::string_vi
   const int64_t v = row ? q->Int(0) : 0;
   q->Reset();
   if (!row) return Status::NotFound("no such agent", agent);
-  AGENT9_RETURN_IF_ERROR(BumpAgentCounter(c, agent, column));
+  AGENT9_RETURN_IF_ERROR(Bump(c, agent, *k));
   return v;
 }
 
 Status BumpAgentCounter(Conn& c, std::string_view agent, std::string_view column) {
   AGENT9_ASSIGN_OR_RETURN(const CounterSql* k, FindCounter(column));
-  AGENT9_ASSIGN_OR_RETURN(Stmt * u, c.Prepare(k->bump));
-  u->Bind(1, agent);
-  return u->Run();
+  return Bump(c, agent, *k);
 }
 
 Status AgentService::Migrate(Database& db) { return db.Migrate("core", CoreSchemaSteps()); }

@@ -36,6 +36,13 @@ Status Insert(Database& db, int64_t k, std::string_view v) {
   });
 }
 
+// Opens the store at path and applies kSteps, or fails.
+Result<std::unique_ptr<Database>> OpenMigrated(const std::string& path, DatabaseOptions opts = {}) {
+  AGENT9_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, opts));
+  AGENT9_RETURN_IF_ERROR(db->Migrate("m", kSteps));
+  return db;
+}
+
 // One write that holds the commit turn until `followers` other writers (one thread each)
 // are queued behind it, then commits; returns once every follower has been answered.
 void HoldTheTurnWhileOthersQueue(Database& db, int followers) {
@@ -58,15 +65,13 @@ void HoldTheTurnWhileOthersQueue(Database& db, int followers) {
 TEST(Database, MigratesOnceAndPersists) {
   testing::TempDir dir;
   {
-    auto db = Database::Open(dir.File("a.db"));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
+    auto db = OpenMigrated(dir.File("a.db"));
+    ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());  // idempotent
     ASSERT_TRUE(Insert(**db, 1, "one").ok());
   }
-  auto db = Database::Open(dir.File("a.db"));
+  auto db = OpenMigrated(dir.File("a.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   EXPECT_EQ(*CountRows(**db), 1);
   // A binary older than the schema refuses to run on it.
   std::span<const std::string_view> older(kSteps, 1);
@@ -102,9 +107,8 @@ TEST(Database, SqliteKeepsNoMemoryStatistics) {
 
 TEST(Database, ConcurrentWritesAreGroupCommittedAndAllLand) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("g.db"));
+  auto db = OpenMigrated(dir.File("g.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   constexpr int kThreads = 16, kEach = 100;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -122,9 +126,8 @@ TEST(Database, ConcurrentWritesAreGroupCommittedAndAllLand) {
 
 TEST(Database, WritesQueuedWhileABatchRunsJoinItBeforeItCommits) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("b.db"));
+  auto db = OpenMigrated(dir.File("b.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   const Database::WriteStats before = (*db)->Stats();
   constexpr int kFollowers = 8;
   HoldTheTurnWhileOthersQueue(**db, kFollowers);
@@ -142,9 +145,8 @@ TEST(Database, WritesQueuedWhileABatchRunsJoinItBeforeItCommits) {
 // forever (the test's timeout).
 TEST(Database, AQueueLongerThanABatchIsCommittedByHandOffs) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("h.db"), DatabaseOptions{.max_batch = 2});
+  auto db = OpenMigrated(dir.File("h.db"), DatabaseOptions{.max_batch = 2});
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   const Database::WriteStats before = (*db)->Stats();
   constexpr int kFollowers = 8;
   HoldTheTurnWhileOthersQueue(**db, kFollowers);
@@ -159,9 +161,8 @@ TEST(Database, AQueueLongerThanABatchIsCommittedByHandOffs) {
 // with its own result, and every good write lands.
 TEST(Database, ManyWritersInSmallBatchesAllGetTheirOwnAnswer) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("m.db"), DatabaseOptions{.max_batch = 3});
+  auto db = OpenMigrated(dir.File("m.db"), DatabaseOptions{.max_batch = 3});
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   constexpr int kThreads = 32, kEach = 40;
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> threads;
@@ -195,9 +196,8 @@ TEST(Database, ManyWritersInSmallBatchesAllGetTheirOwnAnswer) {
 
 TEST(Database, AFailingWriteRollsBackAloneInItsBatch) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("r.db"));
+  auto db = OpenMigrated(dir.File("r.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   ASSERT_TRUE(Insert(**db, 1, "a").ok());
   std::vector<std::thread> threads;
   std::atomic<int> ok{0}, dup{0};
@@ -222,9 +222,8 @@ TEST(Database, AFailingWriteRollsBackAloneInItsBatch) {
 
 TEST(Database, InjectedFaultFailsTheWriteAndKeepsNothing) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("f.db"));
+  auto db = OpenMigrated(dir.File("f.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   (*db)->InjectWriteFault(2, Code::kUnavailable);
   EXPECT_TRUE(Insert(**db, 1, "a").ok());
   EXPECT_EQ(Insert(**db, 2, "b").code(), Code::kUnavailable);
@@ -237,9 +236,8 @@ TEST(Database, InjectedFaultFailsTheWriteAndKeepsNothing) {
 // write answered at its COMMIT, before the sync outside the commit turn, fails this.
 TEST(Database, AWriteIsAnsweredOnlyAfterTheSyncThatCoversIt) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("s.db"));
+  auto db = OpenMigrated(dir.File("s.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   constexpr int kThreads = 16, kEach = 40;
   std::atomic<int> early{0}, failed{0};
   std::vector<std::thread> threads;
@@ -269,9 +267,8 @@ TEST(Database, AWriteIsAnsweredOnlyAfterTheSyncThatCoversIt) {
   // At kNormal nothing waits for a sync of the WAL.
   DatabaseOptions normal;
   normal.sync = SyncMode::kNormal;
-  auto n = Database::Open(dir.File("n.db"), normal);
+  auto n = OpenMigrated(dir.File("n.db"), normal);
   ASSERT_TRUE(n.ok());
-  ASSERT_TRUE((*n)->Migrate("m", kSteps).ok());
   ASSERT_TRUE(Insert(**n, 1, "a").ok());
   EXPECT_EQ((*n)->Stats().syncs, 0);
 }
@@ -283,9 +280,8 @@ TEST(Database, AFailedSyncFailsItsBatchAndEveryWriteAfterIt) {
   testing::TempDir dir;
   const std::string path = dir.File("e.db");
   {
-    auto db = Database::Open(path);
+    auto db = OpenMigrated(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
     ASSERT_TRUE(Insert(**db, 1, "a").ok());
     (*db)->InjectSyncFault();
     Status st = Insert(**db, 2, "b");
@@ -308,9 +304,8 @@ TEST(Database, AFailedSyncFailsItsBatchAndEveryWriteAfterIt) {
 // earlier one lost pages), and a write queued after the failure never runs.
 TEST(Database, AWriteRunningDuringAFailedSyncIsNotCommittedAfterIt) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("g.db"));
+  auto db = OpenMigrated(dir.File("g.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   ASSERT_TRUE(Insert(**db, 1, "a").ok());
   std::thread during;
   std::atomic<bool> ran{false};
@@ -348,9 +343,8 @@ TEST(Database, AWriteRunningDuringAFailedSyncIsNotCommittedAfterIt) {
 
 TEST(Database, ReadersSeeCommittedDataWhileWritesRun) {
   testing::TempDir dir;
-  auto db = Database::Open(dir.File("w.db"));
+  auto db = OpenMigrated(dir.File("w.db"));
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Migrate("m", kSteps).ok());
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 1; i <= 300; ++i) ASSERT_TRUE(Insert(**db, i, "w").ok());
